@@ -1,0 +1,25 @@
+module github.com/pptp-go/pptp
+
+go 1.26.8
+
+require (
+	github.com/creack/pty v1.1.24
+	github.com/spf13/pflag v1.1.0
+	github.com/things-go/go-socks5 v0.1.0
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
+	golang.org/x/crypto v0.58.0
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
+	golang.zx2c4.com/wireguard v0.0.0-20260522210424-ecfc5a8d5446
+	layeh.com/radius v0.0.0-20231213012653-1006025d24f8
+	pgregory.net/rapid v1.3.0
+)
+
+require (
+	github.com/google/btree v1.1.2 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/time v0.7.0 // indirect
+	golang.zx2c4.com/wintun v0.0.0-20230126152724-0fa3db229ce2 // indirect
+	gvisor.dev/gvisor v0.0.0-20250503011706-39ed1f5ac29c // indirect
+)
