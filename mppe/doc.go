@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+
+// Package mppe implements Microsoft Point-to-Point Encryption, RFC 3078, with the key
+// derivation of RFC 3079 for MS-CHAPv2 and pppd's derivation for MS-CHAPv1.
+//
+// The data path follows the Linux driver (drivers/net/ppp/ppp_mppe.c), the peer we must
+// interoperate with, wherever it differs from the RFC text:
+//
+//   - the coherency count starts so that the first packet carries 0;
+//   - stateless mode rekeys before every packet, packet 0 included, so the RFC 3079
+//     "initial session key" never encrypts a stateless packet;
+//   - stateful mode encrypts packet 0 with the initial session key without setting the
+//     flushed bit, and rekeys (setting the flushed bit) on "flag" packets, whose count's low
+//     byte is 0xFF, and on the first packet after a CCP Reset-Request;
+//   - a stateless receiver rekeys once per count step and rejects counts more than half
+//     the count space ahead as late packets;
+//   - a stateful receiver that sees a gap drops packets until one with the flushed bit set
+//     arrives, then rekeys once per flag packet it missed plus once for the flushed one.
+//
+// An MPPE packet inside PPP is: protocol 0x00FD, the 2-byte MPPE header (flags and the
+// 12-bit coherency count, see [Header]), then the RC4-encrypted PPP protocol field and
+// payload. Encrypter and Decrypter work in place on caller buffers and allocate nothing per
+// packet. RC4 is implemented here (see rc4.go) because crypto/rc4 allocates on every
+// re-key, which stateless mode does for every packet.
+//
+// The caller decides what to encrypt: Linux encrypts only protocols 0x0021–0x00FA and sends
+// everything else (LCP, CCP, …) in the clear.
+package mppe

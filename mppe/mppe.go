@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+
+package mppe
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+)
+
+// HeaderLen is the MPPE header in front of every encrypted frame: 4 flag bits and the
+// 12-bit coherency count (RFC 3078 §3).
+const HeaderLen = 2
+
+// Bits of the CCP MPPE option (type 18) bitmap, RFC 3078 §2.1, as a big-endian uint32 of
+// the 4 option data bytes.
+const (
+	BitH = 0x01000000 // stateless ("history-less") mode
+	BitM = 0x80       // 56-bit
+	BitS = 0x40       // 128-bit
+	BitL = 0x20       // 40-bit
+	BitD = 0x10       // obsolete, never negotiated
+	BitC = 0x01       // MPPC compression (not supported here)
+)
+
+// Flag bits of the MPPE header's first byte (RFC 3078 §3, RFC 2118 §3.1).
+const (
+	FlagFlushed    = 0x80 // "A": RC4 tables were re-keyed for this packet
+	FlagAtFront    = 0x40 // "B": MPPC only
+	FlagCompressed = 0x20 // "C": MPPC only
+	FlagEncrypted  = 0x10 // "D": payload is encrypted; MPPE requires it on every packet
+)
+
+const (
+	countMask  = 0x0fff
+	countSpace = 0x1000
+	flagMask   = 0xf0
+	// flagByte is the low byte of the counts of "flag" packets that re-key stateful MPPE.
+	flagByte = 0xff
+	// sanityMax and the weights below are Linux's: each bogus header adds 100 (a late
+	// stateless packet 1), each good packet halves the sum, and at sanityMax the receiver
+	// gives up on the link.
+	sanityMax = 1600
+)
+
+// Errors returned by Decrypt. The packet is dropped in every case; only ErrSanity asks
+// for the link to be taken down.
+var (
+	ErrShort        = errors.New("mppe: packet too short")
+	ErrNotEncrypted = errors.New("mppe: encrypted bit (D) not set")
+	ErrNotFlushed   = errors.New("mppe: flushed bit (A) not set where required")
+	ErrLate         = errors.New("mppe: late or duplicate packet (coherency count behind)")
+	ErrDiscarding   = errors.New("mppe: lost synchronisation, dropping until a flushed packet")
+	ErrSanity       = errors.New("mppe: too many invalid packets from the peer")
+	ErrKeyLength    = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
+)
+
+// Header is the 2-byte MPPE header.
+type Header []byte
+
+// Flags returns the four flag bits (Flag* constants).
+func (h Header) Flags() uint8 { return h[0] & flagMask }
+
+// Count returns the 12-bit coherency count.
+func (h Header) Count() uint16 { return binary.BigEndian.Uint16(h) & countMask }
+
+// Encode writes flags (high nibble) and count (low 12 bits).
+func (h Header) Encode(flags uint8, count uint16) {
+	binary.BigEndian.PutUint16(h, uint16(flags&flagMask)<<8|count&countMask)
+}
+
+// keys is one direction's key schedule (RFC 3078 §7, RFC 3079 §3) and RC4 state.
+type keys struct {
+	n    int // key length in bytes: 8 (40/56-bit) or 16
+	bits int
+	// shaIn is the fixed input of GetNewKeyFromSHA: StartKey ‖ SHAPad1 ‖ SessionKey ‖
+	// SHAPad2, laid out once for n so that a re-key only copies the session key in.
+	shaIn   [2*16 + 2*padLen]byte
+	session [16]byte
+	rc      arc4
+}
+
+func (k *keys) init(startKey []byte, bits int) error {
+	switch bits {
+	case 40, 56:
+		k.n = 8
+	case 128:
+		k.n = 16
+	default:
+		return ErrKeyLength
+	}
+	if len(startKey) < k.n {
+		return ErrKeyLength
+	}
+	k.bits = bits
+	copy(k.shaIn[:k.n], startKey)
+	copy(k.shaIn[2*k.n+padLen:], pad2[:])
+	// The initial session key is derived from the start key itself (Linux: session_key
+	// starts as a copy of the master key), without the RC4 step.
+	copy(k.session[:], startKey[:k.n])
+	k.rekey(true)
+	return nil
+}
+
+// rekey derives the next session key and re-keys RC4 with it. initial skips the RC4 step
+// of RFC 3078 §7.3, as for the initial session key (RFC 3079 §3.2–3.3).
+func (k *keys) rekey(initial bool) {
+	n := k.n
+	copy(k.shaIn[n+padLen:], k.session[:n])
+	d := sha1.Sum(k.shaIn[:2*n+2*padLen])
+	copy(k.session[:n], d[:n])
+	if !initial {
+		k.rc.reset(d[:n])
+		k.rc.xor(k.session[:n])
+	}
+	switch k.bits {
+	case 40: // RFC 3079 §3.1: the first 3 bytes are fixed, leaving 40 secret bits
+		k.session[0], k.session[1], k.session[2] = 0xd1, 0x26, 0x9e
+	case 56:
+		k.session[0] = 0xd1
+	}
+	k.rc.reset(k.session[:n])
+}
+
+// Encrypter is the sending half of one MPPE direction. Encrypt is called by one goroutine
+// at a time; RequestReset may be called from any goroutine.
+type Encrypter struct {
+	k         keys
+	stateless bool
+	count     uint16
+	reset     atomic.Bool
+}
+
+// NewEncrypter starts the send direction with the start key of [KeysV2] or [KeysV1] (the
+// first 8 bytes are used for 40/56 bits, 16 for 128) and the negotiated strength and mode.
+func NewEncrypter(startKey []byte, bits int, stateless bool) (*Encrypter, error) {
+	e := &Encrypter{stateless: stateless, count: countMask}
+	if err := e.k.init(startKey, bits); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Encrypt encrypts b (the PPP protocol field, uncompressed, and the payload) in place and
+// writes the MPPE header into hdr[:HeaderLen]; the frame to send is 00 FD ‖ hdr ‖ b. It
+// panics if len(hdr) < HeaderLen. The coherency count runs 0, 1, …, 4095, 0, …
+//
+// Stateless: every packet is re-keyed first (packet 0 included) and flagged A|D.
+// Stateful: the key stream continues across packets; flag packets (count low byte 0xFF)
+// and the first packet after RequestReset are re-keyed and flagged A|D, others only D.
+func (e *Encrypter) Encrypt(hdr, b []byte) {
+	_ = hdr[HeaderLen-1]
+	e.count = (e.count + 1) & countMask
+	flags := uint8(FlagEncrypted)
+	// Consume a pending reset even when this packet re-keys anyway: one re-key answers it.
+	reset := e.reset.Swap(false)
+	if e.stateless || e.count&0xff == flagByte || reset {
+		e.k.rekey(false)
+		flags |= FlagFlushed
+	}
+	Header(hdr).Encode(flags, e.count)
+	e.k.rc.xor(b)
+}
+
+// RequestReset is called when the peer's CCP Reset-Request arrives: the next packet is
+// re-keyed and carries the flushed bit. Several requests before that packet cause a single
+// re-key, as the peer expects (a repeated request means our answer was lost).
+func (e *Encrypter) RequestReset() { e.reset.Store(true) }
+
+// Decrypter is the receiving half of one MPPE direction, owned by one goroutine.
+type Decrypter struct {
+	k         keys
+	stateless bool
+	count     uint16
+	discard   bool
+	sanity    int
+}
+
+// NewDecrypter starts the receive direction; arguments as for [NewEncrypter], with the
+// peer's send key.
+func NewDecrypter(startKey []byte, bits int, stateless bool) (*Decrypter, error) {
+	d := &Decrypter{stateless: stateless, count: countMask}
+	if err := d.k.init(startKey, bits); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Decrypt checks the MPPE header hdr (at least HeaderLen bytes) and decrypts b in place.
+// The plaintext starts with the PPP protocol field, which the peer may have compressed to
+// one byte (PFC: an odd first byte); telling them apart is the caller's job.
+//
+// On error b is left as it was (or is garbage) and must be dropped. sendReset is true once
+// when a stateful receiver loses synchronisation: the caller must have a CCP Reset-Request
+// sent; until a packet with the flushed bit arrives Decrypt returns ErrDiscarding.
+// Stateless: the key advances once per count step, so up to 2047 lost packets are
+// recovered from; a count more than 2048 ahead is taken as a late packet (ErrLate), as
+// Linux does. ErrSanity means the peer keeps sending invalid headers and the link should
+// be closed.
+func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
+	if len(hdr) < HeaderLen || len(b) == 0 {
+		return false, ErrShort
+	}
+	h := Header(hdr)
+	flags, count := h.Flags(), h.Count()
+	flushed := flags&FlagFlushed != 0
+	switch {
+	case flags&FlagEncrypted == 0:
+		return false, d.bogus(100, ErrNotEncrypted)
+	case d.stateless && !flushed:
+		return false, d.bogus(100, ErrNotFlushed)
+	case !d.stateless && count&0xff == flagByte && !flushed:
+		return false, d.bogus(100, ErrNotFlushed)
+	}
+
+	if d.stateless {
+		// Linux decrypts a repeated count with a stale key stream; reject it instead.
+		ahead := (count - d.count) & countMask
+		if ahead == 0 || ahead > countSpace/2 {
+			return false, d.bogus(1, ErrLate)
+		}
+		for d.count != count {
+			d.k.rekey(false)
+			d.count = (d.count + 1) & countMask
+		}
+	} else {
+		if !d.discard {
+			d.count = (d.count + 1) & countMask
+			if count != d.count {
+				d.discard = true
+				return true, ErrDiscarding
+			}
+		} else {
+			if !flushed {
+				return false, ErrDiscarding
+			}
+			// The sender re-keyed on every flag packet we missed: catch up by whole
+			// blocks of 256 counts, then take the flushed packet's own re-key below.
+			for count&^0xff != d.count&^0xff {
+				d.k.rekey(false)
+				d.count = (d.count + 0x100) & countMask
+			}
+			d.discard = false
+			d.count = count
+		}
+		if flushed {
+			d.k.rekey(false)
+		}
+	}
+	d.k.rc.xor(b)
+	d.sanity >>= 1
+	return false, nil
+}
+
+func (d *Decrypter) bogus(weight int, err error) error {
+	d.sanity += weight
+	if d.sanity >= sanityMax {
+		return ErrSanity
+	}
+	return err
+}
