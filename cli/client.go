@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/mschap"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/session"
+)
+
+// Exit statuses of the built-in mode follow pppd(8), which scripts around pppd already know;
+// the pty modes keep pptp-linux's 0/1/2.
+const (
+	exitOK          = 0
+	exitFatal       = 1
+	exitOptions     = 2
+	exitNotRoot     = 3
+	exitNegotiation = 10
+	exitPeerTerm    = 15
+	exitHangup      = 16
+	exitAuthFailed  = 19
+)
+
+// clientSettings is everything the built-in client needs, resolved from the command line,
+// pppd option files and secrets.
+type clientSettings struct {
+	server      string
+	dial        session.DialConfig
+	engine      ppp.Config
+	ifname      string
+	mtu         int
+	netif       netif.Config
+	applyDNS    bool
+	pidFile     string
+	debug       bool
+	persist     bool
+	maxFail     int
+	holdoff     time.Duration
+	statusFile  string
+	socksAddr   string
+	httpAddr    string
+	mppeKeyWarn bool
+}
+
+// exitError carries an exit status with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// classify maps why a session ended to pppd's exit statuses.
+func classify(err error) int {
+	var f *mschap.Failure
+	var re *control.ResultError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &f), errors.Is(err, ppp.ErrAuthFailed):
+		return exitAuthFailed
+	case errors.Is(err, ppp.ErrNegotiation):
+		return exitNegotiation
+	case errors.Is(err, ppp.ErrPeerTerminated):
+		return exitPeerTerm
+	case errors.Is(err, session.ErrCallEnded), errors.As(err, &re):
+		return exitHangup
+	}
+	return exitFatal
+}
+
+// runClient is the built-in mode: our PPP engine and a TUN device.
+func runClient(ctx context.Context, log *logger, s *clientSettings) int {
+	if os.Geteuid() != 0 && !hasCapNetAdmin() {
+		log.Logf("the built-in mode needs root or CAP_NET_ADMIN (TUN device, routes) and CAP_NET_RAW (GRE)")
+		return exitNotRoot
+	}
+	if s.mppeKeyWarn {
+		log.Warnf("--set-mppe-key: a fixed MPPE key is for testing only; it gives no security")
+	}
+	if s.pidFile != "" {
+		release, err := writePidFile(s.pidFile)
+		if err != nil {
+			log.Logf("%v", err)
+			return exitFatal
+		}
+		defer release()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	fails := 0
+	for {
+		err := clientOnce(ctx, log, s)
+		code := classify(err)
+		if err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			}
+			log.Logf("%v", err)
+		}
+		if ctx.Err() != nil {
+			return exitOK // stopped by a signal after a clean teardown
+		}
+		if !s.persist || code == exitAuthFailed || code == exitNotRoot || code == exitOptions {
+			return code
+		}
+		fails++
+		if s.maxFail > 0 && fails >= s.maxFail {
+			log.Logf("giving up after %d failed attempts (maxfail %d)", fails, s.maxFail)
+			return code
+		}
+		log.Logf("persist: redialing in %v", s.holdoff)
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-time.After(s.holdoff):
+		}
+	}
+}
+
+// clientOnce places one call and runs it until it ends.
+func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
+	dev, ifname, err := netif.CreateTUN(s.ifname, s.mtu)
+	if err != nil {
+		return &exitError{exitNotRoot, err}
+	}
+	closeDev := true
+	defer func() {
+		if closeDev {
+			dev.Close()
+		}
+	}()
+
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	t, err := session.Dial(dctx, s.dial)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	log.Logf("connected to %s (call ID %d, peer's call ID %d)", t.Server, t.Call.LocalCallID(), t.Call.PeerCallID())
+
+	ec := s.engine
+	ec.Up = func(p ppp.LinkParams) {
+		log.Logf("link up on %s: %s", ifname, session.Describe(p))
+	}
+	ec.Logf = log.Debugf
+	nc := s.netif
+	nc.Server = t.Server
+	sess := session.NewPPP(t.Link, session.PPPConfig{
+		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Logf: log.Logf,
+	})
+	closeDev = false
+
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for range usr1 {
+			log.Logf("GRE statistics:\n%s", t.Link.Stats())
+		}
+	}()
+
+	err = t.RunOver(ctx, sess.Run)
+	if s.debug {
+		log.Logf("GRE statistics:\n%s", t.Link.Stats())
+	}
+	if s.statusFile != "" {
+		writeStatus(s.statusFile, t.Link.Stats(), sess)
+	}
+	if err == nil {
+		log.Logf("disconnected; %s removed", ifname)
+	}
+	return err
+}
+
+func hasCapNetAdmin() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	var eff uint64
+	for _, line := range splitLines(string(b)) {
+		if n, _ := fmt.Sscanf(line, "CapEff: %x", &eff); n == 1 {
+			return eff&(1<<12) != 0 && eff&(1<<13) != 0 // CAP_NET_ADMIN, CAP_NET_RAW
+		}
+	}
+	return false
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+// writePidFile writes our pid; a stale file from a dead process is replaced, a live one refuses.
+func writePidFile(path string) (release func(), err error) {
+	if b, err := os.ReadFile(path); err == nil {
+		var pid int
+		if _, err := fmt.Sscanf(string(b), "%d", &pid); err == nil && pid > 0 && pid != os.Getpid() {
+			if syscall.Kill(pid, 0) == nil {
+				return nil, fmt.Errorf("pid file %s: process %d is still running", path, pid)
+			}
+		}
+	}
+	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+		return nil, fmt.Errorf("pid file: %w", err)
+	}
+	return func() { os.Remove(path) }, nil
+}
+
+var _ = netip.Addr{}
+var _ = gre.HeaderLen

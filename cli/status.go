@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+
+package cli
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/session"
+)
+
+// status is the machine-readable summary written by --status-file (and at exit with --debug).
+type status struct {
+	Link *linkStatus      `json:"link,omitempty"`
+	GRE  map[string]int64 `json:"gre"`
+	Data map[string]int64 `json:"data,omitempty"`
+}
+
+type linkStatus struct {
+	Local, Peer string
+	DNS         []string `json:",omitempty"`
+	MTU         int
+	Encryption  string
+}
+
+func writeStatus(path string, gs *gre.Stats, sess *session.PPP) error {
+	st := status{GRE: map[string]int64{
+		"rx_accepted": int64(gs.RxAccepted.Load()), "rx_lost": int64(gs.RxLost.Load()),
+		"rx_under_win": int64(gs.RxUnderWin.Load()), "rx_over_win": int64(gs.RxOverWin.Load()),
+		"rx_buffered": int64(gs.RxBuffered.Load()), "rx_errors": int64(gs.RxErrors.Load()),
+		"rx_truncated": int64(gs.RxTruncated.Load()), "rx_invalid": int64(gs.RxInvalid.Load()),
+		"rx_acks": int64(gs.RxAcks.Load()), "tx_sent": int64(gs.TxSent.Load()),
+		"tx_failed": int64(gs.TxFailed.Load()), "tx_short": int64(gs.TxShort.Load()),
+		"tx_acks": int64(gs.TxAcks.Load()), "tx_oversize": int64(gs.TxOversize.Load()),
+		"rtt_us": gs.RTT.Load(),
+	}}
+	if sess != nil {
+		ds := sess.Stats()
+		st.Data = map[string]int64{
+			"tx_packets": int64(ds.TxPackets.Load()), "tx_bytes": int64(ds.TxBytes.Load()),
+			"rx_packets": int64(ds.RxPackets.Load()), "rx_bytes": int64(ds.RxBytes.Load()),
+			"tx_dropped": int64(ds.TxDropped.Load()), "rx_decrypt_errors": int64(ds.RxDecryptErrors.Load()),
+			"ccp_reset_requests": int64(ds.ResetRequests.Load()),
+		}
+		if p := sess.Params(); p != nil {
+			ls := &linkStatus{Local: p.Local.String(), Peer: p.Peer.String(), MTU: p.MTU, Encryption: "none"}
+			for _, d := range p.DNS {
+				ls.DNS = append(ls.DNS, d.String())
+			}
+			if p.MPPE != nil {
+				ls.Encryption = session.Describe(*p)
+			}
+			st.Link = ls
+		}
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+
+// Package interop tests our binaries against Debian's real PPTP stack (pptpd 1.4.0, pppd 2.4.9,
+// pptp-linux 1.10.0, Linux PPP/MPPE) running in User-Mode Linux through ../shared/refvm.
+package interop
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pptp-go/pptp/internal/nstest"
+)
+
+const ns = "refpptp"
+
+var refvm, pptpBin, pptpdBin string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("interop: skipped, needs root")
+		os.Exit(m.Run())
+	}
+	refvm = os.Getenv("REFVM")
+	if refvm == "" {
+		refvm, _ = filepath.Abs("../../../shared/refvm/refvm")
+	}
+	if _, err := os.Stat(refvm); err != nil {
+		fmt.Printf("interop: the refvm harness is required (%v); set REFVM or put shared/ beside the repo\n", err)
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "pptp-interop")
+	if err != nil {
+		panic(err)
+	}
+	pptpBin, pptpdBin = os.Getenv("PPTP_BIN"), os.Getenv("PPTPD_BIN")
+	if pptpBin == "" || pptpdBin == "" {
+		pptpBin, pptpdBin = filepath.Join(dir, "pptp"), filepath.Join(dir, "pptpd")
+		for bin, pkg := range map[string]string{pptpBin: "../../cmd/pptp", pptpdBin: "../../cmd/pptpd"} {
+			cmd := exec.Command("go", "build", "-o", bin, pkg)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Printf("building %s: %v\n%s", pkg, err, out)
+				os.Exit(1)
+			}
+		}
+	}
+	code := m.Run()
+	exec.Command(refvm, "server", "stop").Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs refvm with args and returns its output.
+func run(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, refvm, args...).CombinedOutput()
+	return string(out), err
+}
+
+// serverStart (re)starts Debian's pptpd VM with args; a UML boot that flakes is retried once.
+func serverStart(t *testing.T, args ...string) {
+	t.Helper()
+	a := append([]string{"server", "restart"}, args...)
+	out, err := run(t, 90*time.Second, a...)
+	if err != nil {
+		t.Logf("refvm server start failed once (%v), retrying:\n%s", err, out)
+		run(t, 60*time.Second, "server", "stop")
+		if out, err = run(t, 90*time.Second, a...); err != nil {
+			t.Fatalf("refvm server start: %v\n%s", err, out)
+		}
+	}
+}
+
+// serverLog returns the server VM's pppd/pptpd log.
+func serverLog(t *testing.T) string {
+	out, _ := run(t, 30*time.Second, "log")
+	return out
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	log  *nstest.Buffer
+	done chan struct{}
+}
+
+func start(t *testing.T, bin string, args ...string) *proc {
+	p := &proc{log: nstest.NewBuffer(), done: make(chan struct{})}
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) stop(t *testing.T) int {
+	p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Errorf("did not exit within 15 s of SIGINT:\n%s", p.log.String())
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func addrOf(ifname string) string {
+	out, _ := nstest.Output(ns, "ip", "-4", "-o", "addr", "show", "dev", ifname)
+	if f := strings.Fields(out); len(f) >= 4 && f[2] == "inet" {
+		return f[3]
+	}
+	return ""
+}
+
+// TestClientToDebianPptpd: our built-in client against pptpd + pppd: MS-CHAPv2, MPPE-128
+// stateless, address, DNS, ping, throughput, and a clean call clear on SIGINT.
+func TestClientToDebianPptpd(t *testing.T) {
+	serverStart(t)
+	before, _ := nstest.Output(ns, "ip", "-4", "route", "show", "table", "all")
+	c := start(t, pptpBin, "192.0.2.2", "--user", "test", "--password", "test", "--usepeerdns", "--debug")
+	if !nstest.WaitFor(20*time.Second, func() bool { return addrOf("pptp0") != "" || c.exited() }) || c.exited() {
+		t.Fatalf("no address on pptp0:\n%s\nserver:\n%s", c.log.String(), serverLog(t))
+	}
+	if a := addrOf("pptp0"); !strings.HasPrefix(a, "10.99.0.") {
+		t.Errorf("address %s", a)
+	}
+	log := c.log.String()
+	for _, want := range []string{"MPPE 128-bit stateless", "peer 10.99.0.1", "DNS 10.99.0.1"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("client output lacks %q:\n%s", want, log)
+		}
+	}
+	if out, err := nstest.Output(ns, "ping", "-c", "20", "-i", "0.2", "-W", "2", "10.99.0.1"); err != nil {
+		t.Fatalf("ping: %v\n%s", err, out)
+	} else {
+		t.Logf("ping: %s", lastLine(out))
+	}
+	if slog := serverLog(t); !strings.Contains(slog, "MPPE 128-bit stateless compression enabled") {
+		t.Errorf("server pppd did not log MPPE 128-bit stateless:\n%s", slog)
+	}
+	run(t, 20*time.Second, "exec", "iperf3 -s -D -1")
+	time.Sleep(500 * time.Millisecond)
+	if out, err := nstest.Output(ns, "iperf3", "-c", "10.99.0.1", "-t", "5", "-f", "m"); err != nil {
+		t.Errorf("iperf3 through the tunnel: %v\n%s", err, out)
+	} else {
+		t.Logf("iperf3 (our client -> Debian pptpd): %s", iperfSummary(out))
+	}
+	if code := c.stop(t); code != 0 {
+		t.Errorf("exit status %d after SIGINT", code)
+	}
+	if a := addrOf("pptp0"); a != "" {
+		t.Errorf("pptp0 still has %s", a)
+	}
+	if after, _ := nstest.Output(ns, "ip", "-4", "route", "show", "table", "all"); after != before {
+		t.Errorf("routes left behind:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	time.Sleep(time.Second)
+	if slog := serverLog(t); !strings.Contains(slog, "Call-Clear") && !strings.Contains(slog, "CCRQ") && !strings.Contains(slog, "call clear") {
+		t.Logf("server log after SIGINT:\n%s", tail(slog, 15))
+	}
+}
+
+// TestWrongPasswordAgainstPptpd: E=691 in words, non-zero exit.
+func TestWrongPasswordAgainstPptpd(t *testing.T) {
+	serverStart(t)
+	c := start(t, pptpBin, "192.0.2.2", "--user", "test", "--password", "wrong")
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("client still running with a wrong password:\n%s", c.log.String())
+	}
+	if c.cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("exit status 0 with a wrong password")
+	}
+	if log := c.log.String(); !strings.Contains(log, "E=691") || strings.Contains(log, "wrong") && strings.Contains(log, "password wrong") {
+		t.Errorf("message:\n%s", log)
+	}
+	t.Logf("wrong password: %s", lastLine(c.log.String()))
+}
+
+// TestRequireMPPEAgainstNoMPPEServer: a clear message naming both positions.
+func TestRequireMPPEAgainstNoMPPEServer(t *testing.T) {
+	serverStart(t, "--mppe", "refuse")
+	c := start(t, pptpBin, "192.0.2.2", "--user", "test", "--password", "test", "--require-mppe-128")
+	select {
+	case <-c.done:
+	case <-time.After(40 * time.Second):
+		t.Fatalf("client still running:\n%s", c.log.String())
+	}
+	log := c.log.String()
+	if c.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(strings.ToLower(log), "mppe") {
+		t.Errorf("exit %d, message:\n%s", c.cmd.ProcessState.ExitCode(), log)
+	}
+	t.Logf("MPPE refused: %s", lastLine(log))
+}
+
+// TestDebianClientToOurServer: pptp-linux + pppd in the client VM against our pptpd.
+func TestDebianClientToOurServer(t *testing.T) {
+	serverStart(t) // the VM network must exist; our server listens on the host side
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "options"), []byte("name pptpd\nrequire-mschap-v2\nrequire-mppe-128\nms-dns 10.88.0.1\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "pptpd.conf"), []byte("option "+filepath.Join(dir, "options")+"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "chap-secrets"), []byte("test * test *\n"), 0o600)
+	s := start(t, pptpdBin, "--fg", "--debug", "--conf", filepath.Join(dir, "pptpd.conf"),
+		"--chap-secrets", filepath.Join(dir, "chap-secrets"), "--listen", "192.0.2.1", "--pidfile", filepath.Join(dir, "pid"))
+	time.Sleep(300 * time.Millisecond)
+	out, err := run(t, 120*time.Second, "client", "192.0.2.1", "--ping", "5")
+	res := keyValues(out)
+	t.Logf("refvm client 192.0.2.1: link=%s mppe=%s dns1=%s ping=%s", res["link"], res["mppe"], res["dns1"], res["ping"])
+	if err != nil || res["link"] != "up" || res["ping"] != "ok" {
+		t.Fatalf("reference client against our server: %v\n%s\nour server:\n%s", err, out, s.log.String())
+	}
+	if !strings.Contains(res["mppe"], "128") {
+		t.Errorf("mppe=%q", res["mppe"])
+	}
+	if res["dns1"] != "10.88.0.1" {
+		t.Errorf("dns1=%q", res["dns1"])
+	}
+	s.stop(t)
+}
+
+// TestOurBinaryUnderDebianPppd: our static pptp as pppd's pty program (--nolaunchpppd), as
+// NetworkManager-pptp and pptpsetup run it, against Debian pptpd.
+func TestOurBinaryUnderDebianPppd(t *testing.T) {
+	serverStart(t)
+	for _, extra := range [][]string{nil, {"--pptp-opt", "--nobuffer"}} {
+		args := append([]string{"client", "192.0.2.2", "--pptp-bin", pptpBin, "--ping", "5"}, extra...)
+		out, err := run(t, 120*time.Second, args...)
+		res := keyValues(out)
+		t.Logf("refvm client --pptp-bin ours %v: link=%s mppe=%s ping=%s", extra, res["link"], res["mppe"], res["ping"])
+		if err != nil || res["link"] != "up" || res["ping"] != "ok" {
+			cl, _ := run(t, 30*time.Second, "log", "client")
+			t.Fatalf("%v\n%s\nclient VM log:\n%s", err, out, tail(cl, 40))
+		}
+	}
+}
+
+func keyValues(out string) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && !strings.Contains(k, " ") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func iperfSummary(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "receiver") {
+			return strings.Join(strings.Fields(l), " ")
+		}
+	}
+	return lastLine(out)
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
+)
+
+// Tunnel is a placed call with its GRE link, before anything runs above it.
+type Tunnel struct {
+	Call   *control.Call
+	Link   *gre.Link
+	Server netip.Addr
+}
+
+// DialConfig is what a client needs to place a call.
+type DialConfig struct {
+	Server   string // host name or IPv4 address, optionally with :port
+	Control  control.ClientConfig
+	GRE      gre.Options
+	Reorder  gre.ReorderConfig
+	LogLevel int
+	Logf     func(format string, args ...any)
+}
+
+// ResolveServer resolves host (optionally host:port) to an IPv4 address.
+func ResolveServer(ctx context.Context, host string) (netip.Addr, error) {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		if !a.Is4() {
+			return netip.Addr{}, fmt.Errorf("server %s: only IPv4 is supported", host)
+		}
+		return a, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(rctx, "ip4", h)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("cannot resolve %s: %w", h, err)
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("cannot resolve %s: no IPv4 address", h)
+	}
+	return ips[0].Unmap(), nil
+}
+
+// RandomCallID returns a random non-zero Call ID (NATs demultiplex GRE by it, so it must not
+// be predictable or shared between clients behind one address).
+func RandomCallID() uint16 {
+	var b [2]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return uint16(time.Now().UnixNano()) | 1
+		}
+		if id := binary.BigEndian.Uint16(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+// Dial opens the raw GRE socket first (so the server's first GRE packets are not answered with
+// ICMP protocol-unreachable), then the control connection, and places the call.
+func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
+	server, err := ResolveServer(ctx, cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Control.CallID == 0 {
+		cfg.Control.CallID = RandomCallID()
+	}
+	gopt := cfg.GRE
+	gopt.CallID = cfg.Control.CallID
+	conn, err := gre.Dial(server, gopt)
+	if err != nil {
+		return nil, err
+	}
+	addr := server.String()
+	if _, port, err := net.SplitHostPort(cfg.Server); err == nil {
+		addr = net.JoinHostPort(addr, port)
+	}
+	call, err := control.Dial(ctx, addr, cfg.Control)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	link := gre.NewLink(conn, gre.LinkConfig{
+		LocalCallID: call.LocalCallID(),
+		PeerCallID:  call.PeerCallID(),
+		Reorder:     cfg.Reorder,
+		Logf:        cfg.Logf,
+		LogLevel:    cfg.LogLevel,
+	})
+	return &Tunnel{Call: call, Link: link, Server: server}, nil
+}
+
+// ErrCallEnded is wrapped by RunOver when the control call ended under the session.
+var ErrCallEnded = errors.New("call ended")
+
+// RunOver runs fn (the upper half: PPP engine or pty bridge) until it returns, ctx ends, or the
+// call ends; then it tears everything down in order: fn's own shutdown (through its context),
+// the GRE link, and the control call (Call-Clear-Request → Call-Disconnect-Notify → Stop).
+func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- fn(fctx) }()
+	var err error
+	select {
+	case err = <-res:
+	case <-d.Call.Done():
+		cancel()
+		ferr := <-res
+		err = fmt.Errorf("%w: %v", ErrCallEnded, d.Call.Err())
+		if d.Call.Err() == nil && ferr != nil {
+			err = ferr
+		}
+	}
+	d.Link.Close()
+	if cerr := d.Call.Close(); cerr != nil && err == nil && ctx.Err() == nil {
+		err = cerr
+	}
+	return err
+}

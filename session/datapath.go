@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+
+// Package session joins the parts of one PPTP call: the control call, the GRE link and, above
+// it, either our own PPP engine with a TUN device (built-in mode) or pppd on a pty (HDLC modes).
+//
+// The IP datapath has two goroutines per session, one per direction, each owning its MPPE state
+// and its buffers; the PPP engine runs in a third and learns nothing per packet.
+package session
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/mppe"
+	"github.com/pptp-go/pptp/ppp"
+)
+
+const (
+	// TunOffset is where packets read from the TUN start in their buffers: room for the GRE
+	// header (16), FF 03 (2), the 0x00FD protocol (2), the MPPE header (2) and the inner
+	// protocol (2), so every header is written in front of the payload without a copy.
+	TunOffset = 32
+	// tunWriteOffset is the headroom handed to tun.Write: it needs ≥ 10 bytes in front of each
+	// packet for the virtio-net header.
+	tunWriteOffset = 16
+	// bufSize holds an MTU-sized packet plus headroom; TSO reads are split into such buffers.
+	bufSize = 2048
+)
+
+// DataStats counts what the IP datapath did, beyond the GRE counters.
+type DataStats struct {
+	TxPackets, TxBytes, RxPackets, RxBytes atomic.Uint64
+	TxDropped                              atomic.Uint64 // not IPv4, or too big
+	RxDecryptErrors, RxUnencrypted         atomic.Uint64
+	RxTunErrors                            atomic.Uint64
+	ResetRequests                          atomic.Uint64 // CCP Reset-Requests we asked the engine for
+}
+
+// cryptoState is what the engine installs when the network layer comes up.
+type cryptoState struct {
+	enc  *mppe.Encrypter // nil: no MPPE
+	dec  *mppe.Decrypter
+	acfc bool // we may omit FF 03
+}
+
+// datapath moves IP packets between a TUN device and a GRE link.
+type datapath struct {
+	dev    tun.Device
+	link   *gre.Link
+	engine *ppp.Engine
+	stats  DataStats
+	logf   func(string, ...any)
+
+	// state is swapped by the engine goroutine at Up and read once per batch by both routines.
+	state atomic.Pointer[cryptoState]
+	up    chan struct{} // closed at the first Up
+	once  sync.Once
+}
+
+func (d *datapath) setUp(st *cryptoState) {
+	d.state.Store(st)
+	d.once.Do(func() { close(d.up) })
+}
+
+// RoutineReadFromTUN reads batches from the TUN device, frames them as PPP (optionally MPPE)
+// in place and writes them to the GRE link. It returns when the device is closed.
+func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) {
+	select {
+	case <-d.up:
+	case <-done:
+		return
+	}
+	batch := d.dev.BatchSize()
+	bufs := make([][]byte, batch)
+	out := make([][]byte, batch)
+	sizes := make([]int, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, bufSize+TunOffset)
+	}
+	for {
+		n, err := d.dev.Read(bufs, sizes, TunOffset)
+		if n > 0 {
+			d.sendBatch(bufs[:n], sizes[:n], out)
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) || isClosed(done) {
+				return
+			}
+			if errors.Is(err, tun.ErrTooManySegments) {
+				continue
+			}
+			d.logf("TUN read: %v", err)
+			return
+		}
+	}
+}
+
+// sendBatch encapsulates bufs[i][TunOffset:TunOffset+sizes[i]] in place and writes the batch.
+func (d *datapath) sendBatch(bufs [][]byte, sizes []int, out [][]byte) {
+	st := d.state.Load()
+	// Every packet of a batch gets the same headers, so they all start at the same offset.
+	start := TunOffset - 2 // inner protocol
+	if st.enc != nil {
+		start -= mppe.HeaderLen + 2
+	}
+	if !st.acfc {
+		start -= 2
+	}
+	m := 0
+	for i, b := range bufs {
+		size := sizes[i]
+		if size == 0 || b[TunOffset]>>4 != 4 {
+			d.stats.TxDropped.Add(1) // only IPv4 is negotiated (IPCP)
+			continue
+		}
+		end := TunOffset + size
+		b[TunOffset-2], b[TunOffset-1] = 0x00, 0x21
+		p := TunOffset - 2
+		if st.enc != nil {
+			st.enc.Encrypt(b[p-mppe.HeaderLen:p], b[p:end])
+			p -= mppe.HeaderLen + 2
+			b[p], b[p+1] = 0x00, 0xFD
+		}
+		if !st.acfc {
+			p -= 2
+			b[p], b[p+1] = 0xFF, 0x03
+		}
+		out[m] = b[:end]
+		m++
+		d.stats.TxPackets.Add(1)
+		d.stats.TxBytes.Add(uint64(size))
+	}
+	if m > 0 {
+		d.link.Write(out[:m], start)
+	}
+}
+
+// deliver is the GRE link's receive callback: it decrypts in place, writes IP packets to the TUN
+// in one batch, and hands everything else to the engine.
+func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
+	st := d.state.Load()
+	out = out[:0]
+	for i, b := range bufs {
+		frame := b[offs[i]:]
+		proto, info, err := ppp.ParseFrame(frame)
+		if err != nil {
+			continue
+		}
+		infoAt := len(b) - len(info)
+		switch {
+		case proto == ppp.ProtoCompressed && st != nil && st.dec != nil:
+			if len(info) < mppe.HeaderLen+1 {
+				d.stats.RxDecryptErrors.Add(1)
+				continue
+			}
+			reset, err := st.dec.Decrypt(info[:mppe.HeaderLen], info[mppe.HeaderLen:])
+			if reset {
+				d.stats.ResetRequests.Add(1)
+				d.engine.SendResetRequest()
+			}
+			if err != nil {
+				d.stats.RxDecryptErrors.Add(1)
+				continue
+			}
+			inner := info[mppe.HeaderLen:]
+			at := infoAt + mppe.HeaderLen
+			var iproto uint16
+			if inner[0]&1 == 1 { // protocol field compressed inside the encrypted payload
+				iproto, at = uint16(inner[0]), at+1
+			} else if len(inner) >= 2 {
+				iproto, at = uint16(inner[0])<<8|uint16(inner[1]), at+2
+			} else {
+				continue
+			}
+			if iproto == ppp.ProtoIPv4 {
+				out = d.appendIP(out, b, at)
+			} else {
+				// Encrypted non-IP (IPv6 from a peer we did not negotiate it with): the
+				// engine answers with a Protocol-Reject.
+				d.engine.Input(append([]byte{0xFF, 0x03, byte(iproto >> 8), byte(iproto)}, b[at:]...))
+			}
+		case proto == ppp.ProtoIPv4:
+			if st == nil || st.dec != nil {
+				d.stats.RxUnencrypted.Add(1) // clear text while MPPE is on, or before IPCP
+				continue
+			}
+			out = d.appendIP(out, b, infoAt)
+		case proto == ppp.ProtoCompressed:
+			// Encrypted data before keys exist: nothing can read it.
+			d.stats.RxDecryptErrors.Add(1)
+		default:
+			d.engine.Input(append([]byte(nil), frame...))
+		}
+	}
+	if len(out) > 0 {
+		if _, err := d.dev.Write(out, tunWriteOffset); err != nil {
+			d.stats.RxTunErrors.Add(1)
+		}
+	}
+	return out
+}
+
+func (d *datapath) appendIP(out [][]byte, b []byte, at int) [][]byte {
+	if at < tunWriteOffset || len(b)-at < 20 {
+		return out
+	}
+	d.stats.RxPackets.Add(1)
+	d.stats.RxBytes.Add(uint64(len(b) - at))
+	return append(out, b[at-tunWriteOffset:])
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

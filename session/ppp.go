@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/mppe"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+)
+
+// PPPConfig describes the upper half of a built-in session: our engine and a TUN device.
+type PPPConfig struct {
+	Engine ppp.Config // Up, Down and TxReset are wrapped; the caller's are called too
+	Dev    tun.Device
+	IfName string
+	// Netif is the template for the interface configuration; Local, Peer, MTU and (when
+	// ApplyDNS) DNS are filled from the negotiated link.
+	Netif    netif.Config
+	ApplyDNS bool
+	Logf     func(format string, args ...any)
+}
+
+// PPP is a running built-in PPP session over a GRE link.
+type PPP struct {
+	cfg    PPPConfig
+	link   *gre.Link
+	engine *ppp.Engine
+	dp     *datapath
+
+	mu     sync.Mutex
+	undo   func() error
+	params *ppp.LinkParams
+	upErr  error
+}
+
+// lowerLink sends the engine's control frames on the GRE link.
+type lowerLink struct{ link *gre.Link }
+
+func (l lowerLink) SendFrame(frame []byte) error {
+	b := make([]byte, gre.HeaderLen+len(frame))
+	copy(b[gre.HeaderLen:], frame)
+	_, err := l.link.Write([][]byte{b}, gre.HeaderLen)
+	return err
+}
+
+// NewPPP prepares a session; Run starts it.
+func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &PPP{cfg: cfg, link: link}
+	s.dp = &datapath{dev: cfg.Dev, link: link, logf: cfg.Logf, up: make(chan struct{})}
+	ec := cfg.Engine
+	userUp, userDown, userReset := ec.Up, ec.Down, ec.TxReset
+	ec.Up = func(p ppp.LinkParams) {
+		if err := s.linkUp(p); err != nil {
+			s.mu.Lock()
+			s.upErr = err
+			s.mu.Unlock()
+			cfg.Logf("%v", err)
+			s.engine.Close()
+			return
+		}
+		if userUp != nil {
+			userUp(p)
+		}
+	}
+	ec.Down = func() {
+		if userDown != nil {
+			userDown()
+		}
+	}
+	ec.TxReset = func() {
+		if st := s.dp.state.Load(); st != nil && st.enc != nil {
+			st.enc.RequestReset()
+		}
+		if userReset != nil {
+			userReset()
+		}
+	}
+	s.engine = ppp.NewEngine(ec, lowerLink{link})
+	s.dp.engine = s.engine
+	return s
+}
+
+// linkUp runs in the engine goroutine when IPCP (and CCP when required) opened.
+func (s *PPP) linkUp(p ppp.LinkParams) error {
+	st := &cryptoState{acfc: p.TxACFC}
+	if p.MPPE != nil {
+		var err error
+		if st.enc, err = mppe.NewEncrypter(p.MPPE.SendKey[:], p.MPPE.Bits, p.MPPE.Stateless); err != nil {
+			return fmt.Errorf("MPPE: %w", err)
+		}
+		if st.dec, err = mppe.NewDecrypter(p.MPPE.RecvKey[:], p.MPPE.Bits, p.MPPE.Stateless); err != nil {
+			return fmt.Errorf("MPPE: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.undo == nil {
+		nc := s.cfg.Netif
+		nc.IfName = s.cfg.IfName
+		nc.Local, nc.Peer = p.Local, p.Peer
+		if p.MTU > 0 {
+			nc.MTU = p.MTU
+		}
+		if s.cfg.ApplyDNS {
+			nc.DNS = p.DNS
+		}
+		nc.Logf = s.cfg.Logf
+		undo, err := netif.Apply(nc)
+		if err != nil {
+			return fmt.Errorf("configuring %s: %w", s.cfg.IfName, err)
+		}
+		s.undo = undo
+	}
+	pp := p
+	s.params = &pp
+	s.dp.setUp(st)
+	return nil
+}
+
+// Params returns the negotiated link once it is up, else nil.
+func (s *PPP) Params() *ppp.LinkParams {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.params
+}
+
+// Stats returns the datapath counters.
+func (s *PPP) Stats() *DataStats { return &s.dp.stats }
+
+// Close starts a graceful LCP termination; Run returns when it is done.
+func (s *PPP) Close() { s.engine.Close() }
+
+// Run runs the engine and the datapath until the link dies or ctx is cancelled (then it
+// terminates LCP gracefully). It removes every address, route and DNS change it made, and
+// closes the TUN device. The error says why the link ended (nil after a local close).
+func (s *PPP) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.dp.RoutineReadFromTUN(done)
+	}()
+	go func() {
+		defer wg.Done()
+		out := make([][]byte, 0, 128)
+		s.link.Receive(func(bufs [][]byte, offs []int) {
+			out = s.dp.deliver(bufs, offs, out)
+		})
+	}()
+	stop := context.AfterFunc(ctx, s.engine.Close)
+	err := s.engine.Run(context.WithoutCancel(ctx))
+	stop()
+	close(done)
+	s.mu.Lock()
+	if err == nil && s.upErr != nil {
+		err = s.upErr
+	}
+	undo := s.undo
+	s.undo = nil
+	s.mu.Unlock()
+	var uerr error
+	if undo != nil {
+		uerr = undo()
+	}
+	s.cfg.Dev.Close()
+	s.link.Close()
+	wg.Wait()
+	if err == nil && uerr != nil {
+		err = fmt.Errorf("removing interface configuration: %w", uerr)
+	}
+	return err
+}

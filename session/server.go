@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+)
+
+// AddrPair is the two ends of one session's point-to-point link.
+type AddrPair struct{ Local, Remote netip.Addr }
+
+// Pool hands out address pairs, one per session; safe for concurrent use.
+type Pool struct {
+	mu    sync.Mutex
+	pairs []AddrPair
+	used  map[netip.Addr]bool
+}
+
+// NewPool makes a pool from address pairs (pppconf expands pptpd.conf's localip/remoteip).
+func NewPool(pairs []AddrPair) *Pool {
+	return &Pool{pairs: pairs, used: make(map[netip.Addr]bool)}
+}
+
+// Get reserves the first free pair.
+func (p *Pool) Get() (AddrPair, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pr := range p.pairs {
+		if !p.used[pr.Remote] {
+			p.used[pr.Remote] = true
+			return pr, true
+		}
+	}
+	return AddrPair{}, false
+}
+
+// Put returns a pair to the pool.
+func (p *Pool) Put(pr AddrPair) {
+	p.mu.Lock()
+	delete(p.used, pr.Remote)
+	p.mu.Unlock()
+}
+
+// ServerConfig configures the PAC side.
+type ServerConfig struct {
+	Control     control.ServerConfig // NewCall is set by the server
+	PPP         ppp.Config           // template; Server, LocalIP and PeerIP are set per session
+	Pool        *Pool
+	Connections int    // most concurrent sessions (pptpd "connections"), default 100
+	IfName      string // TUN name pattern, default "pptpd%d" (one device per session, like ppp0..N)
+	Reorder     gre.ReorderConfig
+	GRE         gre.Options
+	Logf        func(format string, args ...any)
+	// SessionUp and SessionDown, when set, observe sessions (tests, status).
+	SessionUp   func(ifname string, p ppp.LinkParams)
+	SessionDown func(ifname string, err error)
+}
+
+// Server accepts PPTP calls and runs one built-in PPP session with its own TUN device per call.
+type Server struct {
+	cfg      ServerConfig
+	active   atomic.Int64
+	callIDs  sync.Map // uint16 → struct{}
+	wg       sync.WaitGroup
+	sessions atomic.Int64
+}
+
+// NewServer checks cfg and returns a server.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("server: no address pool (localip/remoteip)")
+	}
+	if cfg.Connections <= 0 {
+		cfg.Connections = 100
+	}
+	if cfg.IfName == "" {
+		cfg.IfName = "pptpd%d"
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	return &Server{cfg: cfg}, nil
+}
+
+// Active is the number of connections being served.
+func (s *Server) Active() int { return int(s.active.Load()) }
+
+// Serve accepts connections until ctx ends or ln fails, then closes every session gracefully
+// and waits for them.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var err error
+	for {
+		var c net.Conn
+		c, err = ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			break
+		}
+		s.wg.Add(1)
+		s.active.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.active.Add(-1)
+			s.serveConn(ctx, c)
+		}()
+	}
+	s.wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) newCallID() uint16 {
+	for {
+		id := RandomCallID()
+		if _, busy := s.callIDs.LoadOrStore(id, struct{}{}); !busy {
+			return id
+		}
+	}
+}
+
+// serveConn runs one control connection and its call.
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	logf := s.cfg.Logf
+	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	local, _ := netip.ParseAddrPort(c.LocalAddr().String())
+	client := remote.Addr().Unmap()
+
+	localID := s.newCallID()
+	defer s.callIDs.Delete(localID)
+	// The GRE socket exists before the Outgoing-Call-Reply, so the client's first LCP frames
+	// are not answered with ICMP protocol-unreachable.
+	gopt := s.cfg.GRE
+	gopt.Local, gopt.CallID = local.Addr().Unmap(), localID
+	conn, err := gre.Dial(client, gopt)
+	if err != nil {
+		logf("client %s: %v", client, err)
+		return
+	}
+	var pair AddrPair
+	var havePair bool
+	ccfg := s.cfg.Control
+	ccfg.NewCall = func(peerCallID uint16, req control.OCRQ) (uint16, error) {
+		if s.sessions.Add(1) > int64(s.cfg.Connections) {
+			s.sessions.Add(-1)
+			return 0, fmt.Errorf("%w: connection limit %d reached", control.ErrBusy, s.cfg.Connections)
+		}
+		if pair, havePair = s.cfg.Pool.Get(); !havePair {
+			s.sessions.Add(-1)
+			return 0, fmt.Errorf("%w: address pool exhausted", control.ErrBusy)
+		}
+		return localID, nil
+	}
+	call, err := control.Accept(ctx, c, ccfg)
+	if err != nil {
+		conn.Close()
+		if havePair {
+			s.cfg.Pool.Put(pair)
+			s.sessions.Add(-1)
+		}
+		logf("client %s: %v", client, err)
+		return
+	}
+	defer s.sessions.Add(-1)
+	defer s.cfg.Pool.Put(pair)
+
+	link := gre.NewLink(conn, gre.LinkConfig{
+		LocalCallID: localID,
+		PeerCallID:  call.PeerCallID(),
+		Reorder:     s.cfg.Reorder,
+		Logf:        logf,
+	})
+	t := &Tunnel{Call: call, Link: link, Server: client}
+	dev, ifname, err := netif.CreateTUN(s.cfg.IfName, 1500)
+	if err != nil {
+		logf("client %s: %v", client, err)
+		link.Close()
+		call.Close()
+		return
+	}
+	ec := s.cfg.PPP
+	ec.Server = true
+	ec.LocalIP, ec.PeerIP = pair.Local, pair.Remote
+	ec.Logf = func(format string, args ...any) { logf(ifname+": "+format, args...) }
+	var upParams ppp.LinkParams
+	ec.Up = func(p ppp.LinkParams) {
+		upParams = p
+		logf("%s: client %s user %q: %s", ifname, client, p.AuthUser, Describe(p))
+		if s.cfg.SessionUp != nil {
+			s.cfg.SessionUp(ifname, p)
+		}
+	}
+	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf})
+	err = t.RunOver(ctx, sess.Run)
+	_ = upParams
+	if err != nil {
+		logf("%s: client %s: session ended: %v", ifname, client, err)
+	} else {
+		logf("%s: client %s: session ended", ifname, client)
+	}
+	if s.cfg.SessionDown != nil {
+		s.cfg.SessionDown(ifname, err)
+	}
+}
+
+// Describe is the one-line summary of a negotiated link.
+func Describe(p ppp.LinkParams) string {
+	enc := "no encryption"
+	if p.MPPE != nil {
+		mode := "stateful"
+		if p.MPPE.Stateless {
+			mode = "stateless"
+		}
+		enc = fmt.Sprintf("MPPE %d-bit %s", p.MPPE.Bits, mode)
+	}
+	s := fmt.Sprintf("%s, address %s peer %s", enc, p.Local, p.Peer)
+	if len(p.DNS) > 0 {
+		s += " DNS"
+		for _, d := range p.DNS {
+			s += " " + d.String()
+		}
+	}
+	return s
+}
