@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// ClientConfig configures the PNS side. Zero values mean the defaults given per field.
+type ClientConfig struct {
+	HostName       string        // SCCRQ host name, default "local"
+	Vendor         string        // default "pptp-go"
+	Phone          string        // OCRQ phone number (--phone), ≤ 64 bytes
+	CallID         uint16        // 0 = random non-zero
+	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 64
+	ConnectTimeout time.Duration // TCP connect (and name resolution), default 10s
+	ReplyTimeout   time.Duration // SCCRP and OCRP each, default 10s
+	// IdleWait (--idle-wait): send an Echo-Request after this much silence. 0 means the
+	// default of 60s; a negative value turns our echoes off (we still answer the peer's).
+	IdleWait    time.Duration
+	MaxEchoWait time.Duration                    // --max-echo-wait: Echo-Reply deadline; default 60s
+	LocalAddr   netip.Addr                       // --localbind (zero = any)
+	Mark        int                              // --rtmark SO_MARK (0 = none)
+	Quirk       string                           // "" or "BEZEQ_ISRAEL"
+	Logf        func(format string, args ...any) // nil = silent
+}
+
+// QuirkBezeqIsrael is pptp-linux's quirk for Orckit ATUR3 ADSL modems.
+const QuirkBezeqIsrael = "BEZEQ_ISRAEL"
+
+// Values the client sends, as pptp-linux does.
+const (
+	clientMaxChannels = 65535
+	firmwareRevision  = 1
+	minBPS            = 2400
+	maxBPS            = 10000000
+	phoneLen          = 64
+	bezeqName         = "RELAY_PPP1"
+)
+
+func (cfg *ClientConfig) setDefaults() {
+	if cfg.HostName == "" {
+		cfg.HostName = "local"
+	}
+	if cfg.Vendor == "" {
+		cfg.Vendor = "pptp-go"
+	}
+	if cfg.RecvWindow == 0 {
+		cfg.RecvWindow = defaultWindow
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = 10 * time.Second
+	}
+	if cfg.IdleWait == 0 {
+		cfg.IdleWait = defaultIdleWait
+	}
+	if cfg.MaxEchoWait <= 0 {
+		cfg.MaxEchoWait = defaultMaxEchoWait
+	}
+}
+
+// Dial connects to server ("host:port" or "host"; port 1723 by default), does SCCRQ/SCCRP
+// and OCRQ/OCRP and returns the call. ctx bounds the whole setup; cancelling it afterwards
+// has no effect on the call. Errors are descriptive: "cannot resolve vpn.example: no such
+// host", "connect to 192.0.2.9:1723: connection refused", a timeout naming the missing
+// reply, or a *ResultError for a refusal.
+func Dial(ctx context.Context, server string, cfg ClientConfig) (*Call, error) {
+	cfg.setDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	host, port := splitServer(server)
+	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	addr, err := resolve(cctx, host)
+	if err != nil {
+		return nil, err
+	}
+	ap := netip.AddrPortFrom(addr, port)
+	d := net.Dialer{}
+	if cfg.LocalAddr.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: cfg.LocalAddr.AsSlice(), Zone: cfg.LocalAddr.Zone()}
+	}
+	if cfg.Mark != 0 {
+		d.Control = markControl(cfg.Mark)
+	}
+	conn, err := d.DialContext(cctx, "tcp", ap.String())
+	if err != nil {
+		return nil, connectError(ctx, ap, cfg.ConnectTimeout, err)
+	}
+	conn.(*net.TCPConn).SetNoDelay(true) // control messages are small and latency-bound
+	return Client(ctx, conn, cfg)
+}
+
+func (cfg *ClientConfig) check() error {
+	if len(cfg.Phone) > phoneLen {
+		return fmt.Errorf("phone number longer than %d bytes", phoneLen)
+	}
+	if cfg.Quirk != "" && cfg.Quirk != QuirkBezeqIsrael {
+		return fmt.Errorf("unknown quirk %q (known: %s)", cfg.Quirk, QuirkBezeqIsrael)
+	}
+	return nil
+}
+
+// splitServer accepts "host", "host:port", "[v6]:port" and a bare IPv6 literal.
+func splitServer(s string) (string, uint16) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String(), Port
+	}
+	h, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return s, Port
+	}
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || n == 0 {
+		return s, Port // let resolution fail with the whole string in the message
+	}
+	return h, uint16(n)
+}
+
+// resolveError keeps the resolver's error for errors.As but prints only its reason.
+type resolveError struct {
+	host string
+	err  error
+}
+
+func (e *resolveError) Error() string {
+	msg := e.err.Error()
+	var d *net.DNSError
+	if errors.As(e.err, &d) {
+		msg = d.Err
+	}
+	return "cannot resolve " + e.host + ": " + msg
+}
+
+func (e *resolveError) Unwrap() error { return e.err }
+
+// resolve returns the first IPv4 address of host, else its first address.
+func resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap(), nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no addresses")
+	}
+	if err != nil {
+		return netip.Addr{}, &resolveError{host, err}
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return a.Unmap(), nil
+		}
+	}
+	return addrs[0], nil
+}
+
+// connectError turns a dial error into "connect to ADDR: connection refused" (wrapping
+// the errno) or a timeout message.
+func connectError(ctx context.Context, ap netip.AddrPort, timeout time.Duration, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("connect to %v: %w", ap, ctx.Err())
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("connect to %v: no answer within %v: %w", ap, timeout, os.ErrDeadlineExceeded)
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return fmt.Errorf("connect to %v: %w", ap, se.Err)
+	}
+	return fmt.Errorf("connect to %v: %w", ap, err)
+}
+
+func markControl(mark int) func(string, string, syscall.RawConn) error {
+	return func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = setMark(fd, mark) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return fmt.Errorf("set SO_MARK %d: %w", mark, serr)
+		}
+		return nil
+	}
+}
+
+// Client runs the PNS side over an established connection (Dial does this after
+// connecting); it is also how tests drive the client over net.Pipe. On error conn is
+// closed.
+func Client(ctx context.Context, conn net.Conn, cfg ClientConfig) (*Call, error) {
+	cfg.setDefaults()
+	if err := cfg.check(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := newCall(conn, false, cfg.Logf)
+	c.idleWait, c.maxEchoWait = cfg.IdleWait, cfg.MaxEchoWait
+	stop := setupDeadline(ctx, conn)
+	defer stop()
+	if err := c.clientSetup(ctx, &cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if !stop() {
+		// ctx was cancelled at the last moment and poisoned the deadlines.
+		conn.Close()
+		return nil, fmt.Errorf("call setup: %w", ctx.Err())
+	}
+	conn.SetDeadline(time.Time{})
+	c.start()
+	return c, nil
+}
+
+func (c *Call) clientSetup(ctx context.Context, cfg *ClientConfig) error {
+	bezeq := cfg.Quirk == QuirkBezeqIsrael
+	rq := SCCRQ(c.wbuf[:SCCRQLen])
+	rq.Init()
+	rq.SetProtocolVersion(ProtocolVersion)
+	rq.SetFramingCapabilities(FramingAsync | FramingSync)
+	rq.SetBearerCapabilities(BearerAnalog | BearerDigital)
+	rq.SetMaxChannels(clientMaxChannels)
+	rq.SetFirmwareRevision(firmwareRevision)
+	rq.SetHostName(cfg.HostName)
+	rq.SetVendor(cfg.Vendor)
+	if bezeq {
+		rq.SetFramingCapabilities(FramingAsync)
+		rq.SetBearerCapabilities(BearerAnalog)
+		rq.SetMaxChannels(0)
+		rq.SetFirmwareRevision(0x6021)
+		rq.SetHostName(bezeqName)
+		rq.SetVendor("MS Win NT")
+	}
+	if err := c.send(rq); err != nil {
+		return err
+	}
+	m, err := c.expect(ctx, TypeSCCRP, cfg.ReplyTimeout, nil)
+	if err != nil {
+		return err
+	}
+	rp := SCCRP(m)
+	c.logf("Received Start Control Connection Reply")
+	if v := rp.ProtocolVersion(); v != ProtocolVersion {
+		c.sendStop(StopReasonProtocol)
+		return fmt.Errorf("server speaks PPTP version %d.%d, we speak 1.0", v>>8, v&0xff)
+	}
+	// 0 is not a valid result, but some ADSL modems send it (pptp-linux accepts it too).
+	if r := rp.ResultCode(); r != SCCRPSuccess && r != 0 {
+		c.sendStop(StopReasonProtocol)
+		return &ResultError{Op: "server refused the control connection", Type: TypeSCCRP, Result: r, ErrorCode: rp.ErrorCode()}
+	}
+	c.logf("Client connection established.")
+
+	c.localID = cfg.CallID
+	if c.localID == 0 {
+		c.localID = randomCallID()
+	}
+	if bezeq {
+		c.localID = 0 // the quirk overwrites the whole request, Call ID included
+	}
+	oc := OCRQ(c.wbuf[:OCRQLen])
+	oc.Init()
+	oc.SetCallID(c.localID)
+	oc.SetMinimumBPS(minBPS)
+	oc.SetMaximumBPS(maxBPS)
+	oc.SetBearerType(BearerAnalog | BearerDigital)
+	oc.SetFramingType(FramingAsync | FramingSync)
+	oc.SetRecvWindow(cfg.RecvWindow)
+	oc.SetPhoneNumber(cfg.Phone)
+	if bezeq {
+		oc.SetBearerType(BearerDigital)
+		oc.SetRecvWindow(3)
+		oc.SetPhoneNumber(bezeqName)
+	}
+	if err := c.send(oc); err != nil {
+		return err
+	}
+	m, err = c.expect(ctx, TypeOCRP, cfg.ReplyTimeout, func(m []byte) bool {
+		if id := OCRP(m).PeerCallID(); id != c.localID {
+			c.logf("Outgoing-Call-Reply for non-existent call %d ignored.", id)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	r := OCRP(m)
+	c.logf("Received Outgoing Call Reply.")
+	if r.ResultCode() != OCRPConnected {
+		err := &ResultError{Op: "server refused the call", Type: TypeOCRP, Result: r.ResultCode(), ErrorCode: r.ErrorCode(), Cause: r.CauseCode()}
+		if c.sendStop(StopReasonNone) == nil {
+			c.expect(ctx, TypeStopCCRP, teardownWait, nil)
+		}
+		return err
+	}
+	c.peerID = r.CallID()
+	c.peerWindow = r.RecvWindow()
+	c.speed = r.ConnectSpeed()
+	if bezeq {
+		s := SetLinkInfo(c.wbuf[:SLILen])
+		s.Init()
+		s.SetPeerCallID(c.peerID)
+		s.SetSendACCM(0xFFFFFFFF)
+		s.SetReceiveACCM(0xFFFFFFFF)
+		if err := c.send(s); err != nil {
+			return err
+		}
+	}
+	c.logf("Outgoing call established (call ID %d, peer's call ID %d).", c.localID, c.peerID)
+	return nil
+}
+
+// randomCallID picks a non-zero Call ID so that clients behind one NAT rarely collide.
+func randomCallID() uint16 {
+	var b [2]byte
+	for {
+		rand.Read(b[:]) // never fails (crypto/rand panics instead)
+		if id := binary.BigEndian.Uint16(b[:]); id != 0 {
+			return id
+		}
+	}
+}
