@@ -6,14 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/pptp-go/pptp/control"
-	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/mschap"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
@@ -52,6 +50,7 @@ type clientSettings struct {
 	socksAddr   string
 	httpAddr    string
 	mppeKeyWarn bool
+	noHostRoute bool
 }
 
 // exitError carries an exit status with its message.
@@ -163,7 +162,9 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 	}
 	ec.Logf = log.Debugf
 	nc := s.netif
-	nc.Server = t.Server
+	if !s.noHostRoute {
+		nc.Server = t.Server
+	}
 	sess := session.NewPPP(t.Link, session.PPPConfig{
 		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Logf: log.Logf,
 	})
@@ -236,6 +237,3 @@ func writePidFile(path string) (release func(), err error) {
 	}
 	return func() { os.Remove(path) }, nil
 }
-
-var _ = netip.Addr{}
-var _ = gre.HeaderLen

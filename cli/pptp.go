@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+
+// Package cli holds the two command lines (pptp, pptpd): option parsing compatible with
+// pptp-linux 1.10.0 and poptop, and the run logic that wires the protocol packages together.
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ppp/auth"
+	"github.com/pptp-go/pptp/pppconf"
+	"github.com/pptp-go/pptp/session"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = "dev"
+
+// PPTPMain runs the pptp command with args (without argv[0]) and returns the exit status.
+func PPTPMain(args []string) int {
+	a, err := ParsePPTPArgs(args)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "pptp: %s\n", ue.Msg)
+			if ue.Code == 1 {
+				fmt.Fprintln(os.Stderr, "Try 'pptp --help' for more information.")
+			}
+			return ue.Code
+		}
+		fmt.Fprintf(os.Stderr, "pptp: %v\n", err)
+		return exitFatal
+	}
+	if a.Help {
+		fmt.Print(PPTPUsage())
+		return exitOK
+	}
+	if a.Version {
+		fmt.Printf("pptp version 1.10.0 (pptp-go %s)\n", Version)
+		return exitOK
+	}
+	log := newLogger("pptp", a.Debug)
+	ctx := context.Background()
+	dial := dialConfig(a, log)
+	switch {
+	case a.NoLaunchPPPD || a.LaunchPPPD:
+		log.useSyslog(a.LogString)
+		log.Logf("The synchronous pptp option is %sactivated", map[bool]string{true: "", false: "NOT "}[a.Sync])
+		s := &ptySettings{dial: dial, sync: a.Sync, noHostRoute: a.NoHostRoute, debug: a.Debug, pidFile: a.PidFile}
+		if a.NoLaunchPPPD {
+			return runNoLaunch(ctx, log, s)
+		}
+		s.pppdArgs = append(append([]string(nil), a.PPPD...), a.PPPDWords...)
+		return runLaunch(ctx, log, s)
+	}
+	s, err := builtinSettings(a, log)
+	if err != nil {
+		log.Logf("%v", err)
+		return exitOptions
+	}
+	s.dial = dial
+	if s.socksAddr != "" || s.httpAddr != "" {
+		return runProxy(ctx, log, s)
+	}
+	return runClient(ctx, log, s)
+}
+
+// dialConfig turns pptp-linux's options into the control and GRE configuration.
+func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
+	cc := control.ClientConfig{
+		HostName:    a.ClientHostname,
+		Phone:       a.Phone,
+		IdleWait:    a.IdleWait,
+		MaxEchoWait: a.MaxEchoWait,
+		LocalAddr:   a.LocalBind,
+		Mark:        a.RTMark,
+		Quirk:       a.Quirks,
+		Logf:        log.Debugf,
+	}
+	return session.DialConfig{
+		Server:  a.Server,
+		Control: cc,
+		GRE:     gre.Options{Local: a.LocalBind, Mark: a.RTMark},
+		Reorder: gre.ReorderConfig{
+			Timeout:       a.Timeout,
+			NoBuffer:      a.NoBuffer,
+			MissingWindow: a.MissingWindow,
+		},
+		LogLevel: a.LogLevel,
+		Logf:     log.Logf,
+	}
+}
+
+// builtinSettings reads pppd's files and the command line into what the built-in client needs.
+func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
+	o, err := a.BuiltinOptions()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range o.Warnings {
+		log.Warnf("%s", w)
+	}
+	if a.Server == "" {
+		return nil, errors.New("no server given (pptp HOST, or a peers file with pty \"pptp HOST …\")")
+	}
+	s := &clientSettings{
+		server:     a.Server,
+		debug:      a.Debug || o.Debug,
+		pidFile:    a.PidFile,
+		statusFile: o.StatusFile,
+		socksAddr:  o.SOCKS,
+		httpAddr:   o.HTTPProxy,
+		persist:    o.Persist,
+		maxFail:    pppconf.DefaultMaxFail,
+		holdoff:    pppconf.DefaultHoldoff * time.Second,
+	}
+	if o.IsSet("maxfail") {
+		s.maxFail = o.MaxFail
+	}
+	if o.IsSet("holdoff") {
+		s.holdoff = time.Duration(o.Holdoff) * time.Second
+	}
+	if o.LinkName != "" && s.pidFile == "" {
+		s.pidFile = "/var/run/ppp-" + o.LinkName + ".pid"
+	}
+	s.ifname = o.IfName
+	if s.ifname == "" {
+		s.ifname = "pptp0"
+		if o.IsSet("unit") {
+			s.ifname = fmt.Sprintf("pptp%d", o.Unit)
+		}
+	}
+	s.mtu = 1400
+	if o.MTU > 0 {
+		s.mtu = o.MTU
+	}
+
+	user := o.AuthName()
+	if user == "" {
+		return nil, errors.New("no user name: give --user NAME (or `user NAME` / `name NAME` in a pppd options file)")
+	}
+	password, err := findPassword(o, user, a.Server, log)
+	if err != nil {
+		return nil, err
+	}
+	e := ppp.Config{
+		MRU:          pppconf.DefaultMRU,
+		MTU:          uint16(s.mtu),
+		EchoInterval: time.Duration(o.LCPEchoInterval) * time.Second,
+		EchoFailure:  o.LCPEchoFailure,
+		User:         user,
+		Password:     password,
+		Name:         o.RemoteName,
+		UsePeerDNS:   o.UsePeerDNS,
+		LocalIP:      o.LocalIP,
+		PeerIP:       o.RemoteIP,
+	}
+	if o.MRU > 0 {
+		e.MRU = uint16(o.MRU)
+	}
+	if !o.IsSet("lcp-echo-interval") {
+		e.EchoInterval, e.EchoFailure = 30*time.Second, 4
+	}
+	if o.RefusePAP {
+		e.Refuse = e.Refuse.Add(auth.PAP)
+	}
+	if o.RefuseCHAP {
+		e.Refuse = e.Refuse.Add(auth.CHAPMD5)
+	}
+	if o.RefuseMSCHAP {
+		e.Refuse = e.Refuse.Add(auth.MSCHAPv1)
+	}
+	if o.RefuseMSCHAPv2 {
+		e.Refuse = e.Refuse.Add(auth.MSCHAPv2)
+	}
+	e.MPPE = mppePolicy(o)
+	if len(o.SetMPPEKey) > 0 {
+		s.mppeKeyWarn = true
+		if s.debug {
+			log.Warnf("--set-mppe-key in use (shown because you asked with --debug): %s", hex.EncodeToString(o.SetMPPEKey))
+		}
+	}
+	s.engine = e
+	s.netif = netif.Config{Routes: o.Routes, DefaultRoute: o.DefaultRoute}
+	s.noHostRoute = a.NoHostRoute
+	s.applyDNS = o.UsePeerDNS
+	return s, nil
+}
+
+// mppePolicy maps pppd's MPPE options. Like pppd we allow MPPE when asked and require it only
+// with require-mppe*; unlike pppd 2.4.9 (which rejects MPPE unless required) we accept it when
+// a server offers it, since an encrypted link is never worse.
+func mppePolicy(o *pppconf.Options) ppp.MPPEPolicy {
+	p := ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true, Stateful: o.MPPEStateful}
+	if o.RequireMPPE || o.RequireMPPE40 || o.RequireMPPE128 {
+		p.Require = true
+		if o.RequireMPPE128 && !o.RequireMPPE40 {
+			p.Allow40 = false
+		}
+		if o.RequireMPPE40 && !o.RequireMPPE128 {
+			p.Allow128 = false
+		}
+	}
+	if o.NoMPPE40 {
+		p.Allow40 = false
+	}
+	if o.NoMPPE128 {
+		p.Allow128 = false
+	}
+	if o.NoMPPE || o.NoCCP {
+		p = ppp.MPPEPolicy{}
+	}
+	return p
+}
+
+// findPassword: --password (with a warning), --password-file (or "-" for stdin), then the
+// secrets files by user + remotename/server, then a prompt when stdin is a terminal.
+func findPassword(o *pppconf.Options, user, server string, log *logger) (string, error) {
+	if o.IsSet("password") {
+		log.Warnf("--password is visible to every user in ps; prefer --password-file or /etc/ppp/chap-secrets")
+		return o.Password, nil
+	}
+	if o.PasswordFile != "" {
+		if o.PasswordFile == "-" {
+			var line string
+			if _, err := fmt.Fscanln(os.Stdin, &line); err != nil {
+				return "", fmt.Errorf("reading the password from stdin: %w", err)
+			}
+			return line, nil
+		}
+		pw, warn, err := pppconf.ReadPasswordFile(o.PasswordFile)
+		if warn != "" {
+			log.Warnf("%s", warn)
+		}
+		return pw, err
+	}
+	for _, f := range []string{"chap-secrets", "pap-secrets"} {
+		path := pppconf.PPPDir + "/" + f
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		remote := o.RemoteName
+		if remote == "" {
+			remote = server
+		}
+		secret, _, err := pppconf.LookupSecret(path, user, remote)
+		if err == nil && secret != "" {
+			return secret, nil
+		}
+	}
+	if isTerminal(0) {
+		fmt.Fprintf(os.Stderr, "Password for %s: ", user)
+		return readPassword()
+	}
+	return "", fmt.Errorf("no password for %q: give --password-file FILE, a %s/chap-secrets entry, or --password", user, pppconf.PPPDir)
+}
