@@ -1,0 +1,812 @@
+// SPDX-License-Identifier: MIT
+
+package ppp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pptp-go/pptp/mppe"
+	"github.com/pptp-go/pptp/ppp/auth"
+)
+
+// Lower is the link below the engine.
+type Lower interface {
+	// SendFrame transmits one control frame (FF 03, 2-byte protocol, information). Called only
+	// from the engine goroutine; the frame may be reused after it returns.
+	SendFrame(frame []byte) error
+}
+
+// MPPEPolicy is what we allow and require of MPPE (pppd's require-mppe*, mppe-stateful).
+type MPPEPolicy struct {
+	Require           bool // link fails unless MPPE is negotiated (require-mppe*)
+	Allow40, Allow128 bool
+	Stateless         bool // allow stateless (default true)
+	Stateful          bool // allow stateful (mppe-stateful); Stateful && !Stateless = ask for stateful alone
+}
+
+// Config configures an Engine. The zero value of a field means the pppd default.
+type Config struct {
+	Server       bool
+	MRU, MTU     uint16        // our MRU (default 1400), cap on the MTU we use
+	EchoInterval time.Duration // lcp-echo-interval; 0 = no keepalive
+	EchoFailure  int           // lcp-echo-failure; 0 = never declare the peer dead
+	User         string        // client
+	Password     string        // client; never logged
+	// Refuse lists methods the client refuses; Require lists the methods the server
+	// accepts. Preference order is MS-CHAPv2, MS-CHAPv1, CHAP-MD5, PAP.
+	Refuse, Require auth.MethodSet
+	Name            string                           // our name (CHAP challenge name on the server)
+	Secret          func(user string) (string, bool) // server: password of a user
+	MPPE            MPPEPolicy
+	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
+	// address the server assigns. DNS are the servers the server hands out (ms-dns).
+	LocalIP, PeerIP netip.Addr
+	DNS             []netip.Addr
+	UsePeerDNS      bool // client: ask for DNS servers (RFC 1877)
+	// Up is called once the network layer is usable: IPCP Opened and, when MPPE is
+	// required or negotiated, CCP Opened. Down is called when it stops being usable.
+	// TxReset is called for a CCP Reset-Request from the peer (reset our encrypter).
+	// All three run on the engine goroutine and must not block.
+	Up      func(LinkParams)
+	Down    func()
+	TxReset func()
+	Logf    func(format string, args ...any) // nil = silent
+	// Debug adds one log line per control packet and state change (pppd "debug"). Packets
+	// of the authentication protocols are logged by code only; secrets never are.
+	Debug bool
+	// Restart is the restart timer (default 3 s); tests and lossy links may change it.
+	Restart time.Duration
+}
+
+// LinkParams is what the data path needs once the link is up.
+type LinkParams struct {
+	Local, Peer netip.Addr
+	DNS         []netip.Addr
+	MTU         int
+	TxACFC      bool        // the peer accepts frames without FF 03
+	TxPFC       bool        // the peer accepts 1-byte protocol fields
+	MPPE        *MPPEParams // nil = no encryption
+	AuthUser    string      // client: the name we used; server: the name the client proved
+}
+
+// MPPEParams are the negotiated MPPE parameters and start keys (key material: never log).
+type MPPEParams struct {
+	Bits             int // 40 or 128
+	Stateless        bool
+	SendKey, RecvKey [16]byte
+}
+
+// phase is the RFC 1661 §3.2 link phase.
+type phase uint8
+
+const (
+	phaseDead phase = iota
+	phaseEstablish
+	phaseAuthenticate
+	phaseNetwork
+	phaseTerminate
+)
+
+var phaseNames = [...]string{"Dead", "Establish", "Authenticate", "Network", "Terminate"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+// inputQueue bounds frames waiting for the engine; control traffic is tiny and
+// retransmitted, so a full queue drops rather than stalling the data path.
+const inputQueue = 128
+
+// minResetInterval rate-limits CCP Reset-Requests.
+const minResetInterval = 100 * time.Millisecond
+
+// Engine runs one PPP link. Create it with NewEngine, run Run in its own goroutine.
+type Engine struct {
+	cfg   Config
+	lower Lower
+
+	in      chan []byte
+	resetCh chan struct{}
+	closeCh chan struct{}
+	closeMu sync.Once
+
+	lcp, ipcp, ccp *fsm
+	lcpc           *lcp
+	ipcpc          *ipcp
+	ccpc           *ccp
+
+	phase    phase
+	closing  bool  // we are terminating the link (Close, failure)
+	finished bool  // LCP is done: Run returns
+	err      error // why the link died (first reason wins)
+	pending  string
+
+	authMethod   auth.Method
+	authEx       auth.Exchange
+	authDeadline time.Time
+	authDone     bool
+	authUser     string
+	keys         *auth.KeyMaterial
+
+	ccpUsed      bool
+	ccpErr       error
+	upCalled     bool
+	echoDeadline time.Time
+	lastReset    time.Time
+	peerTerm     string // reason text of the peer's last Terminate-Request
+
+	scratch  []byte
+	replyBuf []byte
+	txBuf    []byte
+	dropped  int
+}
+
+// NewEngine returns an engine for one link; nothing happens until Run.
+func NewEngine(cfg Config, lower Lower) *Engine {
+	if cfg.MRU == 0 {
+		cfg.MRU = defaultMRU
+	}
+	if cfg.Restart <= 0 {
+		cfg.Restart = defaultRestart
+	}
+	e := &Engine{
+		cfg:      cfg,
+		lower:    lower,
+		in:       make(chan []byte, inputQueue),
+		resetCh:  make(chan struct{}, 1),
+		closeCh:  make(chan struct{}),
+		scratch:  make([]byte, 0, 256),
+		replyBuf: make([]byte, 0, 256),
+		txBuf:    make([]byte, 0, 1600),
+	}
+	e.lcpc = newLCP(e)
+	e.ipcpc = newIPCP(e)
+	e.ccpc = newCCP(e)
+	e.lcp = newFSM("LCP", ProtoLCP, e.lcpc, e)
+	e.ipcp = newFSM("IPCP", ProtoIPCP, e.ipcpc, e)
+	e.ccp = newFSM("CCP", ProtoCCP, e.ccpc, e)
+	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp} {
+		f.restartTime = cfg.Restart
+	}
+	return e
+}
+
+// Input hands the engine one received PPP frame (with or without FF 03, 1- or 2-byte
+// protocol). Safe for concurrent use; the engine owns frame afterwards. Frames are dropped
+// if the engine is not keeping up or has finished.
+func (e *Engine) Input(frame []byte) {
+	select {
+	case e.in <- frame:
+	default:
+	}
+}
+
+// SendResetRequest asks for a CCP Reset-Request (our stateful MPPE receiver lost sync).
+// Safe for concurrent use; requests are coalesced and sent at most every 100 ms.
+func (e *Engine) SendResetRequest() {
+	select {
+	case e.resetCh <- struct{}{}:
+	default:
+	}
+}
+
+// Close starts a graceful LCP termination; Run returns nil once the peer acknowledged it or
+// after the Max-Terminate retransmissions (about 2 s). Safe to call more than once.
+func (e *Engine) Close() {
+	e.closeMu.Do(func() { close(e.closeCh) })
+}
+
+// Run drives the link until it ends: nil after Close, else why the link died. When ctx is
+// cancelled it sends one Terminate-Request and returns ctx.Err() at once.
+func (e *Engine) Run(ctx context.Context) error {
+	e.setPhase(phaseEstablish)
+	e.lcp.open()
+	e.lcp.lowerUp()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	closeCh := e.closeCh
+	for {
+		e.settle()
+		if e.finished {
+			e.setPhase(phaseDead)
+			if e.upCalled {
+				e.upCalled = false
+				if e.cfg.Down != nil {
+					e.cfg.Down()
+				}
+			}
+			return e.err
+		}
+		if d, ok := e.nextDeadline(); ok {
+			timer.Reset(max(0, time.Until(d)))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case f := <-e.in:
+			e.input(f)
+		case <-e.resetCh:
+			e.resetRequest()
+		case <-closeCh:
+			closeCh = nil
+			e.logf("closing the link on request")
+			e.terminate("User request")
+		case <-ctx.Done():
+			if e.lcp.state == stOpened || e.lcp.state.negotiating() {
+				e.lcp.id++
+				e.sendPacket(ProtoLCP, codeTermReq, e.lcp.id, []byte("User request"))
+			}
+			if e.upCalled && e.cfg.Down != nil {
+				e.cfg.Down()
+			}
+			return ctx.Err()
+		case <-timer.C:
+			e.fireTimers()
+		}
+	}
+}
+
+// settle applies deferred failures (so codecs never re-enter the automaton) and notices a
+// close that needs no termination exchange.
+func (e *Engine) settle() {
+	if e.pending != "" && !e.closing {
+		reason := e.pending
+		e.pending = ""
+		e.terminate(reason)
+	}
+	if e.closing && !e.finished {
+		switch e.lcp.state {
+		case stInitial, stStarting, stClosed, stStopped:
+			e.finished = true
+		}
+	}
+}
+
+func (e *Engine) terminate(reason string) {
+	if e.closing {
+		return
+	}
+	e.closing = true
+	e.setPhase(phaseTerminate)
+	e.lcp.close(reason)
+}
+
+// fail records why the link dies and schedules its termination with reason as the
+// Terminate-Request text.
+func (e *Engine) fail(err error) { e.failReason(err, "") }
+
+func (e *Engine) failReason(err error, reason string) {
+	if e.err == nil {
+		e.err = err
+		e.logf("%v", err)
+	}
+	if reason == "" {
+		reason = "Link failure"
+	}
+	if e.pending == "" {
+		e.pending = reason
+	}
+}
+
+func (e *Engine) nextDeadline() (time.Time, bool) {
+	var d time.Time
+	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.echoDeadline} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d, !d.IsZero()
+}
+
+func (e *Engine) fireTimers() {
+	now := e.now()
+	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp} {
+		if !f.deadline.IsZero() && !now.Before(f.deadline) {
+			f.timeout()
+		}
+	}
+	if !e.authDeadline.IsZero() && !now.Before(e.authDeadline) {
+		e.authTimeout()
+	}
+	if !e.echoDeadline.IsZero() && !now.Before(e.echoDeadline) {
+		e.echoTimeout()
+	}
+}
+
+func (e *Engine) now() time.Time { return time.Now() }
+
+func (e *Engine) randUint32() uint32 {
+	for {
+		if v := rand.Uint32(); v != 0 {
+			return v
+		}
+	}
+}
+
+func (e *Engine) peerRole() string {
+	if e.cfg.Server {
+		return "client"
+	}
+	return "server"
+}
+
+func (e *Engine) peerMRU() uint16 {
+	if e.lcpc.his.neg.mru {
+		return e.lcpc.his.mru
+	}
+	return pppMRU
+}
+
+func (e *Engine) setPhase(p phase) {
+	if e.phase != p {
+		e.debugf("phase %v -> %v", e.phase, p)
+		e.phase = p
+	}
+}
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.cfg.Logf != nil {
+		e.cfg.Logf(format, args...)
+	}
+}
+
+func (e *Engine) debugf(format string, args ...any) {
+	if e.cfg.Debug && e.cfg.Logf != nil {
+		e.cfg.Logf(format, args...)
+	}
+}
+
+// sendPacket sends a control packet of proto.
+func (e *Engine) sendPacket(proto uint16, code, id uint8, data []byte) {
+	b := append(e.txBuf[:0], frameAddress, frameControl, uint8(proto>>8), uint8(proto))
+	b = appendPacket(b, code, id, data)
+	e.sendFrame(b)
+}
+
+func (e *Engine) sendFrame(b []byte) {
+	e.txBuf = b[:0]
+	if e.cfg.Debug {
+		proto, info, _ := ParseFrame(b)
+		e.debugf("sent %s", describePacket(proto, info))
+	}
+	if err := e.lower.SendFrame(b); err != nil {
+		e.debugf("send failed: %v", err)
+	}
+}
+
+// input dispatches one received frame.
+func (e *Engine) input(frame []byte) {
+	// Any frame from the peer proves it is alive.
+	e.lcpc.echoPending = 0
+	proto, info, err := ParseFrame(frame)
+	if err != nil {
+		e.debugf("dropped frame: %v", err)
+		return
+	}
+	if e.cfg.Debug {
+		e.debugf("rcvd %s", describePacket(proto, info))
+	}
+	switch proto {
+	case ProtoLCP:
+		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq {
+			e.peerTerm = printable(p.Data())
+			if e.lcp.state == stOpened && !e.closing {
+				e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+				e.logf("peer terminated the link: %s", e.peerTerm)
+			}
+		}
+		e.lcp.input(info)
+		if e.lcp.state == stStopping && !e.closing {
+			// The peer ended the link; nothing to wait for beyond the RFC's grace period.
+			e.closing = true
+			e.setPhase(phaseTerminate)
+		}
+	case ProtoPAP, ProtoCHAP:
+		if e.authEx == nil || proto != e.authMethod.Protocol() {
+			e.debugf("dropped %s packet outside authentication", protoName(proto))
+			return
+		}
+		reply, res := e.authEx.Input(info)
+		if reply != nil {
+			e.sendPacketRaw(proto, reply)
+		}
+		if !e.authDone {
+			e.authDeadline = e.now().Add(e.cfg.Restart)
+		}
+		if res != nil && !e.authDone {
+			e.authFinished(res)
+		}
+	case ProtoIPCP:
+		if e.phase != phaseNetwork {
+			e.debugf("dropped IPCP packet before the network phase")
+			return
+		}
+		e.ipcp.input(info)
+	case ProtoCCP:
+		if e.phase != phaseNetwork {
+			e.debugf("dropped CCP packet before the network phase")
+			return
+		}
+		if !e.ccpUsed {
+			e.protocolReject(proto, info)
+			return
+		}
+		e.ccp.input(info)
+	case ProtoIPv4, ProtoCompressed, ProtoIPv6:
+		// Data that reached the control path (the data path owns these): ignore.
+	default:
+		e.protocolReject(proto, info)
+	}
+}
+
+func cmpErr(old, new error) error {
+	if old != nil {
+		return old
+	}
+	return new
+}
+
+// protocolReject sends an LCP Protocol-Reject, but only while LCP is Opened (RFC 1661 §5.7).
+func (e *Engine) protocolReject(proto uint16, info []byte) {
+	if e.lcp.state != stOpened {
+		e.debugf("dropped %s frame while LCP is not open", protoName(proto))
+		return
+	}
+	e.logf("rejecting unsupported protocol %s", protoName(proto))
+	max := int(e.peerMRU()) - pktHeaderLen - 2
+	if len(info) > max {
+		info = info[:max]
+	}
+	data := append(e.scratch[:0], uint8(proto>>8), uint8(proto))
+	data = append(data, info...)
+	e.lcp.id++
+	e.sendPacket(ProtoLCP, codeProtRej, e.lcp.id, data)
+}
+
+// protocolRejected handles the peer's Protocol-Reject of one of our protocols.
+func (e *Engine) protocolRejected(proto uint16) {
+	e.logf("%s rejected protocol %s", e.peerRole(), protoName(proto))
+	switch proto {
+	case ProtoIPCP:
+		e.ipcp.protReject()
+	case ProtoCCP:
+		if e.ccpUsed {
+			e.ccpErr = fmt.Errorf("encryption negotiation failed: %s rejected CCP (no MPPE support)", e.peerRole())
+			e.ccp.protReject()
+		}
+	case ProtoLCP:
+		e.fail(fmt.Errorf("%s rejected LCP", e.peerRole()))
+	}
+}
+
+// sendPacketRaw sends an already built control packet (authentication exchanges).
+func (e *Engine) sendPacketRaw(proto uint16, pkt []byte) {
+	e.sendFrame(appendFrame(e.txBuf[:0], proto, pkt))
+}
+
+// LCP layer signals.
+
+func (e *Engine) lcpUp() {
+	l := e.lcpc
+	e.logf("LCP opened: our MRU %d, peer MRU %d%s", e.cfg.MRU, e.peerMRU(), map[bool]string{true: ", authentication " + e.negotiatedAuth().String(), false: ""}[e.negotiatedAuth() != auth.None])
+	_ = l
+	if e.cfg.EchoInterval > 0 {
+		e.lcpc.echoPending = 0
+		e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
+	}
+	m := e.negotiatedAuth()
+	e.authMethod = m
+	if m == auth.None {
+		if e.cfg.Server && e.cfg.Require != 0 {
+			e.failReason(fmt.Errorf("authentication negotiation failed: client did not agree to %s", e.cfg.Require), "Authentication required")
+			return
+		}
+		e.networkPhase()
+		return
+	}
+	e.setPhase(phaseAuthenticate)
+	if e.cfg.Server {
+		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, nil)
+	} else {
+		e.authEx = auth.NewPeer(m, e.cfg.User, e.cfg.Password)
+	}
+	if e.authEx == nil {
+		e.fail(fmt.Errorf("authentication method %s is not available", m))
+		return
+	}
+	e.authDone = false
+	if pkt := e.authEx.Start(); pkt != nil {
+		e.sendPacketRaw(m.Protocol(), pkt)
+	}
+	e.authDeadline = e.now().Add(e.cfg.Restart)
+}
+
+func (e *Engine) negotiatedAuth() auth.Method {
+	if e.cfg.Server {
+		if e.lcpc.got.neg.auth {
+			return e.lcpc.got.authMethod
+		}
+		return auth.None
+	}
+	if e.lcpc.his.neg.auth {
+		return e.lcpc.his.authMethod
+	}
+	return auth.None
+}
+
+func (e *Engine) lcpDown() {
+	e.echoDeadline = time.Time{}
+	e.authDeadline = time.Time{}
+	e.authEx = nil
+	e.authDone = false
+	e.keys = nil
+	e.ipcp.lowerDown()
+	e.ccp.lowerDown()
+	e.ipcp.handle(evClose)
+	e.ccp.handle(evClose)
+	if !e.closing {
+		e.setPhase(phaseEstablish)
+	}
+}
+
+func (e *Engine) lcpFinished() {
+	e.finished = true
+	if e.closing {
+		return
+	}
+	switch {
+	case e.peerTerm != "":
+		e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+	default:
+		e.err = cmpErr(e.err, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.peerRole(), e.lcp.maxConfigure))
+	}
+}
+
+// Authentication.
+
+func (e *Engine) authTimeout() {
+	e.authDeadline = time.Time{}
+	if e.authEx == nil || e.authDone {
+		return
+	}
+	resend, res := e.authEx.Timeout()
+	if resend != nil {
+		e.sendPacketRaw(e.authMethod.Protocol(), resend)
+	}
+	if res != nil {
+		e.authFinished(res)
+		return
+	}
+	e.authDeadline = e.now().Add(e.cfg.Restart)
+}
+
+func (e *Engine) authFinished(res *auth.Result) {
+	e.authDone = true
+	e.authDeadline = time.Time{}
+	if res.Err != nil {
+		who := "we"
+		if e.cfg.Server {
+			who = "client " + fmt.Sprintf("%q", res.User)
+		}
+		e.failReason(fmt.Errorf("authentication failed (%s, %s): %w", e.authMethod, who, res.Err), "Authentication failed")
+		return
+	}
+	e.authUser = res.User
+	e.keys = res.Keys
+	if e.cfg.Server {
+		e.logf("%s: client %q authenticated", e.authMethod, res.User)
+	} else {
+		e.logf("%s: authenticated as %q", e.authMethod, res.User)
+	}
+	e.networkPhase()
+}
+
+// Network phase.
+
+func (e *Engine) mppeAllowed() bool { return e.cfg.MPPE.Allow40 || e.cfg.MPPE.Allow128 }
+
+func (e *Engine) networkPhase() {
+	e.setPhase(phaseNetwork)
+	e.ccpUsed = false
+	e.ccpErr = nil
+	if e.mppeAllowed() {
+		if e.keys != nil && (e.authMethod == auth.MSCHAPv1 || e.authMethod == auth.MSCHAPv2) {
+			e.ccpUsed = true
+		} else if e.cfg.MPPE.Require {
+			e.failReason(fmt.Errorf("encryption negotiation failed: MPPE is required but %s authentication yields no MPPE keys (use MS-CHAP)", e.authMethod), "MPPE required")
+			return
+		}
+	} else if e.cfg.MPPE.Require {
+		e.failReason(errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed"), "MPPE required")
+		return
+	}
+	if e.ccpUsed {
+		e.ccp.open()
+		e.ccp.lowerUp()
+	}
+	e.ipcp.open()
+	e.ipcp.lowerUp()
+}
+
+func (e *Engine) ipcpUp() {
+	c := e.ipcpc
+	if !c.reqAddr || !c.addr.IsValid() || c.addr == zeroIP {
+		if !e.cfg.LocalIP.Is4() {
+			e.failReason(fmt.Errorf("IPCP: could not determine our IP address (the %s did not assign one)", e.peerRole()), "No IP address")
+			return
+		}
+	}
+	e.maybeUp()
+}
+
+func (e *Engine) ccpUp() {
+	if _, _, err := e.ccpc.params(); err != nil && e.cfg.MPPE.Require {
+		e.failReason(err, "MPPE required but peer negotiation failed")
+		return
+	}
+	e.maybeUp()
+}
+
+// ccpFailed is a CCP codec's verdict that MPPE cannot be agreed.
+func (e *Engine) ccpFailed(err error) {
+	e.ccpErr = cmpErr(e.ccpErr, err)
+	if e.cfg.MPPE.Require {
+		e.failReason(err, "MPPE required but peer negotiation failed")
+	}
+}
+
+func (e *Engine) ccpFinished() {
+	if e.closing || e.phase != phaseNetwork {
+		return
+	}
+	if e.cfg.MPPE.Require {
+		err := e.ccpErr
+		if err == nil {
+			err = fmt.Errorf("encryption negotiation failed: CCP did not open (the %s did not answer)", e.peerRole())
+		}
+		e.failReason(err, "MPPE required but peer negotiation failed")
+		return
+	}
+	e.logf("CCP: no encryption negotiated, continuing without MPPE")
+	e.maybeUp()
+}
+
+func (e *Engine) ipcpFinished() {
+	if e.closing || e.phase != phaseNetwork {
+		return
+	}
+	e.failReason(fmt.Errorf("IPCP negotiation failed: no agreement with the %s", e.peerRole()), "No network protocols running")
+}
+
+// ncpDown is tld of IPCP or CCP: the network layer is no longer usable.
+func (e *Engine) ncpDown() {
+	if e.upCalled {
+		e.upCalled = false
+		e.logf("network layer down")
+		if e.cfg.Down != nil {
+			e.cfg.Down()
+		}
+	}
+}
+
+// maybeUp calls Up once IPCP is Opened and CCP is Opened or settled without MPPE.
+func (e *Engine) maybeUp() {
+	if e.upCalled || e.closing || e.ipcp.state != stOpened {
+		return
+	}
+	var mp *MPPEParams
+	if e.ccpUsed {
+		switch e.ccp.state {
+		case stOpened:
+			bits, stateless, err := e.ccpc.params()
+			if err != nil {
+				if e.cfg.MPPE.Require {
+					e.failReason(err, "MPPE required but peer negotiation failed")
+					return
+				}
+				e.logf("%v; continuing without MPPE", err)
+			} else if bits != 0 {
+				send, recv := deriveKeys(e.keys, e.cfg.Server)
+				mp = &MPPEParams{Bits: bits, Stateless: stateless, SendKey: send, RecvKey: recv}
+			}
+		case stClosed, stStopped, stInitial, stStarting:
+			// CCP gave up without MPPE (allowed, not required).
+		default:
+			return // still negotiating
+		}
+	}
+	if e.cfg.MPPE.Require && mp == nil {
+		e.failReason(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.peerRole())), "MPPE required but peer negotiation failed")
+		return
+	}
+	mtu := int(e.peerMRU())
+	if e.cfg.MTU != 0 && int(e.cfg.MTU) < mtu {
+		mtu = int(e.cfg.MTU)
+	}
+	if mp != nil {
+		mtu -= mppePad
+	}
+	p := LinkParams{
+		Local:    e.ipcpc.addr,
+		Peer:     e.ipcpc.peerAddr,
+		MTU:      mtu,
+		TxACFC:   e.lcpc.his.neg.acfc,
+		TxPFC:    e.lcpc.his.neg.pfc,
+		MPPE:     mp,
+		AuthUser: e.authUser,
+	}
+	if !p.Local.IsValid() || p.Local == zeroIP {
+		p.Local = e.cfg.LocalIP
+	}
+	if e.cfg.Server {
+		if !p.Peer.IsValid() {
+			p.Peer = e.cfg.PeerIP
+		}
+		p.DNS = append(p.DNS, e.cfg.DNS...)
+	} else {
+		if !p.Peer.IsValid() {
+			p.Peer = e.cfg.PeerIP
+		}
+		for _, d := range [...]netip.Addr{e.ipcpc.dns1, e.ipcpc.dns2} {
+			if d.Is4() && d != zeroIP {
+				p.DNS = append(p.DNS, d)
+			}
+		}
+	}
+	enc := "no encryption"
+	if mp != nil {
+		mode := "stateful"
+		if mp.Stateless {
+			mode = "stateless"
+		}
+		enc = fmt.Sprintf("MPPE %d-bit %s", mp.Bits, mode)
+	}
+	e.logf("link up: local %v, peer %v, DNS %v, MTU %d, %s", p.Local, p.Peer, p.DNS, p.MTU, enc)
+	e.upCalled = true
+	if e.cfg.Up != nil {
+		e.cfg.Up(p)
+	}
+}
+
+// deriveKeys turns the MS-CHAP key material into MPPE start keys (RFC 3079, pppd 2.4.9).
+func deriveKeys(km *auth.KeyMaterial, server bool) (send, recv [16]byte) {
+	switch km.Method {
+	case auth.MSCHAPv2:
+		return mppe.KeysV2(km.PasswordHashHash, km.NTResponse, server)
+	case auth.MSCHAPv1:
+		return mppe.KeysV1(km.PasswordHashHash, km.Challenge)
+	}
+	return send, recv
+}
+
+// Keepalive and CCP resets.
+
+func (e *Engine) echoTimeout() {
+	e.echoDeadline = time.Time{}
+	if e.lcp.state != stOpened || e.closing {
+		return
+	}
+	if e.cfg.EchoFailure > 0 && e.lcpc.echoPending >= e.cfg.EchoFailure {
+		e.failReason(fmt.Errorf("peer not responding to LCP echo (%d missed)", e.lcpc.echoPending), "Peer not responding")
+		return
+	}
+	e.lcpc.sendEcho()
+	e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
+}
+
+func (e *Engine) resetRequest() {
+	if !e.ccpUsed || e.ccp.state != stOpened {
+		return
+	}
+	now := e.now()
+	if !e.lastReset.IsZero() && now.Sub(e.lastReset) < minResetInterval {
+		return
+	}
+	e.lastReset = now
+	e.ccp.id++
+	e.sendPacket(ProtoCCP, codeResetReq, e.ccp.id, nil)
+}

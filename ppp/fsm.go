@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+
+package ppp
+
+import (
+	"fmt"
+	"time"
+)
+
+// state is an RFC 1661 §4.2 automaton state.
+type state uint8
+
+const (
+	stInitial state = iota
+	stStarting
+	stClosed
+	stStopped
+	stClosing
+	stStopping
+	stReqSent
+	stAckRcvd
+	stAckSent
+	stOpened
+	numStates
+)
+
+var stateNames = [numStates]string{"Initial", "Starting", "Closed", "Stopped", "Closing",
+	"Stopping", "Req-Sent", "Ack-Rcvd", "Ack-Sent", "Opened"}
+
+func (s state) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// event is an RFC 1661 §4.3 event.
+type event uint8
+
+const (
+	evUp event = iota
+	evDown
+	evOpen
+	evClose
+	evTOPlus
+	evTOMinus
+	evRCRPlus
+	evRCRMinus
+	evRCA
+	evRCN
+	evRTR
+	evRTA
+	evRUC
+	evRXJPlus
+	evRXJMinus
+	evRXR
+	numEvents
+)
+
+var eventNames = [numEvents]string{"Up", "Down", "Open", "Close", "TO+", "TO-", "RCR+", "RCR-",
+	"RCA", "RCN", "RTR", "RTA", "RUC", "RXJ+", "RXJ-", "RXR"}
+
+func (e event) String() string {
+	if e < numEvents {
+		return eventNames[e]
+	}
+	return fmt.Sprintf("event(%d)", uint8(e))
+}
+
+// action is an RFC 1661 §4.4 action.
+type action uint8
+
+const (
+	acNone action = iota
+	acTLU         // this-layer-up
+	acTLD         // this-layer-down
+	acTLS         // this-layer-started
+	acTLF         // this-layer-finished
+	acIRC         // initialize-restart-count
+	acZRC         // zero-restart-count
+	acSCR         // send-configure-request
+	acSCA         // send-configure-ack
+	acSCN         // send-configure-nak/rej
+	acSTR         // send-terminate-request
+	acSTA         // send-terminate-ack
+	acSCJ         // send-code-reject
+	acSER         // send-echo-reply
+	numActions
+)
+
+var actionNames = [numActions]string{"", "tlu", "tld", "tls", "tlf", "irc", "zrc", "scr", "sca",
+	"scn", "str", "sta", "scj", "ser"}
+
+func (a action) String() string {
+	if a < numActions {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// transition is one cell of the RFC 1661 §4.1 table: the actions in order and the next state.
+// valid is false for the cells the RFC marks "-" (the event cannot happen in that state;
+// we log and ignore it).
+type transition struct {
+	acts  [4]action // acNone-terminated
+	next  state
+	valid bool
+}
+
+func tr(next state, acts ...action) transition {
+	t := transition{next: next, valid: true}
+	copy(t.acts[:], acts)
+	return t
+}
+
+var none = transition{}
+
+// fsmTable is RFC 1661 §4.1 written out as data: fsmTable[event][state]. The 'r' (restart)
+// and 'p' (passive) options are not used; 'x' (crossed connection) needs no action.
+var fsmTable = [numEvents][numStates]transition{
+	//            Initial                Starting                       Closed                         Stopped                                Closing                  Stopping                 Req-Sent                       Ack-Rcvd                       Ack-Sent                       Opened
+	evUp:       {tr(stClosed), tr(stReqSent, acIRC, acSCR), none, none, none, none, none, none, none, none},
+	evDown:     {none, none, tr(stInitial), tr(stStarting, acTLS), tr(stInitial), tr(stStarting), tr(stStarting), tr(stStarting), tr(stStarting), tr(stStarting, acTLD)},
+	evOpen:     {tr(stStarting, acTLS), tr(stStarting), tr(stReqSent, acIRC, acSCR), tr(stStopped), tr(stStopping), tr(stStopping), tr(stReqSent), tr(stAckRcvd), tr(stAckSent), tr(stOpened)},
+	evClose:    {tr(stInitial), tr(stInitial, acTLF), tr(stClosed), tr(stClosed), tr(stClosing), tr(stClosing), tr(stClosing, acIRC, acSTR), tr(stClosing, acIRC, acSTR), tr(stClosing, acIRC, acSTR), tr(stClosing, acTLD, acIRC, acSTR)},
+	evTOPlus:   {none, none, none, none, tr(stClosing, acSTR), tr(stStopping, acSTR), tr(stReqSent, acSCR), tr(stReqSent, acSCR), tr(stAckSent, acSCR), none},
+	evTOMinus:  {none, none, none, none, tr(stClosed, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), none},
+	evRCRPlus:  {none, none, tr(stClosed, acSTA), tr(stAckSent, acIRC, acSCR, acSCA), tr(stClosing), tr(stStopping), tr(stAckSent, acSCA), tr(stOpened, acSCA, acTLU), tr(stAckSent, acSCA), tr(stAckSent, acTLD, acSCR, acSCA)},
+	evRCRMinus: {none, none, tr(stClosed, acSTA), tr(stReqSent, acIRC, acSCR, acSCN), tr(stClosing), tr(stStopping), tr(stReqSent, acSCN), tr(stAckRcvd, acSCN), tr(stReqSent, acSCN), tr(stReqSent, acTLD, acSCR, acSCN)},
+	evRCA:      {none, none, tr(stClosed, acSTA), tr(stStopped, acSTA), tr(stClosing), tr(stStopping), tr(stAckRcvd, acIRC), tr(stReqSent, acSCR), tr(stOpened, acIRC, acTLU), tr(stReqSent, acTLD, acSCR)},
+	evRCN:      {none, none, tr(stClosed, acSTA), tr(stStopped, acSTA), tr(stClosing), tr(stStopping), tr(stReqSent, acIRC, acSCR), tr(stReqSent, acSCR), tr(stAckSent, acIRC, acSCR), tr(stReqSent, acTLD, acSCR)},
+	evRTR:      {none, none, tr(stClosed, acSTA), tr(stStopped, acSTA), tr(stClosing, acSTA), tr(stStopping, acSTA), tr(stReqSent, acSTA), tr(stReqSent, acSTA), tr(stReqSent, acSTA), tr(stStopping, acTLD, acZRC, acSTA)},
+	evRTA:      {none, none, tr(stClosed), tr(stStopped), tr(stClosed, acTLF), tr(stStopped, acTLF), tr(stReqSent), tr(stReqSent), tr(stAckSent), tr(stReqSent, acTLD, acSCR)},
+	evRUC:      {none, none, tr(stClosed, acSCJ), tr(stStopped, acSCJ), tr(stClosing, acSCJ), tr(stStopping, acSCJ), tr(stReqSent, acSCJ), tr(stAckRcvd, acSCJ), tr(stAckSent, acSCJ), tr(stOpened, acSCJ)},
+	evRXJPlus:  {none, none, tr(stClosed), tr(stStopped), tr(stClosing), tr(stStopping), tr(stReqSent), tr(stReqSent), tr(stAckSent), tr(stOpened)},
+	evRXJMinus: {none, none, tr(stClosed, acTLF), tr(stStopped, acTLF), tr(stClosed, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), tr(stStopped, acTLF), tr(stStopping, acTLD, acIRC, acSTR)},
+	evRXR:      {none, none, tr(stClosed), tr(stStopped), tr(stClosing), tr(stStopping), tr(stReqSent), tr(stAckRcvd), tr(stAckSent), tr(stOpened, acSER)},
+}
+
+// Default automaton parameters (RFC 1661 §4.6).
+const (
+	defaultRestart      = 3 * time.Second
+	defaultMaxConfigure = 10
+	defaultMaxTerminate = 2
+	defaultMaxFailure   = 5
+)
+
+// codec is what a control protocol plugs into the automaton: its option handling and its
+// layer signals, in the spirit of pppd's fsm_callbacks.
+type codec interface {
+	// resetci starts a fresh negotiation of our options (we were not negotiating).
+	resetci()
+	// addci appends our Configure-Request options to b.
+	addci(b []byte) []byte
+	// ackci sees a Configure-Ack that repeats our request; false = discard it.
+	ackci(opts []byte) bool
+	// nakci applies a Configure-Nak to our next request; treatAsReject is set once
+	// Max-Failure Naks arrived in a row. false = malformed, discard it.
+	nakci(opts []byte, treatAsReject bool) bool
+	// rejci removes rejected options from our next request; false = malformed.
+	rejci(opts []byte) bool
+	// reqci judges the peer's Configure-Request and appends the reply options to reply:
+	// the request itself for Configure-Ack, else the options to Nak or Reject. Once
+	// rejectIfDisagree is set (Max-Failure Naks sent) it must reject instead of Nak.
+	reqci(opts []byte, reply []byte, rejectIfDisagree bool) (code uint8, out []byte)
+	// up, down, starting and finished are tlu, tld, tls and tlf.
+	up()
+	down()
+	starting()
+	finished()
+	// extcode handles protocol-specific codes (Echo, Reset-Request, …); false = unknown
+	// code, answered with Code-Reject.
+	extcode(code, id uint8, data []byte) bool
+	// rxr handles an Echo-Request, Echo-Reply or Discard-Request in the Opened state.
+	rxr(code, id uint8, data []byte)
+}
+
+// rxrCodes reports which codes are RXR events for the protocol (LCP: 9, 10, 11).
+type rxrCoder interface{ isRXR(code uint8) bool }
+
+// fsm is one RFC 1661 automaton instance (LCP, IPCP or CCP).
+type fsm struct {
+	name  string
+	proto uint16
+	cb    codec
+	e     *Engine // sends, logs and owns the timer deadline
+
+	state     state
+	id        uint8 // last Identifier we used
+	reqID     uint8 // Identifier of our outstanding Configure-Request
+	seenAck   bool  // a reply to reqID was already processed
+	restart   int   // restart counter
+	nakLoops  int   // Configure-Naks sent in a row
+	rnakLoops int   // Configure-Naks received in a row
+
+	restartTime  time.Duration
+	maxConfigure int
+	maxTerminate int
+	maxFailure   int
+	deadline     time.Time // restart timer; zero = stopped
+	timerPending bool      // an action asked for the timer during this transition
+
+	// the packet behind the current event, for sca/scn/sta/scj/ser
+	rxID    uint8
+	rxCode  uint8
+	rxData  []byte
+	rxPkt   []byte
+	reply   []byte // options of our Ack/Nak/Reject
+	replyCd uint8
+	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
+	lastReq []byte // options of our outstanding Configure-Request
+
+	termReason string // reason text for our Terminate-Request
+
+	// trace, if set, sees every executed action (tests).
+	trace func(a action)
+}
+
+func newFSM(name string, proto uint16, cb codec, e *Engine) *fsm {
+	return &fsm{
+		name: name, proto: proto, cb: cb, e: e,
+		restartTime:  defaultRestart,
+		maxConfigure: defaultMaxConfigure,
+		maxTerminate: defaultMaxTerminate,
+		maxFailure:   defaultMaxFailure,
+	}
+}
+
+// negotiating reports whether the state runs the restart timer for Configure-Requests.
+func (s state) negotiating() bool { return s == stReqSent || s == stAckRcvd || s == stAckSent }
+
+// timed reports whether the restart timer runs in the state (RFC 1661 §4.6).
+func (s state) timed() bool { return s.negotiating() || s == stClosing || s == stStopping }
+
+// handle runs one event through the table.
+func (f *fsm) handle(ev event) {
+	t := fsmTable[ev][f.state]
+	if !t.valid {
+		f.e.debugf("%s: unexpected event %v in state %v", f.name, ev, f.state)
+		return
+	}
+	from := f.state
+	for _, a := range t.acts {
+		if a == acNone {
+			break
+		}
+		if f.trace != nil {
+			f.trace(a)
+		}
+		f.do(a, from, t)
+	}
+	f.state = t.next
+	switch {
+	case !f.state.timed():
+		f.deadline = time.Time{}
+	case f.timerPending:
+		d := f.restartTime
+		if f.state == stClosing || f.state == stStopping {
+			// Terminating: do not keep a Close waiting three seconds per retry.
+			d = min(d, time.Second)
+		}
+		f.deadline = f.e.now().Add(d)
+	}
+	f.timerPending = false
+	if from != t.next {
+		f.e.debugf("%s: %v %v -> %v", f.name, ev, from, t.next)
+	}
+}
+
+func (f *fsm) do(a action, from state, t transition) {
+	switch a {
+	case acTLU:
+		f.cb.up()
+	case acTLD:
+		f.cb.down()
+	case acTLS:
+		f.cb.starting()
+	case acTLF:
+		f.cb.finished()
+	case acIRC:
+		f.restart = f.maxConfigure
+		for _, b := range t.acts {
+			if b == acSTR {
+				f.restart = f.maxTerminate
+			}
+		}
+	case acZRC:
+		f.restart = 0
+		f.startTimer()
+	case acSCR:
+		f.sendConfReq(from)
+	case acSCA:
+		f.send(codeConfAck, f.rxID, f.reply)
+	case acSCN:
+		f.send(f.replyCd, f.rxID, f.reply)
+		if f.replyCd == codeConfNak {
+			f.nakLoops++
+		}
+	case acSTR:
+		f.id++
+		f.send(codeTermReq, f.id, []byte(f.termReason))
+		f.restart--
+		f.startTimer()
+	case acSTA:
+		f.send(codeTermAck, f.rxID, nil)
+	case acSCJ:
+		pkt := f.rxPkt
+		if max := int(f.e.peerMRU()) - pktHeaderLen; len(pkt) > max {
+			pkt = pkt[:max]
+		}
+		f.id++
+		f.send(codeCodeRej, f.id, pkt)
+	case acSER:
+		f.cb.rxr(f.rxCode, f.rxID, f.rxData)
+	}
+}
+
+// startTimer (re)starts the restart timer once the transition is complete, so the
+// interval can depend on the state we land in.
+func (f *fsm) startTimer() { f.timerPending = true }
+
+func (f *fsm) sendConfReq(from state) {
+	if !from.negotiating() {
+		f.cb.resetci()
+		f.nakLoops, f.rnakLoops = 0, 0
+	}
+	if !f.scrRetx {
+		f.id++
+		f.reqID = f.id
+	}
+	f.seenAck = false
+	f.lastReq = f.cb.addci(f.lastReq[:0])
+	f.send(codeConfReq, f.reqID, f.lastReq)
+	f.restart--
+	f.startTimer()
+}
+
+func (f *fsm) send(code, id uint8, data []byte) {
+	f.e.sendPacket(f.proto, code, id, data)
+}
+
+// Administrative and lower-layer events.
+
+func (f *fsm) lowerUp()   { f.handle(evUp) }
+func (f *fsm) lowerDown() { f.handle(evDown) }
+func (f *fsm) open()      { f.handle(evOpen) }
+
+func (f *fsm) close(reason string) {
+	f.termReason = reason
+	f.handle(evClose)
+}
+
+// timeout is called when the restart timer expires.
+func (f *fsm) timeout() {
+	f.deadline = time.Time{}
+	if !f.state.timed() {
+		return
+	}
+	if f.restart > 0 {
+		if f.state.negotiating() {
+			f.e.debugf("%s: timeout, resending Configure-Request", f.name)
+		}
+		f.scrRetx = true
+		f.handle(evTOPlus)
+		f.scrRetx = false
+		return
+	}
+	if f.state.negotiating() {
+		f.e.logf("%s: timeout sending Config-Requests", f.name)
+	}
+	f.handle(evTOMinus)
+}
+
+// protReject is a Protocol-Reject of our protocol by the peer: RXJ-.
+func (f *fsm) protReject() { f.handle(evRXJMinus) }
+
+// input handles one control packet of this protocol.
+func (f *fsm) input(b []byte) {
+	p, err := ParsePacket(b)
+	if err != nil {
+		f.e.debugf("%s: dropped malformed packet: %v", f.name, err)
+		return
+	}
+	if f.state == stInitial || f.state == stStarting {
+		f.e.debugf("%s: packet in state %v dropped", f.name, f.state)
+		return
+	}
+	f.rxID, f.rxCode, f.rxData, f.rxPkt = p.ID(), p.Code(), p.Data(), p
+	data := p.Data()
+	switch p.Code() {
+	case codeConfReq:
+		f.rcvConfReq(data)
+	case codeConfAck:
+		if p.ID() != f.reqID || f.seenAck {
+			f.e.debugf("%s: stale Configure-Ack id=%#x dropped", f.name, p.ID())
+			return
+		}
+		// A Configure-Ack must repeat our request exactly (RFC 1661 §5.2).
+		if string(data) != string(f.lastReq) || !f.cb.ackci(data) {
+			f.e.logf("%s: received bad Configure-Ack", f.name)
+			return
+		}
+		f.seenAck = true
+		f.rnakLoops = 0
+		f.handle(evRCA)
+	case codeConfNak, codeConfRej:
+		if p.ID() != f.reqID || f.seenAck || !validOptions(data) {
+			f.e.debugf("%s: stale or bad Configure-Nak/Reject id=%#x dropped", f.name, p.ID())
+			return
+		}
+		var ok bool
+		if p.Code() == codeConfNak {
+			f.rnakLoops++
+			ok = f.cb.nakci(data, f.rnakLoops >= f.maxFailure)
+		} else {
+			ok = f.cb.rejci(data)
+		}
+		if !ok {
+			f.e.logf("%s: received bad Configure-%s", f.name, map[bool]string{true: "Nak", false: "Reject"}[p.Code() == codeConfNak])
+			return
+		}
+		f.seenAck = true
+		f.handle(evRCN)
+	case codeTermReq:
+		f.handle(evRTR)
+	case codeTermAck:
+		f.handle(evRTA)
+	case codeCodeRej:
+		if len(data) < 1 {
+			return
+		}
+		// Rejecting a code the automaton needs is fatal (RFC 1661 §5.6).
+		if data[0] >= codeConfReq && data[0] <= codeCodeRej {
+			f.e.logf("%s: peer rejected code %d", f.name, data[0])
+			f.handle(evRXJMinus)
+		} else {
+			f.handle(evRXJPlus)
+		}
+	default:
+		if r, ok := f.cb.(rxrCoder); ok && r.isRXR(p.Code()) {
+			f.handle(evRXR)
+			return
+		}
+		if f.cb.extcode(p.Code(), p.ID(), data) {
+			return
+		}
+		f.handle(evRUC)
+	}
+}
+
+func (f *fsm) rcvConfReq(opts []byte) {
+	switch f.state {
+	case stClosed, stClosing, stStopping:
+		// Answered (or ignored) without judging the options.
+		f.handle(evRCRPlus)
+		return
+	case stStopped, stOpened:
+		// scr will follow: start our side afresh before judging theirs.
+		f.cb.resetci()
+	}
+	code, reply := f.cb.reqci(opts, f.e.replyBuf[:0], f.nakLoops >= f.maxFailure)
+	f.replyCd, f.reply = code, reply
+	if code == codeConfAck {
+		f.nakLoops = 0
+		f.handle(evRCRPlus)
+	} else {
+		f.handle(evRCRMinus)
+	}
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+
+package ppp
+
+import (
+	"net/netip"
+)
+
+// IPCP configuration option types (RFC 1332 §3, RFC 1877 §1).
+const (
+	ipcpAddresses = 1 // deprecated IP-Addresses
+	ipcpCompress  = 2
+	ipcpAddress   = 3
+	ipcpDNS1      = 129
+	ipcpNBNS1     = 130
+	ipcpDNS2      = 131
+	ipcpNBNS2     = 132
+)
+
+var zeroIP = netip.AddrFrom4([4]byte{})
+
+// ipcp is the IPCP codec: our address and DNS servers, and the peer's address.
+type ipcp struct {
+	e *Engine
+
+	// our request
+	reqAddr, reqDNS1, reqDNS2 bool
+	addr, dns1, dns2          netip.Addr
+	// what we acked of the peer's request
+	peerAddr netip.Addr
+}
+
+func newIPCP(e *Engine) *ipcp { return &ipcp{e: e} }
+
+func (c *ipcp) resetci() {
+	cfg := &c.e.cfg
+	c.reqAddr = true
+	c.addr = zeroIP
+	if cfg.LocalIP.Is4() {
+		c.addr = cfg.LocalIP
+	} else if cfg.Server {
+		// A server without an address of its own simply does not ask for one.
+		c.reqAddr = false
+	}
+	c.reqDNS1 = !cfg.Server && cfg.UsePeerDNS
+	c.reqDNS2 = c.reqDNS1
+	c.dns1, c.dns2 = zeroIP, zeroIP
+}
+
+func appendAddrOpt(b []byte, typ uint8, a netip.Addr) []byte {
+	v := a.As4()
+	return append(b, typ, 6, v[0], v[1], v[2], v[3])
+}
+
+func (c *ipcp) addci(b []byte) []byte {
+	if c.reqAddr {
+		b = appendAddrOpt(b, ipcpAddress, c.addr)
+	}
+	if c.reqDNS1 {
+		b = appendAddrOpt(b, ipcpDNS1, c.dns1)
+	}
+	if c.reqDNS2 {
+		b = appendAddrOpt(b, ipcpDNS2, c.dns2)
+	}
+	return b
+}
+
+func (c *ipcp) ackci(opts []byte) bool { return true }
+
+func addrOf(d []byte) (netip.Addr, bool) {
+	if len(d) != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte(d)), true
+}
+
+func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
+	n := *c
+	for len(opts) > 0 {
+		o, rest, err := nextOption(opts)
+		if err != nil {
+			return false
+		}
+		opts = rest
+		a, ok := addrOf(o.Data())
+		switch o.Type() {
+		case ipcpAddress:
+			if !ok {
+				return false
+			}
+			switch {
+			case treatAsReject:
+				n.reqAddr = false
+			case !c.e.cfg.Server:
+				// The server assigns our address.
+				n.addr = a
+			}
+		case ipcpDNS1, ipcpDNS2:
+			if !ok {
+				return false
+			}
+			if o.Type() == ipcpDNS1 {
+				n.dns1 = a
+				n.reqDNS1 = n.reqDNS1 && !treatAsReject
+			} else {
+				n.dns2 = a
+				n.reqDNS2 = n.reqDNS2 && !treatAsReject
+			}
+		}
+	}
+	*c = n
+	return true
+}
+
+func (c *ipcp) rejci(opts []byte) bool {
+	for len(opts) > 0 {
+		o, rest, err := nextOption(opts)
+		if err != nil {
+			return false
+		}
+		opts = rest
+		switch o.Type() {
+		case ipcpAddress:
+			c.reqAddr = false
+		case ipcpDNS1:
+			c.reqDNS1 = false
+		case ipcpDNS2:
+			c.reqDNS2 = false
+		}
+	}
+	return true
+}
+
+func (c *ipcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+	c.peerAddr = netip.Addr{}
+	var rejs, naks []byte
+	acks := reply
+	bad := false
+	rest := opts
+	for len(rest) > 0 {
+		o, r, err := nextOption(rest)
+		if err != nil {
+			rejs = append(rejs, rest...)
+			bad = true
+			break
+		}
+		rest = r
+		code, v := c.judge(o, rejectIfDisagree)
+		switch code {
+		case codeConfRej:
+			rejs = append(rejs, o...)
+		case codeConfNak:
+			naks = appendAddrOpt(naks, o.Type(), v)
+		default:
+			acks = append(acks, o...)
+		}
+	}
+	switch {
+	case len(rejs) > 0 || bad:
+		return codeConfRej, append(reply[:0], rejs...)
+	case len(naks) > 0:
+		return codeConfNak, append(reply[:0], naks...)
+	}
+	return codeConfAck, acks
+}
+
+// judge decides one option of the peer's request; v is the value to Nak with.
+func (c *ipcp) judge(o Option, rejectIfDisagree bool) (uint8, netip.Addr) {
+	cfg := &c.e.cfg
+	a, ok := addrOf(o.Data())
+	nak := func(v netip.Addr) (uint8, netip.Addr) {
+		if rejectIfDisagree {
+			return codeConfRej, netip.Addr{}
+		}
+		return codeConfNak, v
+	}
+	switch o.Type() {
+	case ipcpAddress:
+		if !ok {
+			return codeConfRej, netip.Addr{}
+		}
+		if cfg.Server {
+			if !cfg.PeerIP.Is4() {
+				return codeConfRej, netip.Addr{}
+			}
+			if a != cfg.PeerIP {
+				return nak(cfg.PeerIP)
+			}
+		} else if a == zeroIP {
+			// The server wants us to tell it its own address.
+			if !cfg.PeerIP.Is4() {
+				return codeConfRej, netip.Addr{}
+			}
+			return nak(cfg.PeerIP)
+		}
+		c.peerAddr = a
+		return codeConfAck, netip.Addr{}
+	case ipcpDNS1, ipcpDNS2:
+		i := 0
+		if o.Type() == ipcpDNS2 {
+			i = 1
+		}
+		if !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4() {
+			return codeConfRej, netip.Addr{}
+		}
+		if a != cfg.DNS[i] {
+			return nak(cfg.DNS[i])
+		}
+		return codeConfAck, netip.Addr{}
+	}
+	// VJ compression, NBNS, IP-Addresses and anything newer.
+	return codeConfRej, netip.Addr{}
+}
+
+func (c *ipcp) up()                               { c.e.ipcpUp() }
+func (c *ipcp) down()                             { c.e.ncpDown() }
+func (c *ipcp) starting()                         {}
+func (c *ipcp) finished()                         { c.e.ipcpFinished() }
+func (c *ipcp) extcode(uint8, uint8, []byte) bool { return false }
+func (c *ipcp) rxr(uint8, uint8, []byte)          {}
