@@ -80,7 +80,8 @@ func ParsePPTPDConfData(path string, data []byte) (*PPTPDConf, error) {
 	c.Path = path
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, maxPPTPDConfLineBytes)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -98,7 +99,10 @@ func ParsePPTPDConfData(path string, data []byte) (*PPTPDConf, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &Error{Src: Source{path, 0}, Msg: err.Error()}
+		if err == bufio.ErrTooLong {
+			return nil, &Error{Src: Source{path, n}, Msg: fmt.Sprintf("line longer than %d bytes", maxPPTPDConfLineBytes)}
+		}
+		return nil, &Error{Src: Source{path, n}, Msg: err.Error()}
 	}
 	return c, nil
 }
