@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: MIT
+
+package gre
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// DefaultAckDelay is how long received data may stay unacknowledged
+	// before a lone ack-only packet is sent.
+	DefaultAckDelay = 10 * time.Millisecond
+	// MaxPayloadLen is the longest frame Write sends (pptp-linux PACKET_MAX).
+	MaxPayloadLen = 8196
+	// DefaultPacketSize is the default receive buffer per packet: an IPv4
+	// header, a GRE header and a frame for any MTU up to ~1950.
+	DefaultPacketSize = 2048
+	// DefaultReadBatch is how many packets one receive system call takes.
+	DefaultReadBatch = 64
+
+	ipv4MinHeaderLen = 20
+	ackOnlyLen       = 12
+)
+
+// LinkConfig configures a Link.
+type LinkConfig struct {
+	LocalCallID, PeerCallID uint16
+	Reorder                 ReorderConfig
+	AckDelay                time.Duration                    // lone ack when nothing piggybacked it within this, default 10ms
+	Logf                    func(format string, args ...any) // rate-limited by the Link for per-packet messages
+	LogLevel                int                              // pptp --loglevel: 0 none, 1 drops, 2 every packet
+
+	// PacketSize is the receive buffer per packet (IPv4 + GRE + frame),
+	// at least and by default DefaultPacketSize. Longer packets count as
+	// truncated.
+	PacketSize int
+	// ReadBatch is the number of packets per receive system call,
+	// default DefaultReadBatch, at most MaxBatch.
+	ReadBatch int
+}
+
+// rxItem locates a received frame in the Link's buffer pool.
+type rxItem struct {
+	idx, off, end int32
+}
+
+// Link is the datapath of one PPTP call over a Conn: it numbers and sends
+// frames, acknowledges received data (piggybacked, or ack-only after
+// AckDelay), and receives, reorders and delivers frames in batches.
+//
+// Sequence numbers sent start at 1, as pptp-linux and the Linux kernel do;
+// peers accept any first sequence number. The peer's receive window is not
+// enforced and nothing is retransmitted (RFC 2637 makes both optional and no
+// implementation in use does them).
+type Link struct {
+	conn  *Conn
+	cfg   LinkConfig
+	stats Stats
+	epoch time.Time // monotonic base for RTT
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	ackTimer  *time.Timer
+	log       rateLimiter
+
+	tx struct {
+		sync.Mutex
+		seq        uint32 // last sequence number sent
+		ackPending uint32 // highest in-order sequence delivered (from rx)
+		ackValid   bool
+		ackSent    uint32 // last ack value sent
+		ackSentOK  bool
+		timerArmed bool
+		rttSeq     uint32 // sequence number being timed for RTT
+		rttAt      time.Duration
+		rttPending bool
+		mtuLogged  bool
+		pkts       [][]byte // scratch for WriteBatch
+		ackPkt     [ackOnlyLen]byte
+		ackBufs    [1][]byte
+	}
+
+	// Receive side, owned by the Receive goroutine.
+	rx struct {
+		pool    [][]byte
+		free    []int32
+		bufs    [][]byte
+		sizes   []int
+		idx     []int32
+		outBufs [][]byte
+		outOffs []int
+		outIdx  []int32
+		reorder *Reorder[rxItem]
+		ackMax  uint32
+		ackNew  bool
+		dl      time.Time // read deadline currently set
+	}
+}
+
+// NewLink returns a Link over conn. The Link owns conn: Close closes it.
+// All buffers are allocated here, once.
+func NewLink(conn *Conn, cfg LinkConfig) *Link {
+	cfg.Reorder = cfg.Reorder.withDefaults()
+	if cfg.AckDelay <= 0 {
+		cfg.AckDelay = DefaultAckDelay
+	}
+	if cfg.PacketSize < DefaultPacketSize {
+		cfg.PacketSize = DefaultPacketSize
+	}
+	if cfg.ReadBatch <= 0 {
+		cfg.ReadBatch = DefaultReadBatch
+	}
+	cfg.ReadBatch = min(cfg.ReadBatch, MaxBatch)
+	l := &Link{conn: conn, cfg: cfg, epoch: time.Now()}
+	l.log.logf = cfg.Logf
+	l.tx.pkts = make([][]byte, 0, MaxBatch)
+	l.tx.ackBufs[0] = l.tx.ackPkt[:]
+	l.ackTimer = time.AfterFunc(time.Hour, l.sendLoneAck)
+	l.ackTimer.Stop()
+
+	// Every buffer a read may need plus every buffer the reorder queue may
+	// hold: reads never wait for buffers.
+	n := cfg.ReadBatch
+	if !cfg.Reorder.NoBuffer {
+		n += cfg.Reorder.Window
+	}
+	mem := make([]byte, n*cfg.PacketSize)
+	rx := &l.rx
+	rx.pool = make([][]byte, n)
+	rx.free = make([]int32, n)
+	for i := range rx.pool {
+		rx.pool[i] = mem[i*cfg.PacketSize : (i+1)*cfg.PacketSize : (i+1)*cfg.PacketSize]
+		rx.free[i] = int32(n - 1 - i)
+	}
+	rx.bufs = make([][]byte, cfg.ReadBatch)
+	rx.sizes = make([]int, cfg.ReadBatch)
+	rx.idx = make([]int32, cfg.ReadBatch)
+	rx.outBufs = make([][]byte, 0, n)
+	rx.outOffs = make([]int, 0, n)
+	rx.outIdx = make([]int32, 0, n)
+	rx.reorder = NewReorder(cfg.Reorder, &l.stats, l.onDeliver)
+	return l
+}
+
+// Stats returns the Link's live counters.
+func (l *Link) Stats() *Stats { return &l.stats }
+
+var errOffset = errors.New("gre: Write offset smaller than HeaderLen")
+
+// Write sends one GRE packet per buffer: the PPP frame is bufs[i][offset:],
+// the GRE header is written into bufs[i][offset-h:offset] (offset ≥
+// HeaderLen). It assigns sequence numbers and piggybacks the current ack on
+// the first packet when it changed since last sent. Safe for concurrent use
+// (one short lock per batch); it does not allocate.
+//
+// Transient send failures (ENOBUFS, EMSGSIZE, ICMP-reported errors, a
+// firewall's EPERM) are counted in Stats.TxFailed and do not stop the batch;
+// oversize frames are counted in Stats.TxOversize and skipped. Write
+// returns len(bufs) and nil unless the socket is closed or broken, in which
+// case it returns the number of buffers handled before the failure.
+func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
+	if offset < HeaderLen {
+		l.stats.TxShort.Add(uint64(len(bufs)))
+		return 0, errOffset
+	}
+	tx := &l.tx
+	tx.Lock()
+	defer tx.Unlock()
+	pkts := tx.pkts[:0]
+	done := 0
+	for i, b := range bufs {
+		frame := b[offset:]
+		if len(frame) > MaxPayloadLen {
+			l.stats.TxOversize.Add(1)
+			continue
+		}
+		tx.seq++
+		f := Fields{CallID: l.cfg.PeerCallID, PayloadLen: uint16(len(frame)), Seq: tx.seq, HasSeq: true}
+		if tx.ackValid && (!tx.ackSentOK || tx.ackPending != tx.ackSent) {
+			f.Ack, f.HasAck = tx.ackPending, true
+			tx.ackSent, tx.ackSentOK = tx.ackPending, true
+		}
+		h := f.Len()
+		f.Encode(b[offset-h : offset])
+		pkts = append(pkts, b[offset-h:])
+		if !tx.rttPending {
+			tx.rttSeq, tx.rttAt, tx.rttPending = tx.seq, time.Since(l.epoch), true
+		}
+		if len(pkts) == cap(pkts) {
+			if err := l.sendLocked(pkts); err != nil {
+				return done, err
+			}
+			pkts = pkts[:0]
+			done = i + 1
+		}
+	}
+	if err := l.sendLocked(pkts); err != nil {
+		return done, err
+	}
+	clear(pkts) // do not keep the caller's buffers reachable
+	return len(bufs), nil
+}
+
+// sendLocked sends pkts, surviving transient errors.
+// Precondition: l.tx must be locked.
+func (l *Link) sendLocked(pkts [][]byte) error {
+	for len(pkts) > 0 {
+		n, err := l.conn.WriteBatch(pkts)
+		l.stats.TxSent.Add(uint64(n))
+		if err == nil {
+			return nil
+		}
+		var errno syscall.Errno
+		if !errors.As(err, &errno) || errno == unix.EBADF || errno == unix.EFAULT || errno == unix.EINVAL {
+			return err
+		}
+		// pkts[n] was refused; the tunnel lives on.
+		l.stats.TxFailed.Add(1)
+		switch {
+		case errno == unix.EMSGSIZE && !l.tx.mtuLogged:
+			l.tx.mtuLogged = true
+			if l.cfg.Logf != nil {
+				l.cfg.Logf("GRE packet of %d bytes refused with %v: it exceeds the path MTU; lower the PPP mtu/mru (e.g. mtu 1400)", len(pkts[n]), errno)
+			}
+		case errno != unix.ENOBUFS && errno != unix.EMSGSIZE && l.cfg.LogLevel >= 1:
+			l.log.printf("GRE send failed: %v", errno)
+		}
+		pkts = pkts[n+1:]
+	}
+	return nil
+}
+
+// sendLoneAck is the ack timer: it sends an ack-only packet if received
+// data is still unacknowledged.
+func (l *Link) sendLoneAck() {
+	tx := &l.tx
+	tx.Lock()
+	defer tx.Unlock()
+	tx.timerArmed = false
+	if l.closed.Load() || !tx.ackValid || (tx.ackSentOK && tx.ackPending == tx.ackSent) {
+		return
+	}
+	f := Fields{CallID: l.cfg.PeerCallID, Ack: tx.ackPending, HasAck: true}
+	f.Encode(tx.ackPkt[:])
+	if l.sendLocked(tx.ackBufs[:]) != nil {
+		return
+	}
+	tx.ackSent, tx.ackSentOK = tx.ackPending, true
+	l.stats.TxAcks.Add(1)
+}
+
+// Close stops the Link and closes its Conn; Receive returns nil. Idempotent.
+func (l *Link) Close() error {
+	l.closeOnce.Do(func() {
+		l.closed.Store(true)
+		l.ackTimer.Stop()
+		l.closeErr = l.conn.Close()
+	})
+	return l.closeErr
+}
+
+// Receive is the receive goroutine: it reads batches until Close, and calls
+// deliver once per batch with the in-order PPP frames: frame i is
+// bufs[i][offs[i]:]. Buffers are the Link's own; deliver may modify them in
+// place and may use the bytes in front of offs[i] (≥ 32 are free), but must
+// not keep them after it returns. Returns nil after Close, else the socket
+// error. Receive must not be called more than once at a time.
+//
+// Invalid packets are counted and dropped, packets for other Call IDs are
+// dropped silently, acknowledgments are recorded (Stats.RxAcks, RTT), and
+// data goes through the reorder buffer, whose hold timeouts are enforced
+// with the socket's read deadline.
+func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
+	rx := &l.rx
+	for {
+		k := min(len(rx.bufs), len(rx.free))
+		for i := range k {
+			idx := rx.free[len(rx.free)-1]
+			rx.free = rx.free[:len(rx.free)-1]
+			rx.idx[i] = idx
+			rx.bufs[i] = rx.pool[idx]
+		}
+		if err := l.setDeadline(); err != nil && !l.closed.Load() {
+			return err
+		}
+		n, err := l.conn.ReadBatch(rx.bufs[:k], rx.sizes[:k])
+		now := time.Now()
+		for i := range n {
+			if !l.input(rx.idx[i], rx.sizes[i], now) {
+				rx.free = append(rx.free, rx.idx[i])
+			}
+		}
+		for i := n; i < k; i++ {
+			rx.free = append(rx.free, rx.idx[i])
+		}
+		rx.reorder.Expire(now)
+		l.flush(deliver)
+		if err != nil {
+			if l.closed.Load() {
+				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			var errno syscall.Errno
+			if errors.As(err, &errno) && transientRecv(errno) {
+				// An ICMP error reported on the connected socket.
+				l.stats.RxErrors.Add(1)
+				if l.cfg.LogLevel >= 1 {
+					l.log.printf("GRE receive error: %v", errno)
+				}
+				continue
+			}
+			return fmt.Errorf("gre: receive: %w", err)
+		}
+	}
+}
+
+func transientRecv(e syscall.Errno) bool {
+	switch e {
+	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ENOPROTOOPT,
+		unix.EHOSTDOWN, unix.ENETDOWN, unix.EMSGSIZE, unix.ENOBUFS, unix.ENOMEM:
+		return true
+	}
+	return false
+}
+
+// setDeadline makes the socket's read deadline the reorder head's.
+func (l *Link) setDeadline() error {
+	rx := &l.rx
+	d, _ := rx.reorder.Deadline() // zero Time when nothing is held
+	if d.Equal(rx.dl) {
+		return nil
+	}
+	rx.dl = d
+	return l.conn.SetReadDeadline(d)
+}
+
+// input handles one received IPv4 packet in pool buffer idx. It reports
+// whether the buffer is now in use (held or about to be delivered).
+func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
+	rx := &l.rx
+	b := rx.pool[idx][:size]
+	if len(b) < ipv4MinHeaderLen || b[0]>>4 != 4 {
+		l.stats.RxInvalid.Add(1)
+		return false
+	}
+	ihl := int(b[0]&0x0F) * 4
+	total := int(be16(b[2:]))
+	switch {
+	case ihl < ipv4MinHeaderLen || total < ihl:
+		l.stats.RxInvalid.Add(1)
+		return false
+	case total > len(b):
+		l.stats.RxTruncated.Add(1)
+		if l.cfg.LogLevel >= 1 {
+			l.log.printf("discarding truncated packet (%d of %d bytes)", len(b), total)
+		}
+		return false
+	}
+	h, payload, err := Parse(b[ihl:total])
+	if err != nil {
+		if errors.Is(err, ErrTruncated) {
+			l.stats.RxTruncated.Add(1)
+		} else {
+			l.stats.RxInvalid.Add(1)
+		}
+		if l.cfg.LogLevel >= 1 {
+			l.log.printf("Discarding GRE: %v", err)
+		}
+		return false
+	}
+	if h.CallID() != l.cfg.LocalCallID {
+		return false // another call's packet (1.7.0: silently)
+	}
+	if h.HasAck() {
+		l.stats.RxAcks.Add(1)
+		if a := h.Ack(); !rx.ackNew || SeqAfter(a, rx.ackMax) {
+			rx.ackMax, rx.ackNew = a, true
+		}
+	}
+	if !h.HasSeq() {
+		return false
+	}
+	seq := h.Seq()
+	off := ihl + len(h)
+	expect, started := rx.reorder.Last()
+	expect++
+	switch rx.reorder.Push(seq, rxItem{idx: idx, off: int32(off), end: int32(off + len(payload))}, now) {
+	case Delivered:
+		keep = true // in the out list now
+		if l.cfg.LogLevel >= 2 {
+			l.log.printf("accepting packet %d", seq)
+		}
+	case Buffered:
+		keep = true
+		if l.cfg.LogLevel >= 1 {
+			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)
+		}
+	case Duplicate:
+		if l.cfg.LogLevel >= 1 && started {
+			l.log.printf("discarding duplicate or old packet %d (expecting %d)", seq, expect)
+		}
+	case OverWindow:
+		if l.cfg.LogLevel >= 1 {
+			l.log.printf("discarding bogus packet %d (expecting %d)", seq, expect)
+		}
+	}
+	return keep
+}
+
+// onDeliver is the reorder buffer's deliver callback.
+func (l *Link) onDeliver(_ uint32, it rxItem) {
+	rx := &l.rx
+	rx.outBufs = append(rx.outBufs, rx.pool[it.idx][:it.end])
+	rx.outOffs = append(rx.outOffs, int(it.off))
+	rx.outIdx = append(rx.outIdx, it.idx)
+}
+
+// flush hands the batch's in-order frames to deliver, frees their buffers
+// and updates the ack state shared with the sender.
+func (l *Link) flush(deliver func(bufs [][]byte, offs []int)) {
+	rx := &l.rx
+	if len(rx.outBufs) > 0 {
+		deliver(rx.outBufs, rx.outOffs)
+		rx.free = append(rx.free, rx.outIdx...)
+		clear(rx.outBufs)
+		rx.outBufs, rx.outOffs, rx.outIdx = rx.outBufs[:0], rx.outOffs[:0], rx.outIdx[:0]
+	} else if !rx.ackNew {
+		return
+	}
+	last, ok := rx.reorder.Last()
+	tx := &l.tx
+	tx.Lock()
+	if ok {
+		tx.ackPending, tx.ackValid = last, true
+		if (!tx.ackSentOK || tx.ackPending != tx.ackSent) && !tx.timerArmed && !l.closed.Load() {
+			tx.timerArmed = true
+			l.ackTimer.Reset(l.cfg.AckDelay)
+		}
+	}
+	if rx.ackNew {
+		rx.ackNew = false
+		if tx.rttPending && !SeqAfter(tx.rttSeq, rx.ackMax) && !SeqAfter(rx.ackMax, tx.seq) {
+			tx.rttPending = false
+			sample := int64(time.Since(l.epoch) - tx.rttAt)
+			if old := l.stats.RTT.Load(); old == 0 {
+				l.stats.RTT.Store(sample)
+			} else {
+				l.stats.RTT.Store(old + (sample-old)/8)
+			}
+		}
+	}
+	tx.Unlock()
+}
+
+// rateLimiter passes at most logBurst messages per logInterval and reports
+// how many it suppressed.
+type rateLimiter struct {
+	mu         sync.Mutex
+	logf       func(format string, args ...any)
+	start      time.Time
+	count      int
+	suppressed int
+}
+
+const (
+	logBurst    = 20
+	logInterval = time.Second
+)
+
+func (r *rateLimiter) printf(format string, args ...any) {
+	if r.logf == nil {
+		return
+	}
+	r.mu.Lock()
+	now := time.Now()
+	if now.Sub(r.start) >= logInterval {
+		if r.suppressed > 0 {
+			r.logf("GRE: %d messages suppressed", r.suppressed)
+		}
+		r.start, r.count, r.suppressed = now, 0, 0
+	}
+	ok := r.count < logBurst
+	if ok {
+		r.count++
+	} else {
+		r.suppressed++
+	}
+	r.mu.Unlock()
+	if ok {
+		r.logf(format, args...)
+	}
+}
