@@ -246,7 +246,7 @@ func TestHostRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		if after := snapshot(t, h); after != before {
-			t.Errorf("state differs after undo")
+			t.Errorf("state differs after undo:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 
 		// A host route that was there before is not ours: undo keeps it.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -103,7 +104,32 @@ func addPhys(t *testing.T, h *netlink.Handle) netlink.Link {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP("192.0.2.254")}); err != nil {
 		t.Fatalf("default route: %v", err)
 	}
+	// IPv6 autoconfiguration of the veth ends runs when the carrier comes up, asynchronously
+	// (link watch delays it up to a second); wait for it so that snapshots taken from here on
+	// only see our own changes.
+	for _, l := range []netlink.Link{link, peer} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !hasLinkLocal(t, h, l) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no IPv6 link-local address on %s", l.Attrs().Name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return link
+}
+
+func hasLinkLocal(t *testing.T, h *netlink.Handle, l netlink.Link) bool {
+	addrs, err := h.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if a.IP.IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
 }
 
 func mustIPNet(s string) *net.IPNet {
