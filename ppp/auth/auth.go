@@ -185,18 +185,22 @@ func (s MethodSet) String() string {
 	return strings.Join(parts, ",")
 }
 
-// Exchange is one authentication exchange in one role.
+// Exchange is one authentication exchange in one role. Packets it returns
+// are owned by it: they stay valid until the next call to the same Exchange
+// and must not be modified.
 type Exchange interface {
 	// Start returns the first packet to send (PAP Authenticate-Request for
 	// the peer, CHAP Challenge for the authenticator) or nil if this role
-	// waits for the other side. The engine should start its restart timer
-	// after Start.
+	// waits for the other side (or the packet could not be built; Timeout
+	// then reports why). The engine starts its restart timer after Start
+	// in either case: the waiting side gives up through Timeout.
 	Start() []byte
 	// Input handles one received packet of the exchange's protocol: Code,
 	// Identifier, Length, Data, without the PPP protocol field. pkt is not
-	// retained. reply, if not nil, is to be sent. res is non-nil exactly
-	// once, when the exchange finished; afterwards Input may still return
-	// replies (answering a retransmitted packet) but never another Result.
+	// retained. reply, if not nil, is to be sent. res is non-nil when the
+	// exchange finished; an Exchange yields at most one Result, from Input
+	// or Timeout. Afterwards Input may still return replies (answering a
+	// retransmitted packet).
 	// Malformed or unexpected packets are ignored: (nil, nil).
 	Input(pkt []byte) (reply []byte, res *Result)
 	// Timeout is called when the restart timer fires. resend, if not nil,
@@ -205,9 +209,6 @@ type Exchange interface {
 	// exchange finished it returns (nil, nil).
 	Timeout() (resend []byte, res *Result)
 }
-
-// Packets returned by an Exchange are owned by it: they stay valid until the
-// next call to the same Exchange and must not be modified.
 
 // Result is the outcome of an Exchange.
 type Result struct {
