@@ -73,7 +73,7 @@ func newCall(conn net.Conn, server bool, logf func(string, ...any)) *Call {
 		server:   server,
 		peer:     "server",
 		logf:     logf,
-		msgs:     make(chan []byte),
+		msgs:     make(chan []byte, 16), // slack so that two loops writing at once cannot wedge net.Pipe-like conns
 		readErrC: make(chan error),
 		quit:     make(chan struct{}),
 		closeReq: make(chan struct{}),

@@ -89,7 +89,9 @@ func (c *Call) serverSetup(ctx context.Context, cfg *ServerConfig) error {
 		}
 		return fmt.Errorf("first message: %w", c.describeReadError(err))
 	}
-	if h := Header(m); h.MessageType() != MessageControl || h.ControlType() != TypeSCCRQ {
+	if h := Header(m); h.MessageType() != MessageControl {
+		return errors.New("first message is a management message, not a Start-Control-Connection-Request")
+	} else if h.ControlType() != TypeSCCRQ {
 		return fmt.Errorf("first message is %v, not a Start-Control-Connection-Request", h.ControlType())
 	}
 	rq := SCCRQ(m)
