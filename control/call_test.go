@@ -379,7 +379,7 @@ func TestClientHandlesServerMessages(t *testing.T) {
 		wen.Init()
 		wen.SetCRCErrors(3)
 		p.write(wen)
-		p.write(unhex(t, "000C0002 1A2B3C4D 00010000"))      // management: ignored
+		p.write(unhex(t, "000C0002 1A2B3C4D 00010000"))          // management: ignored
 		p.write(unhex(t, "00100001 1A2B3C4D 00630000 00000000")) // unknown type 99
 
 		rq := make(EchoRequest, EchoRQLen)
