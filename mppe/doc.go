@@ -12,8 +12,8 @@
 //   - stateful mode encrypts packet 0 with the initial session key without setting the
 //     flushed bit, and rekeys (setting the flushed bit) on "flag" packets, whose count's low
 //     byte is 0xFF, and on the first packet after a CCP Reset-Request;
-//   - a stateless receiver rekeys once per count step and rejects counts more than half
-//     the count space ahead as late packets;
+//   - a stateless receiver rekeys once per count step (here for any forward step; Linux
+//     drops counts more than 2048 ahead as late, see [Decrypter.Decrypt]);
 //   - a stateful receiver that sees a gap drops packets until one with the flushed bit set
 //     arrives, then rekeys once per flag packet it missed plus once for the flushed one.
 //

@@ -33,13 +33,12 @@ const (
 )
 
 const (
-	countMask  = 0x0fff
-	countSpace = 0x1000
-	flagMask   = 0xf0
+	countMask = 0x0fff
+	flagMask  = 0xf0
 	// flagByte is the low byte of the counts of "flag" packets that re-key stateful MPPE.
 	flagByte = 0xff
-	// sanityMax and the weights below are Linux's: each bogus header adds 100 (a late
-	// stateless packet 1), each good packet halves the sum, and at sanityMax the receiver
+	// sanityMax and the weights below are Linux's: each bogus header adds 100 (a repeated
+	// stateless count 1), each good packet halves the sum, and at sanityMax the receiver
 	// gives up on the link.
 	sanityMax = 1600
 )
@@ -50,7 +49,7 @@ var (
 	ErrShort        = errors.New("mppe: packet too short")
 	ErrNotEncrypted = errors.New("mppe: encrypted bit (D) not set")
 	ErrNotFlushed   = errors.New("mppe: flushed bit (A) not set where required")
-	ErrLate         = errors.New("mppe: late or duplicate packet (coherency count behind)")
+	ErrDuplicate    = errors.New("mppe: repeated coherency count (duplicate packet)")
 	ErrDiscarding   = errors.New("mppe: lost synchronisation, dropping until a flushed packet")
 	ErrSanity       = errors.New("mppe: too many invalid packets from the peer")
 	ErrKeyLength    = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
@@ -194,10 +193,14 @@ func NewDecrypter(startKey []byte, bits int, stateless bool) (*Decrypter, error)
 // On error b is left as it was (or is garbage) and must be dropped. sendReset is true once
 // when a stateful receiver loses synchronisation: the caller must have a CCP Reset-Request
 // sent; until a packet with the flushed bit arrives Decrypt returns ErrDiscarding.
-// Stateless: the key advances once per count step, so up to 2047 lost packets are
-// recovered from; a count more than 2048 ahead is taken as a late packet (ErrLate), as
-// Linux does. ErrSanity means the peer keeps sending invalid headers and the link should
-// be closed.
+// Stateless: the key advances once per count step, so any gap of up to 4095 lost packets
+// is recovered from (a gap of 4096 or more is invisible in a 12-bit count). A repeated count
+// is rejected with ErrDuplicate. Unlike Linux, which takes a count more than 2048 ahead for
+// a late packet and drops it, we treat every forward step as loss: the GRE layer in front
+// already drops late and duplicate packets by sequence number, so a large jump here means
+// an outage, after which Linux would never resynchronise.
+//
+// ErrSanity means the peer keeps sending invalid headers and the link should be closed.
 func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 	if len(hdr) < HeaderLen || len(b) == 0 {
 		return false, ErrShort
@@ -215,10 +218,9 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 	}
 
 	if d.stateless {
-		// Linux decrypts a repeated count with a stale key stream; reject it instead.
-		ahead := (count - d.count) & countMask
-		if ahead == 0 || ahead > countSpace/2 {
-			return false, d.bogus(1, ErrLate)
+		// Linux decrypts a repeated count with a spent key stream; reject it instead.
+		if count == d.count {
+			return false, d.bogus(1, ErrDuplicate)
 		}
 		for d.count != count {
 			d.k.rekey(false)
