@@ -5,8 +5,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +150,7 @@ func (a *PPTPArgs) serverFromPeers(name string) error {
 		return usageErr("peers file %q: cannot read the server from pty %q", name, o.Pty)
 	}
 	a.Server = sub.Host
-	for opt := range sub.set {
+	for _, opt := range slices.Sorted(maps.Keys(sub.set)) {
 		if opt != "nolaunchpppd" {
 			a.Warnings = append(a.Warnings, fmt.Sprintf("peers file %q: --%s in its pty command is ignored; give it on the command line", name, opt))
 		}
