@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -138,6 +139,9 @@ type Engine struct {
 	echoDeadline time.Time
 	lastReset    time.Time
 	peerTerm     string // reason text of the peer's last Terminate-Request
+
+	// authRand, if set, feeds the client's MS-CHAP peer challenge (tests replaying captures).
+	authRand io.Reader
 
 	scratch  []byte
 	replyBuf []byte
@@ -392,6 +396,10 @@ func (e *Engine) input(frame []byte) {
 	}
 	switch proto {
 	case ProtoLCP:
+		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq && !e.closing && e.closeRequested() {
+			// Both ends closing at once: ours counts, the link ends without error.
+			e.terminate("User request")
+		}
 		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq {
 			e.peerTerm = printable(p.Data())
 			if e.lcp.state == stOpened && !e.closing {
@@ -399,7 +407,20 @@ func (e *Engine) input(frame []byte) {
 				e.logf("peer terminated the link: %s", e.peerTerm)
 			}
 		}
+		wasOpen := e.lcp.state == stOpened
 		e.lcp.input(info)
+		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq && !wasOpen && !e.closing {
+			// The peer gave up during negotiation (pppd does after an auth or option
+			// failure). It has already acked nothing further from us: end here
+			// rather than knocking on a closed door for Max-Configure timeouts.
+			e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+			e.logf("peer terminated the link: %s", e.peerTerm)
+			e.closing = true
+			e.setPhase(phaseTerminate)
+			e.lcp.lowerDown()
+			e.finished = true
+			return
+		}
 		if e.lcp.state == stStopping && !e.closing {
 			// The peer ended the link; nothing to wait for beyond the RFC's grace period.
 			e.closing = true
@@ -440,6 +461,15 @@ func (e *Engine) input(frame []byte) {
 		// Data that reached the control path (the data path owns these): ignore.
 	default:
 		e.protocolReject(proto, info)
+	}
+}
+
+func (e *Engine) closeRequested() bool {
+	select {
+	case <-e.closeCh:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -512,7 +542,11 @@ func (e *Engine) lcpUp() {
 	if e.cfg.Server {
 		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, nil)
 	} else {
-		e.authEx = auth.NewPeer(m, e.cfg.User, e.cfg.Password)
+		if e.authRand != nil {
+			e.authEx = auth.NewPeerWithRand(m, e.cfg.User, e.cfg.Password, e.authRand)
+		} else {
+			e.authEx = auth.NewPeer(m, e.cfg.User, e.cfg.Password)
+		}
 	}
 	if e.authEx == nil {
 		e.fail(fmt.Errorf("authentication method %s is not available", m))
@@ -544,10 +578,12 @@ func (e *Engine) lcpDown() {
 	e.authEx = nil
 	e.authDone = false
 	e.keys = nil
-	e.ipcp.lowerDown()
-	e.ccp.lowerDown()
-	e.ipcp.handle(evClose)
-	e.ccp.handle(evClose)
+	for _, f := range []*fsm{e.ipcp, e.ccp} {
+		if f.state != stInitial {
+			f.lowerDown()
+			f.handle(evClose)
+		}
+	}
 	if !e.closing {
 		e.setPhase(phaseEstablish)
 	}

@@ -240,6 +240,9 @@ func (f *fsm) handle(ev event) {
 		return
 	}
 	from := f.state
+	// The state changes first so that layer signals (tlu above all) see where we land,
+	// as pppd does before calling its up callback.
+	f.state = t.next
 	for _, a := range t.acts {
 		if a == acNone {
 			break
@@ -249,7 +252,6 @@ func (f *fsm) handle(ev event) {
 		}
 		f.do(a, from, t)
 	}
-	f.state = t.next
 	switch {
 	case !f.state.timed():
 		f.deadline = time.Time{}

@@ -184,7 +184,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 				try.authMethod = l.nextServerMethod()
 			}
 			if try.authMethod == auth.None {
-				l.e.fail(fmt.Errorf("authentication negotiation failed: client refused %s", l.e.cfg.Require))
+				l.e.failReason(fmt.Errorf("authentication negotiation failed: client refused %s", l.e.cfg.Require), "Authentication negotiation failed")
 				return true
 			}
 		case lcpMagic:
@@ -241,7 +241,7 @@ func (l *lcp) rejci(opts []byte) bool {
 			try.neg.accm = false
 		case lcpAuth:
 			if try.neg.auth {
-				l.e.fail(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.e.cfg.Require))
+				l.e.failReason(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.e.cfg.Require), "Authentication negotiation failed")
 			}
 			try.neg.auth = false
 		case lcpMagic:

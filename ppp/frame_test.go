@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+
+package ppp
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestParseFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    []byte
+		proto uint16
+		info  []byte
+		err   error
+	}{
+		{"full", []byte{0xFF, 0x03, 0xC0, 0x21, 1, 2}, ProtoLCP, []byte{1, 2}, nil},
+		{"acfc", []byte{0xC0, 0x21, 9}, ProtoLCP, []byte{9}, nil},
+		{"pfc", []byte{0xFF, 0x03, 0x21, 0x45}, ProtoIPv4, []byte{0x45}, nil},
+		{"acfc+pfc", []byte{0xFD, 0x90, 0x00}, ProtoCompressed, []byte{0x90, 0x00}, nil},
+		{"empty info", []byte{0xFF, 0x03, 0x80, 0x21}, ProtoIPCP, []byte{}, nil},
+		{"empty", nil, 0, nil, errShortFrame},
+		{"only addr/ctrl", []byte{0xFF, 0x03}, 0, nil, errShortFrame},
+		{"bad control", []byte{0xFF, 0x13, 0xC0, 0x21}, 0, nil, errBadAddrCtrl},
+		{"even low byte", []byte{0xC0, 0x20, 1}, 0, nil, errBadProtocol},
+		{"truncated protocol", []byte{0xFF, 0x03, 0xC0}, 0, nil, errShortFrame},
+	} {
+		proto, info, err := ParseFrame(tc.in)
+		if err != tc.err || proto != tc.proto || !bytes.Equal(info, tc.info) {
+			t.Errorf("%s: got %#x %x %v, want %#x %x %v", tc.name, proto, info, err, tc.proto, tc.info, tc.err)
+		}
+	}
+}
+
+func TestParseFrameAllocs(t *testing.T) {
+	b := []byte{0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 4}
+	if n := testing.AllocsPerRun(100, func() {
+		_, info, _ := ParseFrame(b)
+		_, _ = ParsePacket(info)
+	}); n != 0 {
+		t.Fatalf("%v allocs", n)
+	}
+}
+
+func TestParsePacket(t *testing.T) {
+	p, err := ParsePacket([]byte{9, 7, 0, 8, 1, 2, 3, 4, 0xEE, 0xEE})
+	if err != nil || p.Code() != 9 || p.ID() != 7 || !bytes.Equal(p.Data(), []byte{1, 2, 3, 4}) {
+		t.Fatalf("got %x %v", p, err)
+	}
+	for _, b := range [][]byte{{1, 2, 0}, {1, 2, 0, 3}, {1, 2, 0, 9, 0, 0, 0, 0}} {
+		if _, err := ParsePacket(b); err == nil {
+			t.Errorf("%x accepted", b)
+		}
+	}
+	pk := make(Packet, 6)
+	pk.SetHeader(codeTermAck, 3)
+	if !bytes.Equal(pk, []byte{6, 3, 0, 6, 0, 0}) {
+		t.Fatalf("SetHeader: %x", pk)
+	}
+}
+
+func FuzzParseFrame(f *testing.F) {
+	f.Add([]byte{0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 4})
+	f.Add([]byte{0x21, 0x45, 0})                   // PFC + ACFC IPv4
+	f.Add([]byte{0xFF})                            // lone address byte
+	f.Add([]byte{0xFF, 0x03})                      // address/control with nothing after
+	f.Add([]byte{0xFF, 0x04, 0xC0, 0x21})          // wrong control byte
+	f.Add([]byte{0x80, 0x80, 1})                   // both protocol bytes even
+	f.Add([]byte{0xC0, 0x21, 1, 1, 0xFF, 0xFF})    // packet length beyond the frame
+	f.Add([]byte{0xC0, 0x21, 1, 1, 0, 2})          // packet length below the header
+	f.Add([]byte{0xC0, 0x21, 1, 1, 0, 6, 1, 1})    // option with length 1
+	f.Add([]byte{0xC0, 0x21, 1, 1, 0, 7, 5, 9, 0}) // option length past the packet
+	f.Fuzz(func(t *testing.T, b []byte) {
+		proto, info, err := ParseFrame(b)
+		if err != nil {
+			return
+		}
+		if proto&1 == 0 || len(info) > len(b) {
+			t.Fatalf("proto %#x info %d of %d", proto, len(info), len(b))
+		}
+		p, err := ParsePacket(info)
+		if err != nil {
+			return
+		}
+		if p.Length() != len(p) || len(p.Data()) != len(p)-pktHeaderLen {
+			t.Fatalf("length %d of %d", p.Length(), len(p))
+		}
+		_ = validOptions(p.Data())
+		_ = describePacket(proto, info)
+	})
+}
+
+func BenchmarkParseFrame(b *testing.B) {
+	frame := []byte{0xFF, 0x03, 0x00, 0xFD, 0x90, 0x00, 1, 2, 3, 4, 5, 6, 7, 8}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		_, _, _ = ParseFrame(frame)
+	}
+}
