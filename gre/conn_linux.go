@@ -159,9 +159,15 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 			local = netip.AddrFrom4(sa4.Addr)
 		}
 	}
+	ok = true
+	return newConn(fd, remote, local)
+}
+
+// newConn wraps a connected, non-blocking datagram socket; it takes
+// ownership of fd.
+func newConn(fd int, remote, local netip.Addr) (*Conn, error) {
 	// A non-blocking fd makes os.NewFile register it with the poller.
 	f := os.NewFile(uintptr(fd), "gre:"+remote.String())
-	ok = true
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()

@@ -118,7 +118,9 @@ func TestDecoderErrors(t *testing.T) {
 	}
 }
 
-func counters(d *Decoder) [5]uint64 { return [5]uint64{d.Frames, d.BadFCS, d.Runts, d.Overlong, d.Aborted} }
+func counters(d *Decoder) [5]uint64 {
+	return [5]uint64{d.Frames, d.BadFCS, d.Runts, d.Overlong, d.Aborted}
+}
 
 func TestDecoderOverlong(t *testing.T) {
 	var d Decoder
