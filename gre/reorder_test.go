@@ -3,6 +3,7 @@
 package gre
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -383,4 +384,86 @@ func BenchmarkReorderPush(b *testing.B) {
 			seq++
 		}
 	})
+}
+
+// TestReorderLinkLike runs a sender's sequence through a simulated path
+// with loss, duplication and delay jitter (reordering), across the 2^32
+// wrap, and feeds the arrivals to a Reorder as Link does.
+func TestReorderLinkLike(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 11))
+	const (
+		n        = 20000
+		interval = 100 * time.Microsecond
+		jitter   = 3 * time.Millisecond // < Window × interval: no forced skips
+		first    = uint32(0xFFFFF000)
+	)
+	type arrival struct {
+		at  time.Duration
+		seq uint32
+	}
+	var arrivals []arrival
+	lost := map[uint32]bool{}
+	dups := 0
+	for i := range n {
+		seq := first + uint32(i)
+		if i > 0 && i < n-1 && rnd.IntN(50) == 0 {
+			lost[seq] = true
+			continue
+		}
+		sent := time.Duration(i) * interval
+		if i == 0 {
+			// The first arrival sets the expected sequence (any first
+			// sequence is accepted), so it must really be the first.
+			arrivals = append(arrivals, arrival{0, seq})
+			continue
+		}
+		arrivals = append(arrivals, arrival{sent + time.Duration(rnd.Int64N(int64(jitter))), seq})
+		if rnd.IntN(100) == 0 {
+			dups++
+			arrivals = append(arrivals, arrival{sent + time.Duration(rnd.Int64N(int64(10*jitter))), seq})
+		}
+	}
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return int(a.at - b.at) })
+
+	h := newHarness(ReorderConfig{Window: 64, Timeout: 300 * time.Millisecond})
+	for _, a := range arrivals {
+		h.r.Expire(t0.Add(a.at))
+		h.push(a.seq, a.at)
+	}
+	h.r.Expire(t0.Add(time.Hour))
+
+	if len(h.out) != n-len(lost) {
+		got := map[uint32]bool{}
+		for _, s := range h.out {
+			got[s] = true
+		}
+		for i := range n {
+			if s := first + uint32(i); !got[s] && !lost[s] {
+				t.Logf("missing %#x (lost before: %v %v)", s, lost[s-1], lost[s-2])
+				for _, a := range arrivals {
+					if a.seq == s {
+						t.Logf("arrived at %v, sent %v", a.at, time.Duration(i)*interval)
+					}
+				}
+			}
+		}
+		t.Fatalf("delivered %d, want %d", len(h.out), n-len(lost))
+	}
+	want := first
+	for _, s := range h.out {
+		for lost[want] {
+			want++
+		}
+		if s != want {
+			t.Fatalf("delivered %#x, want %#x", s, want)
+		}
+		want++
+	}
+	st := h.stats
+	if st.RxLost.Load() != uint64(len(lost)) || st.RxUnderWin.Load() != uint64(dups) || st.RxOverWin.Load() != 0 {
+		t.Fatalf("lost %d (want %d) under %d (want %d)", st.RxLost.Load(), len(lost), st.RxUnderWin.Load(), dups)
+	}
+	if st.RxBuffered.Load() == 0 {
+		t.Fatal("no reordering happened: the test is not testing anything")
+	}
 }
