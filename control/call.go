@@ -39,7 +39,7 @@ type Call struct {
 	server      bool
 	peer        string // "server" or "client": who is at the other end, for messages
 	logf        func(format string, args ...any)
-	idleWait    time.Duration // < 0: no echo
+	idleWait    time.Duration // < 0: no echo (0 never reaches the Call)
 	maxEchoWait time.Duration
 
 	localID, peerID, peerWindow uint16
@@ -190,7 +190,7 @@ func (c *Call) run() {
 	}()
 	var timer *time.Timer
 	var tick <-chan time.Time
-	if c.idleWait >= 0 {
+	if c.idleWait > 0 {
 		timer = time.NewTimer(c.idleWait)
 		defer timer.Stop()
 		tick = timer.C

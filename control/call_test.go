@@ -900,3 +900,21 @@ func TestCloseBoundedWhenPeerIsMute(t *testing.T) {
 		}
 	})
 }
+
+// ClientConfig.IdleWait 0 means no echo of ours (the CLI passes --idle-wait through);
+// ServerConfig.IdleWait 0 means pptpd's 60 s.
+func TestIdleWaitZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cl, sv, ct, st := establish(t, ClientConfig{}, ServerConfig{})
+		time.Sleep(61 * time.Second)
+		synctest.Wait()
+		if got := st.types(); !slices.Equal(got, []ControlType{TypeSCCRP, TypeOCRP, TypeEchoRQ}) {
+			t.Errorf("server sent %v", got)
+		}
+		if got := ct.types(); !slices.Equal(got, []ControlType{TypeSCCRQ, TypeOCRQ, TypeEchoRP}) {
+			t.Errorf("client sent %v", got)
+		}
+		cl.Close()
+		sv.Close()
+	})
+}

@@ -25,8 +25,8 @@ type ClientConfig struct {
 	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 64
 	ConnectTimeout time.Duration // TCP connect (and name resolution), default 10s
 	ReplyTimeout   time.Duration // SCCRP and OCRP each, default 10s
-	// IdleWait (--idle-wait): send an Echo-Request after this much silence. 0 means the
-	// default of 60s; a negative value turns our echoes off (we still answer the peer's).
+	// IdleWait (--idle-wait, whose default is 60s): send an Echo-Request after this much
+	// silence. 0 (or negative) = no echo of ours; the peer's are always answered.
 	IdleWait    time.Duration
 	MaxEchoWait time.Duration                    // --max-echo-wait: Echo-Reply deadline; default 60s
 	LocalAddr   netip.Addr                       // --localbind (zero = any)
@@ -65,7 +65,7 @@ func (cfg *ClientConfig) setDefaults() {
 		cfg.ReplyTimeout = 10 * time.Second
 	}
 	if cfg.IdleWait == 0 {
-		cfg.IdleWait = defaultIdleWait
+		cfg.IdleWait = -1 // no echo, as the contract says for 0
 	}
 	if cfg.MaxEchoWait <= 0 {
 		cfg.MaxEchoWait = defaultMaxEchoWait

@@ -15,8 +15,8 @@ import (
 type ServerConfig struct {
 	HostName, Vendor string        // SCCRP host name and vendor, default "local" and "pptp-go"
 	StartTimeout     time.Duration // first valid SCCRQ, and then the OCRQ, must arrive within (stimeout), default 10s
-	// IdleWait and MaxEchoWait as in ClientConfig: default 60s each; IdleWait < 0 turns our
-	// Echo-Requests off.
+	// IdleWait and MaxEchoWait as in ClientConfig, but 0 means the default of 60s each
+	// (pptpd's fixed values); IdleWait < 0 turns our Echo-Requests off.
 	IdleWait, MaxEchoWait time.Duration
 	RecvWindow            uint16 // OCRP Packet Recv. Window Size, default 64
 	// NewCall is called for an OCRQ: it returns our Call ID, or a non-nil error mapped to
