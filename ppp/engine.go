@@ -573,6 +573,12 @@ func (e *Engine) negotiatedAuth() auth.Method {
 }
 
 func (e *Engine) lcpDown() {
+	// Leave the network phase first: the NCPs' tlf below must not read as NCP failures.
+	if e.closing {
+		e.setPhase(phaseTerminate)
+	} else {
+		e.setPhase(phaseEstablish)
+	}
 	e.echoDeadline = time.Time{}
 	e.authDeadline = time.Time{}
 	e.authEx = nil
@@ -583,9 +589,6 @@ func (e *Engine) lcpDown() {
 			f.lowerDown()
 			f.handle(evClose)
 		}
-	}
-	if !e.closing {
-		e.setPhase(phaseEstablish)
 	}
 }
 
