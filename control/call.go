@@ -132,8 +132,8 @@ func (c *Call) Err() error {
 	}
 }
 
-// Close ends the call and the control connection and waits until both are gone (about 4 s
-// at most). The client sends Call-Clear-Request, waits up to 2 s for the
+// Close ends the call and the control connection and waits until both are gone: at most
+// 2 s per wait below, plus a 5 s write deadline per message if the peer stopped reading. The client sends Call-Clear-Request, waits up to 2 s for the
 // Call-Disconnect-Notify, sends Stop-Control-Connection-Request and waits up to 2 s for the
 // reply; the server sends Call-Disconnect-Notify (Administrative Shutdown) and
 // Stop-Control-Connection-Request and waits up to 2 s for the reply. Close is idempotent;
