@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pptp-go/pptp/internal/capture"
 	"github.com/pptp-go/pptp/mppe"
+	"github.com/pptp-go/pptp/mschap"
 	"github.com/pptp-go/pptp/ppp/auth"
 )
 
@@ -292,4 +294,64 @@ func sameOptionsButMagic(a, b []byte) bool {
 		return out
 	}
 	return a != nil && bytes.Equal(mask(a), mask(b))
+}
+
+// TestCaptureReplayWrongPassword replays pptpd's answer to a wrong MS-CHAPv2 password: our
+// Response must equal pppd's, and Run must end with an error that carries the server's
+// *mschap.Failure (E=691), after sending pppd's Terminate-Request text.
+func TestCaptureReplayWrongPassword(t *testing.T) {
+	pkts, err := capture.Open(captureDir + "mschapv2-wrong-password.pcap")
+	if err != nil {
+		t.Skipf("capture not available: %v", err)
+	}
+	srv := capture.GREPayloads(pkts, capServer)
+	var pppdResp Packet
+	for _, f := range capture.GREPayloads(pkts, capClient) {
+		if proto, info, _ := ParseFrame(f); proto == ProtoCHAP && info[0] == 2 {
+			pppdResp = Packet(info)
+		}
+	}
+	if pppdResp == nil {
+		t.Fatal("no CHAP Response in the capture")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		x := newSide(Config{User: "test", Password: "wrong", MRU: 1500,
+			MPPE: MPPEPolicy{Require: true, Allow128: true, Stateless: true}})
+		x.e.authRand = bytes.NewReader(pppdResp[5 : 5+16])
+		go func() { x.err = x.e.Run(context.Background()); close(x.done) }()
+		synctest.Wait()
+		for _, f := range srv {
+			proto, info, _ := ParseFrame(f)
+			p := Packet(slices.Clone(info))
+			switch {
+			case proto == ProtoLCP && p.Code() == codeConfAck:
+				req := x.out.find(ProtoLCP, codeConfReq)[0]
+				x.e.Input(appendFrame(nil, proto, appendPacket(nil, codeConfAck, req.ID(), req.Data())))
+			case proto == ProtoLCP && p.Code() == codeTermAck:
+				tr := x.out.find(ProtoLCP, codeTermReq)
+				if len(tr) == 0 {
+					t.Fatal("no Terminate-Request from us after the Failure")
+				}
+				x.e.Input(appendFrame(nil, proto, appendPacket(nil, codeTermAck, tr[0].ID(), nil)))
+			default:
+				x.e.Input(slices.Clone(f))
+			}
+			synctest.Wait()
+		}
+		<-x.done
+		if resp := x.out.find(ProtoCHAP, 2); len(resp) != 1 || !bytes.Equal(resp[0], pppdResp) {
+			t.Errorf("our Response %x, pppd's %x", resp, []byte(pppdResp))
+		}
+		var f *mschap.Failure
+		if !errors.As(x.err, &f) || f.Code != 691 || !f.Retry {
+			t.Fatalf("Run: %v", x.err)
+		}
+		if tr := x.out.find(ProtoLCP, codeTermReq); len(tr) == 0 || string(tr[0].Data()) != "Failed to authenticate ourselves to peer" {
+			t.Fatalf("Terminate-Request %q", tr)
+		}
+		if len(x.upCh) != 0 {
+			t.Fatal("Up was called")
+		}
+		t.Logf("error: %v", x.err)
+	})
 }

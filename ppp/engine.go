@@ -140,8 +140,10 @@ type Engine struct {
 	lastReset    time.Time
 	peerTerm     string // reason text of the peer's last Terminate-Request
 
-	// authRand, if set, feeds the client's MS-CHAP peer challenge (tests replaying captures).
+	// authRand, if set, feeds the MS-CHAP challenges (tests replaying captures, fuzzing).
 	authRand io.Reader
+	// magic, if set, replaces the random source of LCP magic numbers (fuzzing).
+	magic func() uint32
 
 	scratch  []byte
 	replyBuf []byte
@@ -207,9 +209,7 @@ func (e *Engine) Close() {
 // Run drives the link until it ends: nil after Close, else why the link died. When ctx is
 // cancelled it sends one Terminate-Request and returns ctx.Err() at once.
 func (e *Engine) Run(ctx context.Context) error {
-	e.setPhase(phaseEstablish)
-	e.lcp.open()
-	e.lcp.lowerUp()
+	e.start()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	closeCh := e.closeCh
@@ -252,6 +252,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.fireTimers()
 		}
 	}
+}
+
+// start begins LCP negotiation: the PPTP call below us is already up.
+func (e *Engine) start() {
+	e.setPhase(phaseEstablish)
+	e.lcp.open()
+	e.lcp.lowerUp()
 }
 
 // settle applies deferred failures (so codecs never re-enter the automaton) and notices a
@@ -324,6 +331,9 @@ func (e *Engine) fireTimers() {
 func (e *Engine) now() time.Time { return time.Now() }
 
 func (e *Engine) randUint32() uint32 {
+	if e.magic != nil {
+		return e.magic()
+	}
 	for {
 		if v := rand.Uint32(); v != 0 {
 			return v
@@ -540,7 +550,7 @@ func (e *Engine) lcpUp() {
 	}
 	e.setPhase(phaseAuthenticate)
 	if e.cfg.Server {
-		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, nil)
+		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, e.authRand)
 	} else {
 		if e.authRand != nil {
 			e.authEx = auth.NewPeerWithRand(m, e.cfg.User, e.cfg.Password, e.authRand)
@@ -627,11 +637,15 @@ func (e *Engine) authFinished(res *auth.Result) {
 	e.authDone = true
 	e.authDeadline = time.Time{}
 	if res.Err != nil {
-		who := "we"
+		var err error
+		reason := "Authentication failed"
 		if e.cfg.Server {
-			who = "client " + fmt.Sprintf("%q", res.User)
+			err = fmt.Errorf("authentication failed: client %q (%s): %w", res.User, e.authMethod, res.Err)
+		} else {
+			err = fmt.Errorf("authentication failed (%s): %w", e.authMethod, res.Err)
+			reason = "Failed to authenticate ourselves to peer" // pppd's words
 		}
-		e.failReason(fmt.Errorf("authentication failed (%s, %s): %w", e.authMethod, who, res.Err), "Authentication failed")
+		e.failReason(err, reason)
 		return
 	}
 	e.authUser = res.User
