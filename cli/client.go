@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,11 +70,11 @@ func classify(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &f), errors.Is(err, ppp.ErrAuthFailed):
+	case errors.As(err, &f), strings.Contains(err.Error(), "authentication failed"):
 		return exitAuthFailed
-	case errors.Is(err, ppp.ErrNegotiation):
+	case strings.Contains(err.Error(), "negotiation failed"):
 		return exitNegotiation
-	case errors.Is(err, ppp.ErrPeerTerminated):
+	case strings.Contains(err.Error(), "terminated the link"):
 		return exitPeerTerm
 	case errors.Is(err, session.ErrCallEnded), errors.As(err, &re):
 		return exitHangup

@@ -30,6 +30,8 @@ type PPTPDArgs struct {
 	Speed        string        // -s, --speed (accepted, no effect)
 	LogWTMP      bool          // -w, --logwtmp (accepted, no effect)
 
+	ChapSecrets string // --chap-secrets (extension): secrets file (default /etc/ppp/chap-secrets)
+
 	Notes []string // remarks to log at start (ignored options)
 
 	set map[string]bool
@@ -47,6 +49,7 @@ type pptpdOpt struct {
 }
 
 var pptpdOpts = []pptpdOpt{
+	{"chap-secrets", 0, "FILE", "CHAP secrets file (default /etc/ppp/chap-secrets)", func(a *PPTPDArgs, v string) error { a.ChapSecrets = v; return nil }},
 	{"conf", 'c', "FILE", "configuration file (default " + pppconf.DefaultPPTPDConfPath + ")", func(a *PPTPDArgs, v string) error { a.Conf = v; return nil }},
 	{"debug", 'd', "", "log more (control messages, PPP negotiation)", func(a *PPTPDArgs, _ string) error { a.Debug = true; return nil }},
 	{"ppp", 'e', "FILE", "accepted for compatibility and ignored: PPP is built in", func(a *PPTPDArgs, v string) error {
@@ -174,6 +177,9 @@ Options:
 			continue
 		}
 		left := fmt.Sprintf("  -%c, --%s", o.short, o.name)
+		if o.short == 0 {
+			left = "      --" + o.name
+		}
 		if o.arg != "" {
 			left += " " + o.arg
 		}

@@ -76,8 +76,8 @@ for _ in $(seq 1 150); do
 	sleep 0.1
 done
 t1=$(date +%s.%N)
-sed 's/^/   pptp: /' "$work/pptp.log"
-if [ $up != yes ]; then echo "demo: the tunnel did not come up"; sed 's/^/   pptpd: /' "$work/pptpd.log"; exit 1; fi
+sed 's/^/   /' "$work/pptp.log"
+if [ $up != yes ]; then echo "demo: the tunnel did not come up"; sed 's/^/   /' "$work/pptpd.log"; exit 1; fi
 printf '   connected in %.2f s\n' "$(echo "$t1 - $t0" | bc -l 2>/dev/null || python3 -c "print($t1-$t0)")"
 
 say "the interface"
@@ -93,8 +93,8 @@ ip netns exec $CLI iperf3 -c $PPP_LOCAL -t 5 -f m | grep -E 'sender|receiver'
 
 say "disconnecting (SIGINT to pptp)"
 kill -INT $cli; wait $cli || true
-sed 's/^/   pptp: /' "$work/pptp.log" | tail -3
+sed 's/^/   /' "$work/pptp.log" | tail -3
 if ip -n $CLI link show pptp0 >/dev/null 2>&1; then echo "   pptp0 is still there!"; else echo "   pptp0 removed, nothing left behind"; fi
 say "server log"
-sed 's/^/   pptpd: /' "$work/pptpd.log" | tail -8
+sed 's/^/   /' "$work/pptpd.log" | tail -8
 say "done"

@@ -306,3 +306,62 @@ func TestNothingListening(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// TestFiftyClients: 50 of our clients on one pptpd at once, each pinging through its own
+// tunnel, then all disconnected: the server is left with no session TUN devices, and its
+// file descriptors and threads return to where they were.
+func TestFiftyClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	const n = 50
+	b := newBed(t, "10.99.0.100-199")
+	fdsBefore := countFDs(b.srv.Process.Pid)
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = b.startClient("--user", fmt.Sprintf("user%d", i), "--password", fmt.Sprintf("pass%d", i),
+			"--ifname", fmt.Sprintf("c%d", i), "--nohostroute")
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, c := range clients {
+		b.waitAddr(c, fmt.Sprintf("c%d", i))
+	}
+	for i := range clients {
+		if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", fmt.Sprintf("c%d", i), pppLocal); err != nil {
+			t.Errorf("client %d ping: %v\n%s", i, err, out)
+		}
+	}
+	links, _ := nstest.Output(b.ns.A, "ip", "-o", "link", "show")
+	if got := strings.Count(links, "pptpd"); got != n {
+		t.Errorf("server has %d session interfaces, want %d", got, n)
+	}
+	for _, c := range clients {
+		c.cmd.Process.Signal(syscall.SIGINT)
+	}
+	for i, c := range clients {
+		select {
+		case <-c.done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("client %d did not exit", i)
+		}
+	}
+	if !nstest.WaitFor(15*time.Second, func() bool {
+		links, _ := nstest.Output(b.ns.A, "ip", "-o", "link", "show")
+		return !strings.Contains(links, "pptpd")
+	}) {
+		links, _ := nstest.Output(b.ns.A, "ip", "-o", "link", "show")
+		t.Errorf("session interfaces left on the server:\n%s", links)
+	}
+	if addrs, _ := nstest.Output(b.ns.A, "ip", "-4", "-o", "addr", "show"); strings.Contains(addrs, pppLocal) {
+		t.Errorf("addresses left on the server:\n%s", addrs)
+	}
+	nstest.WaitFor(5*time.Second, func() bool { return countFDs(b.srv.Process.Pid) <= fdsBefore })
+	if after := countFDs(b.srv.Process.Pid); after > fdsBefore {
+		t.Errorf("server file descriptors: %d before, %d after all sessions ended", fdsBefore, after)
+	}
+}
+
+func countFDs(pid int) int {
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(ents)
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ppp/auth"
+	"github.com/pptp-go/pptp/pppconf"
+	"github.com/pptp-go/pptp/session"
+)
+
+const daemonEnv = "PPTPD_GO_DAEMON"
+
+// PPTPDMain runs the pptpd command with args (without argv[0]) and returns the exit status.
+func PPTPDMain(args []string) int {
+	a, err := ParsePPTPDArgs(args)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "pptpd: %s\n", ue.Msg)
+			return ue.Code
+		}
+		fmt.Fprintf(os.Stderr, "pptpd: %v\n", err)
+		return 1
+	}
+	if a.Help {
+		fmt.Print(PPTPDUsage())
+		return 0
+	}
+	if a.Version {
+		fmt.Printf("pptpd (pptp-go) %s\n", Version)
+		return 0
+	}
+	log := newLogger("pptpd", a.Debug)
+	cfg, listen, pidFile, err := serverConfig(a, log)
+	if err != nil {
+		log.Logf("%v", err)
+		return 1
+	}
+	if !a.Foreground && os.Getenv(daemonEnv) == "" {
+		return daemonize(log)
+	}
+	if os.Getenv(daemonEnv) != "" {
+		log.useSyslog("pptpd")
+		log.quiet()
+	}
+	if pidFile != "" {
+		release, err := writePidFile(pidFile)
+		if err != nil {
+			log.Logf("%v", err)
+			return 1
+		}
+		defer release()
+	}
+	srv, err := session.NewServer(*cfg)
+	if err != nil {
+		log.Logf("%v", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp4", listen)
+	if err != nil {
+		log.Logf("cannot listen on %s: %v", listen, err)
+		return 1
+	}
+	log.Logf("listening on %s (connections %d)", ln.Addr(), cfg.Connections)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			log.Logf("status: %d connections, %d goroutines", srv.Active(), runtime.NumGoroutine())
+		}
+	}()
+	if err := srv.Serve(ctx, ln); err != nil {
+		log.Logf("%v", err)
+		return 1
+	}
+	log.Logf("stopped")
+	return 0
+}
+
+// serverConfig reads pptpd.conf, the pppd options file and chap-secrets into the server's
+// configuration; any error names its file and line.
+func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, string, error) {
+	conf := pppconf.DefaultPPTPDConf()
+	path := a.Conf
+	if path == "" {
+		path = pppconf.DefaultPPTPDConfPath
+	}
+	if _, err := os.Stat(path); err == nil || a.Conf != "" {
+		c, err := pppconf.ParsePPTPDConf(path)
+		if err != nil {
+			return nil, "", "", err
+		}
+		conf = c
+	}
+	a.Merge(conf)
+	for _, n := range append(conf.Notes, a.Notes...) {
+		log.Logf("%s", n)
+	}
+	o := new(pppconf.Options)
+	if conf.Option != "" {
+		if err := o.ParseFile(conf.Option); err != nil {
+			return nil, "", "", err
+		}
+	}
+	for _, w := range o.Warnings {
+		log.Warnf("%s", w)
+	}
+	secretsPath := a.ChapSecrets
+	if secretsPath == "" {
+		secretsPath = pppconf.PPPDir + "/chap-secrets"
+	}
+	secrets, err := pppconf.ReadSecrets(secretsPath)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if secrets.Warning != "" {
+		log.Warnf("%s", secrets.Warning)
+	}
+	pairs, notes, err := conf.Pairs()
+	if err != nil {
+		return nil, "", "", err
+	}
+	for _, n := range notes {
+		log.Logf("%s", n)
+	}
+	sp := make([]session.AddrPair, len(pairs))
+	for i, p := range pairs {
+		sp[i] = session.AddrPair{Local: p.Local, Remote: p.Remote}
+	}
+	name := o.Name
+	if name == "" {
+		name = "pptpd"
+	}
+	e := ppp.Config{
+		Server:       true,
+		Name:         name,
+		Secret:       secrets.ForServer(name),
+		MRU:          pppconf.DefaultMRU,
+		MTU:          pppconf.DefaultMRU,
+		EchoInterval: 30 * time.Second,
+		EchoFailure:  4,
+		DNS:          o.MSDNS,
+		MPPE:         mppePolicy(o),
+	}
+	if o.MRU > 0 {
+		e.MRU = uint16(o.MRU)
+	}
+	if o.MTU > 0 {
+		e.MTU = uint16(o.MTU)
+	}
+	if o.IsSet("lcp-echo-interval") {
+		e.EchoInterval, e.EchoFailure = time.Duration(o.LCPEchoInterval)*time.Second, o.LCPEchoFailure
+	}
+	for _, m := range []struct {
+		on bool
+		m  auth.Method
+	}{{o.RequireMSCHAPv2, auth.MSCHAPv2}, {o.RequireMSCHAP, auth.MSCHAPv1}, {o.RequireCHAP, auth.CHAPMD5}, {o.RequirePAP, auth.PAP}} {
+		if m.on {
+			e.Require = e.Require.Add(m.m)
+		}
+	}
+	if e.Require == 0 {
+		// pppd's defaults with "auth": any CHAP flavour the peer agrees to; PAP only when asked.
+		for _, m := range []auth.Method{auth.MSCHAPv2, auth.MSCHAPv1, auth.CHAPMD5} {
+			e.Require = e.Require.Add(m)
+		}
+	}
+	for _, r := range []struct {
+		on bool
+		m  auth.Method
+	}{{o.RefuseMSCHAPv2, auth.MSCHAPv2}, {o.RefuseMSCHAP, auth.MSCHAPv1}, {o.RefuseCHAP, auth.CHAPMD5}, {o.RefusePAP, auth.PAP}} {
+		if r.on {
+			e.Require = e.Require.Remove(r.m)
+		}
+	}
+	if e.Require == 0 {
+		return nil, "", "", fmt.Errorf("%s: every authentication method is refused", conf.Option)
+	}
+	cfg := &session.ServerConfig{
+		Control: control.ServerConfig{
+			HostName:     "local",
+			StartTimeout: conf.StartTimeout,
+			Logf:         log.Debugf,
+		},
+		PPP:         e,
+		Pool:        session.NewPool(sp),
+		Connections: conf.Connections,
+		Logf:        log.Logf,
+	}
+	listen := ":1723"
+	if conf.Listen.IsValid() {
+		listen = conf.Listen.String() + ":1723"
+	}
+	return cfg, listen, conf.PidFile, nil
+}
+
+// daemonize re-executes pptpd detached from the terminal (Go cannot fork a running runtime).
+func daemonize(log *logger) int {
+	self, err := os.Executable()
+	if err != nil {
+		log.Logf("cannot find my own executable to daemonize (use --fg): %v", err)
+		return 1
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		log.Logf("%v", err)
+		return 1
+	}
+	cmd := exec.Command(self, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		log.Logf("daemonize: %v", err)
+		return 1
+	}
+	return 0
+}
