@@ -15,7 +15,13 @@
 //   - a stateless receiver rekeys once per count step (here for any forward step; Linux
 //     drops counts more than 2048 ahead as late, see [Decrypter.Decrypt]);
 //   - a stateful receiver that sees a gap drops packets until one with the flushed bit set
-//     arrives, then rekeys once per flag packet it missed plus once for the flushed one.
+//     arrives, then rekeys once per flag packet it missed plus once for the flushed one
+//     (here also when the packet revealing the gap is itself flushed, which Linux drops).
+//
+// Stateful MPPE cannot survive the loss of the packet that answers a CCP Reset-Request:
+// the sender re-keys for it, the receiver cannot know, and from the next flushed packet
+// on it decrypts with the wrong key (two Linux peers fail the same way). pppd negotiates
+// stateless mode unless told otherwise; so should callers.
 //
 // An MPPE packet inside PPP is: protocol 0x00FD, the 2-byte MPPE header (flags and the
 // 12-bit coherency count, see [Header]), then the RC4-encrypted PPP protocol field and

@@ -3,6 +3,7 @@
 package mppe
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 )
@@ -63,6 +64,46 @@ func FuzzDecrypt(f *testing.F) {
 			}
 			if d.count > countMask || d.sanity < 0 {
 				t.Fatalf("state out of range: count %#x sanity %d", d.count, d.sanity)
+			}
+		}
+	})
+}
+
+// FuzzLossyLink checks the synchronisation logic against arbitrary loss patterns: each
+// input byte is one packet's fate (bit 0: lost; for stateful links bits 1-3 are how many
+// packets later our Reset-Request reaches the sender). Every packet the Decrypter accepts
+// must decrypt to what was sent, and a stateless link must accept every packet it gets.
+// Reset answers are never lost (see TestStatefulLostResetAnswerDesyncs).
+func FuzzLossyLink(f *testing.F) {
+	f.Add(true, []byte{0, 0, 1, 0, 1, 1, 0})
+	f.Add(false, []byte{0, 0, 1, 0, 0, 0, 0, 0, 0})
+	f.Add(false, bytes.Repeat([]byte{1}, 300))             // loss across a flag packet
+	f.Add(false, append(bytes.Repeat([]byte{0x0e}, 3), 1)) // slow resets
+	f.Fuzz(func(t *testing.T, stateless bool, fates []byte) {
+		e, d := pair(t, 128, stateless)
+		resetAt := -1
+		for i, fate := range fates {
+			if i == resetAt {
+				e.RequestReset()
+				resetAt = -1
+			}
+			w := wire{i: i, b: []byte{0x00, 0x21, byte(i), byte(i >> 8), 0x55}}
+			want := bytes.Clone(w.b)
+			e.Encrypt(w.hdr[:], w.b)
+			h := Header(w.hdr[:])
+			answer := h.Flags()&FlagFlushed != 0 && h.Count()&0xff != 0xff
+			if fate&1 == 1 && (stateless || !answer) {
+				continue
+			}
+			sendReset, err := d.Decrypt(w.hdr[:], w.b)
+			if stateless && err != nil {
+				t.Fatalf("packet %d: %v", i, err)
+			}
+			if sendReset {
+				resetAt = i + 1 + int(fate>>1&7)
+			}
+			if err == nil && !bytes.Equal(w.b, want) {
+				t.Fatalf("packet %d: wrong plaintext", i)
 			}
 		}
 	})

@@ -229,16 +229,19 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 	} else {
 		if !d.discard {
 			d.count = (d.count + 1) & countMask
-			if count != d.count {
-				d.discard = true
-				return true, ErrDiscarding
-			}
-		} else {
+		}
+		if count != d.count || d.discard {
 			if !flushed {
-				return false, ErrDiscarding
+				// Lost packets: ask for a reset once and wait for a flushed packet.
+				sendReset = !d.discard
+				d.discard = true
+				return sendReset, ErrDiscarding
 			}
 			// The sender re-keyed on every flag packet we missed: catch up by whole
 			// blocks of 256 counts, then take the flushed packet's own re-key below.
+			// Linux does this only in the discard state and drops a flushed packet that
+			// reveals a gap; that loses the packet's re-key (a reset answer) and leaves
+			// it one key behind for good, so a flushed packet resynchronises here.
 			for count&^0xff != d.count&^0xff {
 				d.k.rekey(false)
 				d.count = (d.count + 0x100) & countMask

@@ -374,3 +374,26 @@ func TestStatefulLostResetAnswerDesyncs(t *testing.T) {
 		t.Fatal("recovered after a lost reset answer")
 	}
 }
+
+// A flushed packet that reveals a gap resynchronises at once (found by FuzzLossyLink:
+// Linux would drop it and miss its re-key, then stay one key behind).
+func TestStatefulFlushedPacketAfterGapResyncs(t *testing.T) {
+	for _, lose := range [][2]int{{10, 11}, {250, 257}, {200, 700}} {
+		e, d := pair(t, 128, false)
+		for i := range lose[0] {
+			mustDecrypt(t, d, send(e, i))
+		}
+		for i := lose[0]; i < lose[1]; i++ {
+			send(e, i)
+		}
+		e.RequestReset() // the answer to an earlier Reset-Request
+		w := send(e, lose[1])
+		sr, err := d.Decrypt(w.hdr[:], w.b)
+		if sr || err != nil || !bytes.Equal(w.b, plain(lose[1])) {
+			t.Fatalf("lost %v: sendReset=%v err=%v", lose, sr, err)
+		}
+		for i := lose[1] + 1; i < lose[1]+600; i++ {
+			mustDecrypt(t, d, send(e, i))
+		}
+	}
+}
