@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+
+package netif
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/things-go/go-socks5"
+	"golang.zx2c4.com/wireguard/tun"
+	"golang.zx2c4.com/wireguard/tun/netstack"
+)
+
+// CreateNetstack creates the user-space TCP/IP stack for proxy mode: a tun.Device whose
+// packets are IPv4 datagrams of the PPP link (as a kernel TUN would carry), and the stack's
+// Net for dialling through the tunnel and resolving names with dns (the IPCP DNS servers).
+// mtu 0 means DefaultMTU. The device has BatchSize 1 and accepts any Read/Write offset.
+func CreateNetstack(local netip.Addr, dns []netip.Addr, mtu int) (tun.Device, *netstack.Net, error) {
+	if !local.Is4() {
+		return nil, nil, fmt.Errorf("netstack: local address %v is not an IPv4 address", local)
+	}
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	if mtu < 576 || mtu > 65535 {
+		// gVisor's IPv4 needs at least 576 (RFC 791 minimum datagram size) to be usable.
+		return nil, nil, fmt.Errorf("netstack: MTU %d out of range (576..65535)", mtu)
+	}
+	dev, tnet, err := netstack.CreateNetTUN([]netip.Addr{local}, dns, mtu)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netstack: %w", err)
+	}
+	return dev, tnet, nil
+}
+
+// ServeSOCKS5 serves SOCKS5 (RFC 1928, no authentication) on ln until ctx is done, dialling
+// every CONNECT through tnet; host names are resolved with the tunnel's DNS servers, so
+// nothing leaks to the local resolver. BIND and UDP ASSOCIATE are refused (UDP ASSOCIATE
+// would relay through the host's own sockets, outside the tunnel). When ctx is done, ln and
+// every connection being served are closed and ServeSOCKS5 returns nil; otherwise it returns
+// the listener's error.
+func ServeSOCKS5(ctx context.Context, ln net.Listener, tnet *netstack.Net) error {
+	tl := newTrackingListener(ln)
+	srv := socks5.NewServer(
+		socks5.WithDial(tnet.DialContext),
+		socks5.WithResolver(tunnelResolver{tnet}),
+		socks5.WithRule(&socks5.PermitCommand{EnableConnect: true}),
+	)
+	stop := context.AfterFunc(ctx, tl.closeAll)
+	defer stop()
+	err := srv.Serve(tl)
+	if ctx.Err() != nil {
+		return nil
+	}
+	tl.closeAll()
+	return err
+}
+
+// tunnelResolver resolves SOCKS5 domain-name destinations through the tunnel's DNS.
+type tunnelResolver struct{ tnet *netstack.Net }
+
+func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
+	ctx2, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	addrs, err := r.tnet.LookupContextHost(ctx2, name)
+	if err != nil {
+		return ctx, nil, err
+	}
+	for _, a := range addrs { // the tunnel is IPv4: prefer an A record
+		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
+			return ctx, ip, nil
+		}
+	}
+	if len(addrs) > 0 {
+		if ip := net.ParseIP(addrs[0]); ip != nil {
+			return ctx, ip, nil
+		}
+	}
+	return ctx, nil, &net.DNSError{Err: "no address", Name: name, IsNotFound: true}
+}
+
+// ServeHTTPProxy serves an HTTP proxy on ln until ctx is done: CONNECT host:port is dialled
+// through tnet and then spliced (the client's bytes already buffered after the CONNECT
+// request are forwarded first); requests with an absolute URI (http:// or https://) are
+// forwarded by an http.Transport whose DialContext is tnet's, hop-by-hop headers removed.
+// Host names are resolved with the tunnel's DNS. Other requests get 400. When ctx is done,
+// ln and all connections (hijacked ones included) are closed and it returns nil; otherwise it
+// returns the listener's error.
+func ServeHTTPProxy(ctx context.Context, ln net.Listener, tnet *netstack.Net) error {
+	tl := newTrackingListener(ln)
+	tr := &http.Transport{
+		DialContext:           tnet.DialContext,
+		ForceAttemptHTTP2:     false,
+		MaxIdleConns:          64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	defer tr.CloseIdleConnections()
+	p := &httpProxy{
+		tnet: tnet,
+		ctx:  ctx,
+		fwd: &httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
+			Transport: tr,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
+			},
+			ErrorLog: discardLogger,
+		},
+	}
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          discardLogger,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	stop := context.AfterFunc(ctx, func() {
+		srv.Close()
+		tl.closeAll()
+	})
+	defer stop()
+	err := srv.Serve(tl)
+	if ctx.Err() != nil {
+		return nil
+	}
+	srv.Close()
+	tl.closeAll()
+	return err
+}
+
+type httpProxy struct {
+	tnet *netstack.Net
+	ctx  context.Context
+	fwd  *httputil.ReverseProxy
+}
+
+func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		p.connect(w, r)
+		return
+	}
+	if !r.URL.IsAbs() || r.URL.Host == "" || (r.URL.Scheme != "http" && r.URL.Scheme != "https") {
+		http.Error(w, "this is a proxy: send an absolute http:// URI or use CONNECT", http.StatusBadRequest)
+		return
+	}
+	p.fwd.ServeHTTP(w, r)
+}
+
+func (p *httpProxy) connect(w http.ResponseWriter, r *http.Request) {
+	host := r.RequestURI // authority form: host:port
+	if _, port, err := net.SplitHostPort(host); err != nil || port == "" {
+		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
+		return
+	}
+	dctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	target, err := p.tnet.DialContext(dctx, "tcp", host)
+	cancel()
+	if err != nil {
+		http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer target.Close()
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "proxy: connection cannot be hijacked", http.StatusInternalServerError)
+		return
+	}
+	client, brw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer client.Close()
+	stop := context.AfterFunc(p.ctx, func() { client.Close(); target.Close() })
+	defer stop()
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	splice(client, target, brw.Reader)
+}
+
+// splice copies both ways until both directions are done, passing on half-closes; buffered
+// holds bytes the client sent before the tunnel was ready.
+func splice(client, target net.Conn, buffered *bufio.Reader) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var src io.Reader = client
+		if n := buffered.Buffered(); n > 0 {
+			b, _ := buffered.Peek(n)
+			src = io.MultiReader(bytes.NewReader(b), client)
+		}
+		io.Copy(target, src)
+		closeWrite(target)
+	})
+	io.Copy(client, target)
+	closeWrite(client)
+	wg.Wait()
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		if cw.CloseWrite() == nil {
+			return
+		}
+	}
+	c.Close()
+}
+
+// trackingListener remembers accepted connections so that shutdown can close them all.
+type trackingListener struct {
+	net.Listener
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool
+}
+
+func newTrackingListener(ln net.Listener) *trackingListener {
+	return &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	l.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+func (l *trackingListener) closeAll() {
+	l.Listener.Close()
+	l.mu.Lock()
+	l.closed = true
+	conns := l.conns
+	l.conns = map[*trackedConn]struct{}{}
+	l.mu.Unlock()
+	for c := range conns {
+		c.Conn.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *trackingListener
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// CloseWrite keeps half-close working through the wrapper (SOCKS5 relies on it).
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// discardLogger silences net/http's per-connection complaints (client hang-ups and such).
+var discardLogger = log.New(io.Discard, "", 0)
