@@ -75,6 +75,8 @@ func Apply(cfg Config) (undo func() error, err error) {
 		if err := addHostRoute(u, cfg.Server); err != nil {
 			return nil, err
 		}
+	} else if cfg.DefaultRoute {
+		u.logf("default route via %s without a server host route: GRE to the server must be kept off the tunnel by other means (--rtmark policy routing)", cfg.IfName)
 	}
 
 	link, err := netlink.LinkByName(cfg.IfName)

@@ -52,9 +52,16 @@ func CreateNetstack(local netip.Addr, dns []netip.Addr, mtu int) (tun.Device, *n
 // the listener's error.
 func ServeSOCKS5(ctx context.Context, ln net.Listener, tnet *netstack.Net) error {
 	tl := newTrackingListener(ln)
+	// go-socks5 hands the dialer and resolver a background context; ours ends with ctx and
+	// bounds each dial, so a shutdown or a black-holed destination cannot pin a handler.
+	dial := func(_ context.Context, network, addr string) (net.Conn, error) {
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		return tnet.DialContext(dctx, network, addr)
+	}
 	srv := socks5.NewServer(
-		socks5.WithDial(tnet.DialContext),
-		socks5.WithResolver(tunnelResolver{tnet}),
+		socks5.WithDial(dial),
+		socks5.WithResolver(tunnelResolver{ctx, tnet}),
 		socks5.WithRule(&socks5.PermitCommand{EnableConnect: true}),
 	)
 	stop := context.AfterFunc(ctx, tl.closeAll)
@@ -67,11 +74,17 @@ func ServeSOCKS5(ctx context.Context, ln net.Listener, tnet *netstack.Net) error
 	return err
 }
 
+// dialTimeout bounds a proxy's connection attempt through the tunnel.
+const dialTimeout = 30 * time.Second
+
 // tunnelResolver resolves SOCKS5 domain-name destinations through the tunnel's DNS.
-type tunnelResolver struct{ tnet *netstack.Net }
+type tunnelResolver struct {
+	serveCtx context.Context // ends with ServeSOCKS5
+	tnet     *netstack.Net
+}
 
 func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
-	ctx2, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx2, cancel := context.WithTimeout(r.serveCtx, dialTimeout)
 	defer cancel()
 	addrs, err := r.tnet.LookupContextHost(ctx2, name)
 	if err != nil {
@@ -164,7 +177,7 @@ func (p *httpProxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
-	dctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	dctx, cancel := context.WithTimeout(r.Context(), dialTimeout)
 	target, err := p.tnet.DialContext(dctx, "tcp", host)
 	cancel()
 	if err != nil {
