@@ -16,10 +16,13 @@ func (c *arc4) reset(key []byte) {
 		c.s[i] = byte(i)
 	}
 	var j uint8
-	n := len(key)
-	for i := 0; i < 256; i++ {
-		j += c.s[i] + key[i%n]
+	k := 0 // i mod len(key), without a division per step
+	for i := range 256 {
+		j += c.s[i] + key[k]
 		c.s[i], c.s[j] = c.s[j], c.s[i]
+		if k++; k == len(key) {
+			k = 0
+		}
 	}
 	c.i, c.j = 0, 0
 }
