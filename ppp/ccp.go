@@ -196,13 +196,14 @@ func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []
 			rejs = append(rejs, o...)
 			continue
 		}
-		if c.acceptable(b) && (!c.reqMPPE || c.compatible(b)) {
+		if c.acceptable(b) && (c.acked == 0 || b == c.acked) {
 			c.peerBits = b
 			acks = append(acks, o...)
 			continue
 		}
+		// Once the peer acked our request, both directions must use that.
 		want := c.preferred(b)
-		if c.acked != 0 {
+		if c.acked != 0 && c.acceptable(b) {
 			want = c.acked
 		}
 		if rejectIfDisagree || want&mppeStrengths == 0 {
@@ -221,19 +222,11 @@ func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []
 		return codeConfNak, binary.BigEndian.AppendUint32(out, nak)
 	}
 	if c.peerBits != 0 && c.reqMPPE && c.acked == 0 {
-		// Both directions must agree (pppd insists): follow the peer's choice in our
-		// next request if our current one still offers more.
+		// Both directions must agree (pppd insists): our next request follows the
+		// peer's choice.
 		c.bits = c.peerBits
 	}
 	return code, acks
-}
-
-// compatible reports whether the peer's choice b fits within what we still ask for.
-func (c *ccp) compatible(b uint32) bool {
-	if c.acked != 0 {
-		return b == c.acked
-	}
-	return b&mppeStrengths&c.bits != 0 && b&mppe.BitH == c.bits&mppe.BitH
 }
 
 // describe renders an MPPE bitmap for logs and errors: "MPPE-128 stateless".

@@ -247,14 +247,17 @@ func TestEngineAuthMethods(t *testing.T) {
 				} else if cp.MPPE != nil || sp.MPPE != nil || cp.MTU != 1400 {
 					t.Errorf("unexpected MPPE/MTU %+v %+v", cp, sp)
 				}
-				shutdown(t, c, s)
+				c.e.Close()
+				if err := waitDone(t, c, 5*time.Second); err != nil {
+					t.Errorf("client Run after Close: %v", err)
+				}
+				if err := waitDone(t, s, 5*time.Second); err == nil || err.Error() != "peer terminated the link: User request" {
+					t.Errorf("server Run after the client closed: %v", err)
+				}
 				for _, l := range append(c.logs, s.logs...) {
 					if strings.Contains(l, testPassword) {
 						t.Errorf("log shows the password: %s", l)
 					}
-				}
-				if c.err != nil || s.err != nil {
-					t.Errorf("Run after Close: client %v, server %v", c.err, s.err)
 				}
 				if c.downs != 1 || s.downs != 1 {
 					t.Errorf("Down calls: client %d, server %d", c.downs, s.downs)
@@ -530,14 +533,16 @@ func TestEngineCloseDeadPeer(t *testing.T) {
 
 func TestEngineProtocolRejectIPV6CP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, s := pair(t, clientConfig(), serverConfig())
 		// Before LCP opens an unknown protocol is silently dropped.
-		c.e.Input(appendFrame(nil, ProtoIPV6CP, appendPacket(nil, codeConfReq, 1, nil)))
+		lone, low := runOne(t, clientConfig())
+		lone.Input(appendFrame(nil, ProtoIPV6CP, appendPacket(nil, codeConfReq, 1, nil)))
+		synctest.Wait()
+		if n := len(low.find(ProtoLCP, codeProtRej)); n != 0 {
+			t.Fatalf("%d Protocol-Rejects before LCP opened", n)
+		}
+		c, s := pair(t, clientConfig(), serverConfig())
 		if !waitUp(t, c, s) {
 			t.Fatalf("link failed: %v %v", c.err, s.err)
-		}
-		if n := len(c.out.find(ProtoLCP, codeProtRej)); n != 0 {
-			t.Fatalf("%d Protocol-Rejects before LCP opened", n)
 		}
 		req := appendPacket(nil, codeConfReq, 1, []byte{1, 10, 0x15, 0x3d, 0xaa, 0x72, 0x90, 0xd7, 0x8a, 0xfc})
 		c.e.Input(appendFrame(nil, ProtoIPV6CP, req))
