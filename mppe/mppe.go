@@ -190,11 +190,11 @@ func NewDecrypter(startKey []byte, bits int, stateless bool) (*Decrypter, error)
 // The plaintext starts with the PPP protocol field, which the peer may have compressed to
 // one byte (PFC: an odd first byte); telling them apart is the caller's job.
 //
-// On error b is left as it was (or is garbage) and must be dropped. sendReset is true once
-// when a stateful receiver loses synchronisation: the caller must have a CCP Reset-Request
-// sent; until a packet with the flushed bit arrives Decrypt returns ErrDiscarding.
-// Stateless: the key advances once per count step, so any gap of up to 4095 lost packets
-// is recovered from (a gap of 4096 or more is invisible in a 12-bit count). A repeated count
+// On error b is untouched and the packet must be dropped. sendReset is true once when a
+// stateful receiver loses synchronisation: the caller must have a CCP Reset-Request sent;
+// until a packet with the flushed bit arrives Decrypt returns ErrDiscarding.
+// Stateless: the key advances once per count step, so any gap of up to 4094 lost packets
+// is recovered from (a 12-bit count cannot show more: 4096 lost look like none). A repeated count
 // is rejected with ErrDuplicate. Unlike Linux, which takes a count more than 2048 ahead for
 // a late packet and drops it, we treat every forward step as loss: the GRE layer in front
 // already drops late and duplicate packets by sequence number, so a large jump here means
