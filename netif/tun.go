@@ -95,6 +95,13 @@ func CreateTUN(name string, mtu int) (tun.Device, string, error) {
 		f.Close()
 		return nil, "", fmt.Errorf("TUN %q: %w", name, err)
 	}
+	// wireguard's netlink listener blocks on an unread Events channel and then never
+	// releases its socket and pipe, even after Close: nobody here needs the events, so
+	// drain them until Close closes the channel.
+	go func() {
+		for range dev.Events() {
+		}
+	}()
 	real, err := dev.Name()
 	if err != nil {
 		dev.Close()

@@ -121,11 +121,19 @@ func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error
 	select {
 	case err = <-res:
 	case <-d.Call.Done():
-		cancel()
-		ferr := <-res
-		err = fmt.Errorf("%w: %v", ErrCallEnded, d.Call.Err())
-		if d.Call.Err() == nil && ferr != nil {
-			err = ferr
+		// The server usually clears the call right after telling PPP why (an MS-CHAP
+		// Failure, an LCP Terminate-Request); give that frame a moment to win, because it
+		// says more than "call cleared".
+		var ferr error
+		select {
+		case ferr = <-res:
+		case <-time.After(500 * time.Millisecond):
+			cancel()
+			ferr = <-res
+		}
+		err = ferr
+		if err == nil {
+			err = fmt.Errorf("%w: %v", ErrCallEnded, d.Call.Err())
 		}
 	}
 	d.Link.Close()
