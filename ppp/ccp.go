@@ -257,9 +257,12 @@ func describeMPPE(b uint32) string {
 
 // mismatch builds the error naming both sides' positions.
 func (c *ccp) mismatch(offer uint32) error {
+	verb := "allow"
+	if c.e.cfg.MPPE.Require {
+		verb = "require"
+	}
 	return fmt.Errorf("encryption negotiation failed: we %s %s, %s offered %s",
-		map[bool]string{true: "require", false: "allow"}[c.e.cfg.MPPE.Require],
-		describeMPPE(c.policyBits()), c.e.peerRole(), describeMPPE(offer))
+		verb, describeMPPE(c.policyBits()), c.e.peerRole(), describeMPPE(offer))
 }
 
 // params is the negotiated MPPE result once CCP is up, or an error if the directions

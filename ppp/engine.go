@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pptp-go/pptp/mppe"
@@ -114,6 +115,7 @@ type Engine struct {
 	resetCh chan struct{}
 	closeCh chan struct{}
 	closeMu sync.Once
+	traffic atomic.Bool // data frames arrived since the last echo tick
 
 	lcp, ipcp, ccp *fsm
 	lcpc           *lcp
@@ -190,6 +192,12 @@ func (e *Engine) Input(frame []byte) {
 	default:
 	}
 }
+
+// NoteTraffic tells the engine that data frames arrived from the peer; they count as
+// liveness for the LCP echo keepalive, so a busy link is never declared dead because echo
+// replies are stuck behind data. Safe for concurrent use and cheap enough to call per
+// received batch (one atomic store, no allocation).
+func (e *Engine) NoteTraffic() { e.traffic.Store(true) }
 
 // SendResetRequest asks for a CCP Reset-Request (our stateful MPPE receiver lost sync).
 // Safe for concurrent use; requests are coalesced and sent at most every 100 ms.
@@ -531,14 +539,16 @@ func (e *Engine) sendPacketRaw(proto uint16, pkt []byte) {
 // LCP layer signals.
 
 func (e *Engine) lcpUp() {
-	l := e.lcpc
-	e.logf("LCP opened: our MRU %d, peer MRU %d%s", e.cfg.MRU, e.peerMRU(), map[bool]string{true: ", authentication " + e.negotiatedAuth().String(), false: ""}[e.negotiatedAuth() != auth.None])
-	_ = l
+	m := e.negotiatedAuth()
+	authText := "no authentication"
+	if m != auth.None {
+		authText = "authentication " + m.String()
+	}
+	e.logf("LCP opened: our MRU %d, peer MRU %d, %s", e.cfg.MRU, e.peerMRU(), authText)
 	if e.cfg.EchoInterval > 0 {
 		e.lcpc.echoPending = 0
 		e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
 	}
-	m := e.negotiatedAuth()
 	e.authMethod = m
 	if m == auth.None {
 		if e.cfg.Server && e.cfg.Require != 0 {
@@ -842,6 +852,9 @@ func (e *Engine) echoTimeout() {
 	e.echoDeadline = time.Time{}
 	if e.lcp.state != stOpened || e.closing {
 		return
+	}
+	if e.traffic.Swap(false) {
+		e.lcpc.echoPending = 0
 	}
 	if e.cfg.EchoFailure > 0 && e.lcpc.echoPending >= e.cfg.EchoFailure {
 		e.failReason(fmt.Errorf("peer not responding to LCP echo (%d missed)", e.lcpc.echoPending), "Peer not responding")

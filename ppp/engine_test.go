@@ -480,6 +480,26 @@ func TestEngineEchoAnyFrameIsLiveness(t *testing.T) {
 			t.Fatalf("client died although frames kept arriving: %v", c.err)
 		default:
 		}
+		// Data traffic reported by the data path counts as well.
+		for range 10 {
+			time.Sleep(5 * time.Second)
+			c.e.NoteTraffic()
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("client died although data kept arriving: %v", c.err)
+		default:
+		}
+		// Without either, the echo failure is detected.
+		time.Sleep(40 * time.Second)
+		select {
+		case <-c.done:
+			if c.err == nil || !strings.Contains(c.err.Error(), "peer not responding to LCP echo") {
+				t.Fatalf("client error %v", c.err)
+			}
+		default:
+			t.Fatal("silent peer not detected")
+		}
 		shutdown(t, c, s)
 	})
 }
@@ -661,6 +681,14 @@ func TestEngineResetRequest(t *testing.T) {
 		}
 		shutdown(t, c, s)
 	})
+}
+
+func BenchmarkNoteTraffic(b *testing.B) {
+	e := NewEngine(clientConfig(), &recLower{})
+	b.ReportAllocs()
+	for b.Loop() {
+		e.NoteTraffic()
+	}
 }
 
 func TestEngineContextCancel(t *testing.T) {

@@ -175,7 +175,8 @@ type codec interface {
 	rxr(code, id uint8, data []byte)
 }
 
-// rxrCodes reports which codes are RXR events for the protocol (LCP: 9, 10, 11).
+// rxrCoder is implemented by codecs that have RXR events (LCP: Echo-Request, Echo-Reply,
+// Discard-Request).
 type rxrCoder interface{ isRXR(code uint8) bool }
 
 // fsm is one RFC 1661 automaton instance (LCP, IPCP or CCP).
@@ -418,7 +419,7 @@ func (f *fsm) input(b []byte) {
 			ok = f.cb.rejci(data)
 		}
 		if !ok {
-			f.e.logf("%s: received bad Configure-%s", f.name, map[bool]string{true: "Nak", false: "Reject"}[p.Code() == codeConfNak])
+			f.e.logf("%s: received bad %s", f.name, codeNames[p.Code()])
 			return
 		}
 		f.seenAck = true

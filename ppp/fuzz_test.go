@@ -88,45 +88,47 @@ func FuzzEngineInput(f *testing.F) {
 	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 8, 1, 0, 5, 0x80})                     // Protocol-Reject with half a protocol
 	f.Add(uint8(30), true, uint8(0), []byte{0x80, 0x21, 1, 1, 0, 10, ipcpAddress, 6, 10, 0, 0}) // Length beyond the frame
 	f.Add(uint8(30), false, uint8(4), []byte{0x80, 0xFD, 3, 1, 0, 10, ccpMPPE, 4, 0, 0, 0, 0})  // MPPE option with a short length
-	f.Fuzz(func(t *testing.T, steps uint8, toServer bool, timers uint8, data []byte) {
-		p := newSyncPair()
-		for range int(steps) {
-			if !p.step() {
-				break
+	f.Fuzz(fuzzEngine)
+}
+
+func fuzzEngine(t *testing.T, steps uint8, toServer bool, timers uint8, data []byte) {
+	p := newSyncPair()
+	for range int(steps) {
+		if !p.step() {
+			break
+		}
+	}
+	e := p.c
+	if toServer {
+		e = p.s
+	}
+	// data may hold several frames separated by 0x7E, like an HDLC stream.
+	for _, fr := range bytes.Split(data, []byte{0x7E}) {
+		if !e.finished {
+			e.input(fr)
+			e.settle()
+		}
+	}
+	for i, fire := range []func(){e.lcp.timeout, e.ipcp.timeout, e.ccp.timeout, e.authTimeout, e.echoTimeout} {
+		if timers&(1<<i) != 0 && !e.finished {
+			fire()
+			e.settle()
+		}
+	}
+	wasFinished := [2]bool{p.c.finished, p.s.finished}
+	for range 200 {
+		if !p.step() {
+			break
+		}
+	}
+	if wasFinished[0] && !p.c.finished || wasFinished[1] && !p.s.finished {
+		t.Fatal("a finished engine came back")
+	}
+	for _, x := range []*Engine{p.c, p.s} {
+		for _, f := range []*fsm{x.lcp, x.ipcp, x.ccp} {
+			if f.state >= numStates || f.restart < 0 {
+				t.Fatalf("%s: state %v restart %d", f.name, f.state, f.restart)
 			}
 		}
-		e := p.c
-		if toServer {
-			e = p.s
-		}
-		// data may hold several frames separated by 0x7E, like an HDLC stream.
-		for _, fr := range bytes.Split(data, []byte{0x7E}) {
-			if !e.finished {
-				e.input(fr)
-				e.settle()
-			}
-		}
-		for i, fire := range []func(){e.lcp.timeout, e.ipcp.timeout, e.ccp.timeout, e.authTimeout, e.echoTimeout} {
-			if timers&(1<<i) != 0 && !e.finished {
-				fire()
-				e.settle()
-			}
-		}
-		wasFinished := [2]bool{p.c.finished, p.s.finished}
-		for range 200 {
-			if !p.step() {
-				break
-			}
-		}
-		if wasFinished[0] && !p.c.finished || wasFinished[1] && !p.s.finished {
-			t.Fatal("a finished engine came back")
-		}
-		for _, x := range []*Engine{p.c, p.s} {
-			for _, f := range []*fsm{x.lcp, x.ipcp, x.ccp} {
-				if f.state >= numStates || f.restart < 0 {
-					t.Fatalf("%s: state %v restart %d", f.name, f.state, f.restart)
-				}
-			}
-		}
-	})
+	}
 }
