@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: MIT
 
-// Package ppp is the PPP engine of RFC 1661: one table-driven option-negotiation automaton
-// (RFC 1661 §4) shared by LCP, IPCP (RFC 1332 with the DNS options of RFC 1877) and CCP
-// (RFC 1962, carrying only the MPPE option of RFC 3078), link phases, Protocol-Reject, LCP
-// echo keepalives, and the authentication phase driven through package ppp/auth.
-//
-// One goroutine (Engine.Run) owns all negotiation state; frames arrive through Engine.Input
-// and leave through Lower.SendFrame. The data path (IP, MPPE) never enters the engine.
 package ppp
 
 import "errors"
