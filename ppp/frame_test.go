@@ -99,3 +99,25 @@ func BenchmarkParseFrame(b *testing.B) {
 		_, _, _ = ParseFrame(frame)
 	}
 }
+
+func TestDescribePacket(t *testing.T) {
+	for _, tc := range []struct {
+		proto uint16
+		pkt   []byte
+		want  string
+	}{
+		{ProtoLCP, appendPacket(nil, codeConfReq, 1, []byte{lcpMRU, 4, 5, 0x78, lcpACCM, 6, 0, 0, 0, 0, lcpAuth, 5, 0xC2, 0x23, 0x81, lcpMagic, 6, 0xbd, 0xb7, 0x7c, 0x7d, lcpPFC, 2, lcpACFC, 2}),
+			"[LCP ConfReq id=0x1 <mru 1400> <asyncmap 0x0> <auth MS-CHAPv2> <magic 0xbdb77c7d> <pcomp> <accomp>]"},
+		{ProtoIPCP, appendPacket(nil, codeConfNak, 2, []byte{ipcpAddress, 6, 10, 99, 0, 100, ipcpDNS1, 6, 10, 99, 0, 1}),
+			"[IPCP ConfNak id=0x2 <addr 10.99.0.100> <ms-dns1 10.99.0.1>]"},
+		{ProtoCCP, appendPacket(nil, codeConfReq, 1, []byte{ccpMPPE, 6, 1, 0, 0, 0x40}), "[CCP ConfReq id=0x1 <mppe MPPE-128 stateless>]"},
+		{ProtoLCP, appendPacket(nil, codeTermReq, 2, []byte("User request")), `[LCP TermReq id=0x2 "User request"]`},
+		// Credentials never reach the log: only code, id and length.
+		{ProtoPAP, appendPacket(nil, 1, 1, []byte{4, 't', 'e', 's', 't', 4, 'p', 'a', 's', 's'}), "[PAP code=1 id=0x1 len=14]"},
+		{ProtoLCP, []byte{1, 1, 0}, "[LCP malformed len=3]"},
+	} {
+		if got := describePacket(tc.proto, tc.pkt); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
