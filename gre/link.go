@@ -199,6 +199,7 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 			if err := l.sendLocked(pkts); err != nil {
 				return done, err
 			}
+			clear(pkts)
 			pkts = pkts[:0]
 			done = i + 1
 		}
