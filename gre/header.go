@@ -7,7 +7,10 @@
 // acknowledgments and pptp-linux compatible statistics.
 package gre
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 const (
 	// HeaderLen is the largest enhanced GRE header: with sequence and ack.
@@ -187,11 +190,7 @@ func Parse(b []byte) (Header, []byte, error) {
 // the order is undefined and SeqAfter is false both ways.
 func SeqAfter(a, b uint32) bool { return int32(a-b) > 0 }
 
-func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
-func be32(b []byte) uint32 {
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-func put16(b []byte, v uint16) { b[0], b[1] = byte(v>>8), byte(v) }
-func put32(b []byte, v uint32) {
-	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
-}
+func be16(b []byte) uint16     { return binary.BigEndian.Uint16(b) }
+func be32(b []byte) uint32     { return binary.BigEndian.Uint32(b) }
+func put16(b []byte, v uint16) { binary.BigEndian.PutUint16(b, v) }
+func put32(b []byte, v uint32) { binary.BigEndian.PutUint32(b, v) }
