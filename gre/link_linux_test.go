@@ -185,7 +185,11 @@ func TestLinkLoneAcks(t *testing.T) {
 
 func TestConnCallIDFilter(t *testing.T) {
 	p := newNSPair(t)
-	tx := dialIn(t, p.a, p.addrB, Options{})
+	// The sender also exercises bind and SO_MARK.
+	tx := dialIn(t, p.a, p.addrB, Options{Local: p.addrA, Mark: 7})
+	if tx.LocalAddr() != p.addrA || tx.RemoteAddr() != p.addrB {
+		t.Fatalf("addresses %v -> %v", tx.LocalAddr(), tx.RemoteAddr())
+	}
 	filtered := dialIn(t, p.b, p.addrA, Options{CallID: callB})
 	all := dialIn(t, p.b, p.addrA, Options{})
 
