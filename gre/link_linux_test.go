@@ -356,7 +356,13 @@ func TestLinkConcurrentWriters(t *testing.T) {
 			// check is meaningless here; sequence numbers must not be.
 			s := newSender(batch, 500)
 			for range each / batch {
-				for sent.Load() > b.got.Load()+1024 {
+				// Bounded flow control: a lost packet must fail the test, not hang it.
+				deadline := time.Now().Add(10 * time.Second)
+				for sent.Load() > b.got.Load()+256 {
+					if time.Now().After(deadline) {
+						t.Errorf("receiver stuck at %d of %d sent frames:\n%v", b.got.Load(), sent.Load(), b.link.Stats())
+						return
+					}
 					time.Sleep(100 * time.Microsecond)
 				}
 				sent.Add(batch)
