@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.zx2c4.com/wireguard/tun"
+
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/mschap"
 	"github.com/pptp-go/pptp/netif"
@@ -84,8 +86,13 @@ func classify(err error) int {
 
 // runClient is the built-in mode: our PPP engine and a TUN device.
 func runClient(ctx context.Context, log *logger, s *clientSettings) int {
-	if os.Geteuid() != 0 && !hasCapNetAdmin() {
-		log.Logf("the built-in mode needs root or CAP_NET_ADMIN (TUN device, routes) and CAP_NET_RAW (GRE)")
+	proxy := s.socksAddr != "" || s.httpAddr != ""
+	if os.Geteuid() != 0 && !hasCaps(proxy) {
+		if proxy {
+			log.Logf("proxy mode needs root or CAP_NET_RAW (raw GRE socket)")
+		} else {
+			log.Logf("the built-in mode needs root or CAP_NET_ADMIN (TUN device, routes) and CAP_NET_RAW (GRE)")
+		}
 		return exitNotRoot
 	}
 	if s.mppeKeyWarn {
@@ -135,8 +142,17 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 
 // clientOnce places one call and runs it until it ends.
 func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
-	dev, ifname, err := netif.CreateTUN(s.ifname, s.mtu)
-	if err != nil {
+	var (
+		dev       tun.Device
+		ifname    string
+		configure func(ppp.LinkParams) (func() error, error)
+		err       error
+	)
+	if s.socksAddr != "" || s.httpAddr != "" {
+		lazy := session.NewLazyDevice()
+		dev, ifname = lazy, "netstack"
+		configure = func(p ppp.LinkParams) (func() error, error) { return startProxies(log, s, lazy, p) }
+	} else if dev, ifname, err = netif.CreateTUN(s.ifname, s.mtu); err != nil {
 		return &exitError{exitNotRoot, err}
 	}
 	closeDev := true
@@ -167,7 +183,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 		nc.Server = t.Server
 	}
 	sess := session.NewPPP(t.Link, session.PPPConfig{
-		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Logf: log.Logf,
+		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Configure: configure, Logf: log.Logf,
 	})
 	closeDev = false
 
@@ -193,7 +209,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 	return err
 }
 
-func hasCapNetAdmin() bool {
+func hasCaps(rawOnly bool) bool {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return false
@@ -201,7 +217,11 @@ func hasCapNetAdmin() bool {
 	var eff uint64
 	for _, line := range splitLines(string(b)) {
 		if n, _ := fmt.Sscanf(line, "CapEff: %x", &eff); n == 1 {
-			return eff&(1<<12) != 0 && eff&(1<<13) != 0 // CAP_NET_ADMIN, CAP_NET_RAW
+			const netAdmin, netRaw = 1 << 12, 1 << 13
+			if rawOnly {
+				return eff&netRaw != 0
+			}
+			return eff&netAdmin != 0 && eff&netRaw != 0
 		}
 	}
 	return false

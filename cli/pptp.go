@@ -67,9 +67,6 @@ func PPTPMain(args []string) int {
 		return exitOptions
 	}
 	s.dial = dial
-	if s.socksAddr != "" || s.httpAddr != "" {
-		return runProxy(ctx, log, s)
-	}
 	return runClient(ctx, log, s)
 }
 

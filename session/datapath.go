@@ -198,6 +198,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 		}
 	}
 	if len(out) > 0 {
+		d.engine.NoteTraffic() // data counts as liveness for LCP echo
 		if _, err := d.dev.Write(out, tunWriteOffset); err != nil {
 			d.stats.RxTunErrors.Add(1)
 		}

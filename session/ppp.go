@@ -5,6 +5,8 @@ package session
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"sync"
 
 	"golang.zx2c4.com/wireguard/tun"
@@ -24,7 +26,10 @@ type PPPConfig struct {
 	// ApplyDNS) DNS are filled from the negotiated link.
 	Netif    netif.Config
 	ApplyDNS bool
-	Logf     func(format string, args ...any)
+	// Configure, when set, replaces netif.Apply: it sets up whatever sits above the link
+	// (proxy mode: a user-space stack) and returns how to undo it.
+	Configure func(p ppp.LinkParams) (undo func() error, err error)
+	Logf      func(format string, args ...any)
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -60,6 +65,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 	ec := cfg.Engine
 	userUp, userDown, userReset := ec.Up, ec.Down, ec.TxReset
 	ec.Up = func(p ppp.LinkParams) {
+		p.DNS = uniqueAddrs(p.DNS)
 		if err := s.linkUp(p); err != nil {
 			s.mu.Lock()
 			s.upErr = err
@@ -104,6 +110,13 @@ func (s *PPP) linkUp(p ppp.LinkParams) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.undo == nil && s.cfg.Configure != nil {
+		undo, err := s.cfg.Configure(p)
+		if err != nil {
+			return err
+		}
+		s.undo = undo
+	}
 	if s.undo == nil {
 		nc := s.cfg.Netif
 		nc.IfName = s.cfg.IfName
@@ -180,4 +193,15 @@ func (s *PPP) Run(ctx context.Context) error {
 		err = fmt.Errorf("removing interface configuration: %w", uerr)
 	}
 	return err
+}
+
+// uniqueAddrs drops repeats (servers often send the same DNS as primary and secondary).
+func uniqueAddrs(in []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range in {
+		if a.IsValid() && !a.IsUnspecified() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
