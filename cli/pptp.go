@@ -196,7 +196,7 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 // with require-mppe*; unlike pppd 2.4.9 (which rejects MPPE unless required) we accept it when
 // a server offers it, since an encrypted link is never worse.
 func mppePolicy(o *pppconf.Options) ppp.MPPEPolicy {
-	p := ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true, Stateful: o.MPPEStateful}
+	p := ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: !o.MPPEStatefulOnly, Stateful: o.MPPEStateful}
 	if o.RequireMPPE || o.RequireMPPE40 || o.RequireMPPE128 {
 		p.Require = true
 		if o.RequireMPPE128 && !o.RequireMPPE40 {

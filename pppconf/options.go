@@ -45,14 +45,15 @@ type Options struct {
 	RequireMSCHAPv2 bool   // require-mschap-v2 (server)
 
 	// Encryption (RFC 3078).
-	RequireMPPE    bool   // require-mppe: 40 or 128 bits
-	RequireMPPE40  bool   // require-mppe-40 (implies require-mppe)
-	RequireMPPE128 bool   // require-mppe-128 (implies require-mppe)
-	NoMPPE         bool   // nomppe, noencrypt
-	NoMPPE40       bool   // nomppe-40
-	NoMPPE128      bool   // nomppe-128
-	MPPEStateful   bool   // mppe-stateful (false: nomppe-stateful)
-	SetMPPEKey     []byte // set-mppe-key (extension, testing only): 16 bytes both ways, or send‖recv
+	RequireMPPE      bool   // require-mppe: 40 or 128 bits
+	RequireMPPE40    bool   // require-mppe-40 (implies require-mppe)
+	RequireMPPE128   bool   // require-mppe-128 (implies require-mppe)
+	NoMPPE           bool   // nomppe, noencrypt
+	NoMPPE40         bool   // nomppe-40
+	NoMPPE128        bool   // nomppe-128
+	MPPEStateful     bool   // mppe-stateful (false: nomppe-stateful)
+	MPPEStatefulOnly bool   // mppe-stateful-only (extension): ask for stateful alone, as old Windows peers did
+	SetMPPEKey       []byte // set-mppe-key (extension, testing only): 16 bytes both ways, or send‖recv
 
 	// Link.
 	MTU             int    // mtu
@@ -214,6 +215,7 @@ var table = []option{
 	flagOpt(GroupEncryption, "nomppe-128", "disallow 128-bit MPPE", func(o *Options) { o.NoMPPE128 = true }),
 	flagOpt(GroupEncryption, "mppe-stateful", "allow stateful MPPE", func(o *Options) { o.MPPEStateful = true }),
 	flagOpt(GroupEncryption, "nomppe-stateful", "stateless MPPE only (default)", func(o *Options) { o.MPPEStateful = false }),
+	ext(flagOpt(GroupEncryption, "mppe-stateful-only", "ask for stateful MPPE alone, refusing stateless (pppd prefers stateless whenever both sides allow it)", func(o *Options) { o.MPPEStateful, o.MPPEStatefulOnly = true, true })),
 	ext(option{Info: Info{Name: "set-mppe-key", Kind: KindHexKey, Arg: "HEX", Group: GroupEncryption,
 		Help: "TESTING ONLY: fixed MPPE key, 32 hex digits (both ways) or 64 (send then receive)"},
 		bytes: func(o *Options, v []byte) {

@@ -26,7 +26,8 @@ type PTYConfig struct {
 
 // PTYStats counts the pty side.
 type PTYStats struct {
-	Decoder hdlc.Decoder // async: frames, bad FCS, runts, overlong, aborted
+	Decoder hdlc.Decoder      // async: frames, bad FCS, runts, overlong, aborted
+	Sync    hdlc.SyncSplitter // sync: frames, frames whose length only the read gave
 	ToPPPD  uint64
 }
 
@@ -44,7 +45,7 @@ func RunPTY(ctx context.Context, link *gre.Link, pty *os.File, cfg PTYConfig, st
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errc <- ptyToGRE(pty, link, cfg, &stats.Decoder)
+		errc <- ptyToGRE(pty, link, cfg, stats)
 	}()
 	go func() {
 		// The link's receive loop ends when the link is closed by our caller.
@@ -92,7 +93,7 @@ func RunPTY(ctx context.Context, link *gre.Link, pty *os.File, cfg PTYConfig, st
 }
 
 // ptyToGRE reads pppd's frames and sends them, a read's worth of frames per batch.
-func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, dec *hdlc.Decoder) error {
+func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, stats *PTYStats) error {
 	const maxFrames = 64
 	rbuf := make([]byte, 16384)
 	bufs := make([][]byte, maxFrames)
@@ -121,9 +122,9 @@ func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, dec *hdlc.Decoder) er
 		n, err := pty.Read(rbuf)
 		if n > 0 {
 			if cfg.Sync {
-				emit(rbuf[:n])
+				stats.Sync.Split(rbuf[:n], emit)
 			} else {
-				dec.Decode(rbuf[:n], emit)
+				stats.Decoder.Decode(rbuf[:n], emit)
 			}
 			flush()
 		}

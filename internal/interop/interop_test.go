@@ -163,9 +163,8 @@ func TestClientToDebianPptpd(t *testing.T) {
 	if slog := serverLog(t); !strings.Contains(slog, "MPPE 128-bit stateless compression enabled") {
 		t.Errorf("server pppd did not log MPPE 128-bit stateless:\n%s", slog)
 	}
-	run(t, 20*time.Second, "exec", "iperf3 -s -D -1")
-	time.Sleep(500 * time.Millisecond)
-	if out, err := nstest.Output(ns, "iperf3", "-c", "10.99.0.1", "-t", "5", "-f", "m"); err != nil {
+	run(t, 20*time.Second, "exec", "iperf3 -s -D")
+	if out, err := iperf(t, "-c", "10.99.0.1", "-t", "5", "-f", "m"); err != nil {
 		t.Errorf("iperf3 through the tunnel: %v\n%s", err, out)
 	} else {
 		t.Logf("iperf3 (our client -> Debian pptpd): %s", iperfSummary(out))
@@ -305,4 +304,19 @@ func iperfSummary(out string) string {
 		}
 	}
 	return lastLine(out)
+}
+
+// iperf runs the iperf3 client in the namespace, retrying while the server VM's iperf3 (slow to
+// start under UML) still refuses connections.
+func iperf(t *testing.T, args ...string) (string, error) {
+	var out string
+	var err error
+	for i := 0; i < 10; i++ {
+		out, err = nstest.Output(ns, "iperf3", args...)
+		if err == nil || !strings.Contains(out, "refused") {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return out, err
 }
