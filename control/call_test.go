@@ -285,7 +285,6 @@ func TestEchoLogLimit(t *testing.T) {
 type fakePeer struct {
 	t    *testing.T
 	conn net.Conn
-	buf  []byte
 }
 
 func (p *fakePeer) read() []byte {

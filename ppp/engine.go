@@ -150,7 +150,6 @@ type Engine struct {
 	scratch  []byte
 	replyBuf []byte
 	txBuf    []byte
-	dropped  int
 }
 
 // NewEngine returns an engine for one link; nothing happens until Run.

@@ -22,8 +22,6 @@ const (
 const (
 	frameAddress = 0xFF
 	frameControl = 0x03
-	// frameHeaderLen is what SendFrame frames carry in front of the information: FF 03 + protocol.
-	frameHeaderLen = 4
 )
 
 var (
