@@ -285,37 +285,15 @@ func getoptAmbiguous(name string, c []*getoptSpec) error {
 	return usageErr("option '--%s' is ambiguous; possibilities:%s", name, b.String())
 }
 
-// getoptClosest suggests an option for a typo (edit distance ≤ max(1, len/3)).
+// getoptClosest suggests an option for a typo.
 func getoptClosest(name string, specs []getoptSpec) string {
-	best, bestD := "", max(1, len(name)/3)+1
-	for _, s := range specs {
-		if d := getoptDistance(name, s.name); d < bestD {
-			best, bestD = s.name, d
-		}
-	}
-	return best
-}
-
-func getoptDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return math.MaxInt32
-	}
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
+	return pppconf.Closest(name, func(yield func(string) bool) {
+		for _, s := range specs {
+			if !yield(s.name) {
+				return
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
 		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	})
 }
 
 // pptpOpt is one pptp option: spec, help and setter.

@@ -22,9 +22,9 @@ func (e *Error) Error() string {
 // ErrNoSecret is wrapped by lookups that find no matching secrets entry.
 var ErrNoSecret = errors.New("no matching secret")
 
-// closest returns the candidate nearest to word by edit distance when it is plausibly a
-// typo (distance ≤ max(1, len/3)), else "".
-func closest(word string, candidates func(yield func(string) bool)) string {
+// Closest returns the candidate nearest to word by edit distance when it is plausibly a
+// typo (distance ≤ max(1, len/3)), else "". The command lines use it for their suggestions too.
+func Closest(word string, candidates func(yield func(string) bool)) string {
 	best, bestD := "", len(word)/3
 	if bestD < 1 {
 		bestD = 1

@@ -484,7 +484,7 @@ func (o *Options) applyOther(word string) error {
 		return nil // a tty speed (pppd accepts "38400"); meaningless for a tunnel
 	}
 	msg := fmt.Sprintf("unknown option %q", word)
-	if s := closest(word, func(yield func(string) bool) {
+	if s := Closest(word, func(yield func(string) bool) {
 		for i := range table {
 			if !yield(table[i].Name) {
 				return

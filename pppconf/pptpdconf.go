@@ -121,7 +121,7 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 	}
 	if !known {
 		msg := fmt.Sprintf("unknown keyword %q", kw)
-		if s := closest(kw, func(yield func(string) bool) {
+		if s := Closest(kw, func(yield func(string) bool) {
 			for _, k := range pptpdKeywords {
 				if !yield(k) {
 					return
