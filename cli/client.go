@@ -177,7 +177,8 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 	ec.Up = func(p ppp.LinkParams) {
 		log.Logf("link up on %s: %s", ifname, session.Describe(p))
 	}
-	ec.Logf = log.Debugf
+	ec.Logf = log.Logf // one line per stage; --debug adds pppd-style packet traces
+	ec.Debug = s.debug
 	nc := s.netif
 	if !s.noHostRoute {
 		nc.Server = t.Server

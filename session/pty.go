@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/hdlc"
+	"github.com/pptp-go/pptp/ppp"
 )
 
 // PTYConfig describes the bridge between pppd's pty and the GRE link.
@@ -40,12 +42,14 @@ func RunPTY(ctx context.Context, link *gre.Link, pty *os.File, cfg PTYConfig, st
 	if stats == nil {
 		stats = new(PTYStats)
 	}
+	var accm accmSnoop
+	accm.reset()
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errc <- ptyToGRE(pty, link, cfg, stats)
+		errc <- ptyToGRE(pty, link, cfg, stats, &accm)
 	}()
 	go func() {
 		// The link's receive loop ends when the link is closed by our caller.
@@ -65,7 +69,8 @@ func RunPTY(ctx context.Context, link *gre.Link, pty *os.File, cfg PTYConfig, st
 					}
 					continue
 				}
-				out = hdlc.AppendFrame(out, frame, 0xFFFFFFFF)
+				accm.fromPeer(frame)
+				out = hdlc.AppendFrame(out, frame, accm.current.Load())
 			}
 			stats.ToPPPD += uint64(len(bufs))
 			if len(out) > 0 {
@@ -93,7 +98,7 @@ func RunPTY(ctx context.Context, link *gre.Link, pty *os.File, cfg PTYConfig, st
 }
 
 // ptyToGRE reads pppd's frames and sends them, a read's worth of frames per batch.
-func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, stats *PTYStats) error {
+func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, stats *PTYStats, accm *accmSnoop) error {
 	const maxFrames = 64
 	rbuf := make([]byte, 16384)
 	bufs := make([][]byte, maxFrames)
@@ -113,6 +118,9 @@ func ptyToGRE(pty *os.File, link *gre.Link, cfg PTYConfig, stats *PTYStats) erro
 		}
 		if len(out) == maxFrames {
 			flush()
+		}
+		if !cfg.Sync {
+			accm.fromPPPD(frame)
 		}
 		b := bufs[len(out)]
 		n := copy(b[gre.HeaderLen:], frame)
@@ -147,3 +155,59 @@ var (
 	aLongTimeAgo = time.Unix(1, 0)
 	noDeadline   time.Time
 )
+
+// accmSnoop learns the async control character map pppd negotiated for what it receives, so
+// frames to pppd escape only the control characters it asked for (RFC 1662 §7.1) rather than
+// all 32, as pptp-linux always did: pppd's LCP Configure-Request states the map, and the
+// peer's Configure-Ack with the same identifier makes it take effect. Until then, and again
+// whenever pppd renegotiates, every control character is escaped, which is always safe.
+type accmSnoop struct {
+	current   atomic.Uint32
+	requested atomic.Uint64 // 1<<40 | id<<32 | map of pppd's last Configure-Request
+}
+
+func (a *accmSnoop) reset() { a.current.Store(0xFFFFFFFF) }
+
+// lcp returns the LCP code, identifier and options of frame, or ok false.
+func lcp(frame []byte) (code, id byte, opts []byte, ok bool) {
+	proto, info, err := ppp.ParseFrame(frame)
+	if err != nil || proto != ppp.ProtoLCP || len(info) < 4 {
+		return 0, 0, nil, false
+	}
+	n := int(info[2])<<8 | int(info[3])
+	if n < 4 || n > len(info) {
+		return 0, 0, nil, false
+	}
+	return info[0], info[1], info[4:n], true
+}
+
+// fromPPPD looks at a frame pppd sent.
+func (a *accmSnoop) fromPPPD(frame []byte) {
+	code, id, opts, ok := lcp(frame)
+	if !ok || code != 1 { // Configure-Request
+		return
+	}
+	a.reset()
+	m := uint64(0xFFFFFFFF)
+	for len(opts) >= 2 && int(opts[1]) >= 2 && int(opts[1]) <= len(opts) {
+		if opts[0] == 2 && opts[1] == 6 { // Async-Control-Character-Map
+			m = uint64(opts[2])<<24 | uint64(opts[3])<<16 | uint64(opts[4])<<8 | uint64(opts[5])
+		}
+		opts = opts[opts[1]:]
+	}
+	a.requested.Store(1<<40 | uint64(id)<<32 | m)
+}
+
+// fromPeer looks at a frame the peer sent towards pppd.
+func (a *accmSnoop) fromPeer(frame []byte) {
+	if len(frame) < 4 || frame[0] != 0xFF && frame[0] != 0xC0 {
+		return // fast path: not LCP
+	}
+	code, id, _, ok := lcp(frame)
+	if !ok || code != 2 { // Configure-Ack
+		return
+	}
+	if r := a.requested.Load(); r>>40 == 1 && byte(r>>32) == id {
+		a.current.Store(uint32(r))
+	}
+}
