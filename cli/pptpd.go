@@ -199,7 +199,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		},
 		PPP:         e,
 		Pool:        session.NewPool(sp),
-		Connections: conf.Connections,
+		Connections: min(conf.Connections, len(sp)),
 		Logf:        log.Logf,
 	}
 	listen := ":1723"
