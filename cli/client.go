@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -72,11 +71,11 @@ func classify(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &f), strings.Contains(err.Error(), "authentication failed"):
+	case errors.As(err, &f), errors.Is(err, ppp.ErrAuthFailed):
 		return exitAuthFailed
-	case strings.Contains(err.Error(), "negotiation failed"):
+	case errors.Is(err, ppp.ErrNegotiation):
 		return exitNegotiation
-	case strings.Contains(err.Error(), "terminated the link"):
+	case errors.Is(err, ppp.ErrPeerTerminated), errors.Is(err, ppp.ErrPeerDead):
 		return exitPeerTerm
 	case errors.Is(err, session.ErrCallEnded), errors.As(err, &re):
 		return exitHangup

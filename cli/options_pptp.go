@@ -529,7 +529,8 @@ func PPTPUsage() string {
 Options may come before or after <host>; unique prefixes work (--nolaunch). The words
 after <host> are pppd options: pppd reads them in pty and launch mode, the built-in PPP
 engine reads them itself (unknown ones are errors). Exit status: 0 ok, 1 usage or fatal
-error, 2 bad option value.
+error, 2 bad option value; the built-in mode adds pppd's codes (19 authentication
+failed, 10 negotiation failed, 16 call ended; see pptp(8)).
 
 pptp-linux options:
 `)

@@ -299,7 +299,7 @@ func (e *Engine) fail(err error) { e.failReason(err, "") }
 
 func (e *Engine) failReason(err error, reason string) {
 	if e.err == nil {
-		e.err = err
+		e.err = withKind(ErrNegotiation, err) // unless it already says auth, echo or terminate
 		e.logf("%v", err)
 	}
 	if reason == "" {
@@ -420,7 +420,7 @@ func (e *Engine) input(frame []byte) {
 		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq {
 			e.peerTerm = printable(p.Data())
 			if e.lcp.state == stOpened && !e.closing {
-				e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+				e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 				e.logf("peer terminated the link: %s", e.peerTerm)
 			}
 		}
@@ -430,7 +430,7 @@ func (e *Engine) input(frame []byte) {
 			// The peer gave up during negotiation (pppd does after an auth or option
 			// failure). It has already acked nothing further from us: end here
 			// rather than knocking on a closed door for Max-Configure timeouts.
-			e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+			e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 			e.logf("peer terminated the link: %s", e.peerTerm)
 			e.closing = true
 			e.setPhase(phaseTerminate)
@@ -618,9 +618,9 @@ func (e *Engine) lcpFinished() {
 	}
 	switch {
 	case e.peerTerm != "":
-		e.err = cmpErr(e.err, fmt.Errorf("peer terminated the link: %s", e.peerTerm))
+		e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 	default:
-		e.err = cmpErr(e.err, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.peerRole(), e.lcp.maxConfigure))
+		e.err = cmpErr(e.err, withKind(ErrNegotiation, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.peerRole(), e.lcp.maxConfigure)))
 	}
 }
 
@@ -649,9 +649,9 @@ func (e *Engine) authFinished(res *auth.Result) {
 		var err error
 		reason := "Authentication failed"
 		if e.cfg.Server {
-			err = fmt.Errorf("authentication failed: client %q (%s): %w", res.User, e.authMethod, res.Err)
+			err = withKind(ErrAuthFailed, fmt.Errorf("authentication failed: client %q (%s): %w", res.User, e.authMethod, res.Err))
 		} else {
-			err = fmt.Errorf("authentication failed (%s): %w", e.authMethod, res.Err)
+			err = withKind(ErrAuthFailed, fmt.Errorf("authentication failed (%s): %w", e.authMethod, res.Err))
 			reason = "Failed to authenticate ourselves to peer" // pppd's words
 		}
 		e.failReason(err, reason)
@@ -856,7 +856,7 @@ func (e *Engine) echoTimeout() {
 		e.lcpc.echoPending = 0
 	}
 	if e.cfg.EchoFailure > 0 && e.lcpc.echoPending >= e.cfg.EchoFailure {
-		e.failReason(fmt.Errorf("peer not responding to LCP echo (%d missed)", e.lcpc.echoPending), "Peer not responding")
+		e.failReason(withKind(ErrPeerDead, fmt.Errorf("peer not responding to LCP echo (%d missed)", e.lcpc.echoPending)), "Peer not responding")
 		return
 	}
 	e.lcpc.sendEcho()

@@ -705,3 +705,16 @@ func TestEngineContextCancel(t *testing.T) {
 		}
 	})
 }
+
+func TestErrorKinds(t *testing.T) {
+	base := errors.New("x")
+	for _, k := range []error{ErrAuthFailed, ErrNegotiation, ErrPeerTerminated, ErrPeerDead} {
+		err := withKind(k, base)
+		if !errors.Is(err, k) || !errors.Is(err, base) || err.Error() != "x" {
+			t.Errorf("withKind(%v): %v", k, err)
+		}
+		if again := withKind(ErrNegotiation, err); again != err {
+			t.Errorf("a second kind replaced %v", k)
+		}
+	}
+}

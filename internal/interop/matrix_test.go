@@ -56,14 +56,16 @@ func matrix() []cell {
 	return cells
 }
 
-func (c cell) name() string {
-	n := c.mppe + "/" + c.auth
+func (c cell) name() string { return c.mppe + "/" + c.auth + c.variant() }
+
+// variant names the client option that makes a cell special, if any.
+func (c cell) variant() string {
 	for _, a := range c.clientArgs {
 		if a == "--mppe-stateful-only" || a == "--require-mppe-40" {
-			n += "/" + strings.TrimPrefix(a, "--")
+			return " (client " + a + ")"
 		}
 	}
-	return n
+	return ""
 }
 
 var mppeLine = regexp.MustCompile(`MPPE \d+-bit \w+ compression enabled`)
@@ -105,7 +107,7 @@ func TestMatrixOurClient(t *testing.T) {
 			if enc == "" {
 				enc = "no MPPE"
 			}
-			rows = append(rows, fmt.Sprintf("| %s | %s | link up, %s, ping %s, 5 MB %s |", c.name(), c.auth, enc,
+			rows = append(rows, fmt.Sprintf("| %s%s | %s | link up, %s, ping %s, 5 MB %s |", c.mppe, c.variant(), c.auth, enc,
 				okText(perr), iperfRate(ip, ierr)))
 		})
 	}
