@@ -189,6 +189,10 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	s.netif = netif.Config{Routes: o.Routes, DefaultRoute: o.DefaultRoute}
 	s.noHostRoute = a.NoHostRoute
 	s.applyDNS = o.UsePeerDNS
+	if s.socksAddr != "" || s.httpAddr != "" {
+		// The proxies resolve names through the tunnel, so they need the server's DNS.
+		s.engine.UsePeerDNS = true
+	}
 	return s, nil
 }
 

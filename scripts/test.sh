@@ -17,6 +17,7 @@ missing=()
 command -v ip >/dev/null || missing+=(iproute2)
 command -v ping >/dev/null || missing+=(iputils-ping)
 command -v iperf3 >/dev/null || missing+=(iperf3)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "== installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive

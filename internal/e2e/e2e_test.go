@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -364,4 +365,45 @@ func TestFiftyClients(t *testing.T) {
 func countFDs(pid int) int {
 	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	return len(ents)
+}
+
+// TestProxyMode: no TUN at all; SOCKS5 and HTTP proxies on the client's loopback reach a web
+// server on the far side through the PPP link and a user-space TCP/IP stack.
+func TestProxyMode(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	ln, err := nstest.Listen(b.ns.A, "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello through the tunnel\n")
+			}()
+		}
+	}()
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080", "--http-proxy", "127.0.0.1:8080")
+	if !nstest.WaitFor(15*time.Second, func() bool { return strings.Contains(c.log.String(), "HTTP proxy listening") }) {
+		t.Fatalf("proxies did not come up:\n%s", c.log.String())
+	}
+	url := "http://" + pppLocal + ":" + port + "/"
+	for _, proxy := range [][]string{{"--socks5", "127.0.0.1:1080"}, {"-x", "http://127.0.0.1:8080"}} {
+		out, err := nstest.Output(b.ns.B, "curl", append([]string{"-s", "--max-time", "10"}, append(proxy, url)...)...)
+		if err != nil || !strings.Contains(out, "hello through the tunnel") {
+			t.Errorf("curl %v: %v %q\n%s", proxy, err, out, c.log.String())
+		}
+	}
+	if links, _ := nstest.Output(b.ns.B, "ip", "-o", "link"); strings.Contains(links, "pptp") {
+		t.Errorf("proxy mode created an interface:\n%s", links)
+	}
+	b.stop(c)
 }
