@@ -407,3 +407,28 @@ func TestProxyMode(t *testing.T) {
 	}
 	b.stop(c)
 }
+
+// TestPoolExhausted: with one address in the pool a second client gets a clear refusal and
+// the first session is untouched.
+func TestPoolExhausted(t *testing.T) {
+	b := newBed(t, "10.99.0.100-100")
+	c1 := b.startClient("--user", "user1", "--password", "pass1", "--ifname", "one", "--nohostroute")
+	b.waitAddr(c1, "one")
+	c2 := b.startClient("--user", "user2", "--password", "pass2", "--ifname", "two", "--nohostroute")
+	select {
+	case <-c2.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("second client still running:\n%s", c2.log.String())
+	}
+	if code := c2.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("second client exit status 0")
+	}
+	if log := c2.log.String(); !strings.Contains(log, "Busy") && !strings.Contains(log, "refused") {
+		t.Errorf("refusal not explained:\n%s", log)
+	}
+	t.Logf("second client: %s", strings.TrimSpace(c2.log.String()))
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", "one", pppLocal); err != nil {
+		t.Errorf("first session broken by the refusal: %v\n%s", err, out)
+	}
+	b.stop(c1)
+}
