@@ -26,6 +26,7 @@ var Version = "dev"
 
 // PPTPMain runs the pptp command with args (without argv[0]) and returns the exit status.
 func PPTPMain(args []string) int {
+	usePPPDirEnv()
 	a, err := ParsePPTPArgs(args)
 	if err != nil {
 		var ue *UsageError
@@ -48,6 +49,9 @@ func PPTPMain(args []string) int {
 		return exitOK
 	}
 	log := newLogger("pptp", a.Debug)
+	for _, w := range a.Warnings {
+		log.Warnf("%s", w)
+	}
 	ctx := context.Background()
 	dial := dialConfig(a, log)
 	switch {
@@ -262,4 +266,14 @@ func findPassword(o *pppconf.Options, user, server string, log *logger) (string,
 		return readPassword()
 	}
 	return "", fmt.Errorf("no password for %q: give --password-file FILE, a %s/chap-secrets entry, or --password", user, pppconf.PPPDir)
+}
+
+// pppDirEnv moves pppd's configuration directory (options, peers/, chap-secrets), for tests
+// and for users without write access to /etc/ppp.
+const pppDirEnv = "PPTP_GO_PPPDIR"
+
+func usePPPDirEnv() {
+	if d := os.Getenv(pppDirEnv); d != "" {
+		pppconf.PPPDir = d
+	}
 }

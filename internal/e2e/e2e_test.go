@@ -432,3 +432,19 @@ func TestPoolExhausted(t *testing.T) {
 	}
 	b.stop(c1)
 }
+
+// TestLaunchModeWithoutPPPD: launch mode on a machine without pppd or kernel PPP says so and
+// points to the built-in mode.
+func TestLaunchModeWithoutPPPD(t *testing.T) {
+	if _, err := os.Stat("/dev/ppp"); err == nil {
+		t.Skip("this machine has kernel PPP")
+	}
+	out, err := exec.Command(pptpBin, "127.0.0.1", "--launch-pppd", "--", "noauth").CombinedOutput()
+	if err == nil {
+		t.Fatalf("launch mode succeeded without pppd:\n%s", out)
+	}
+	if !strings.Contains(string(out), "built-in mode") {
+		t.Errorf("message does not point to the built-in mode:\n%s", out)
+	}
+	t.Logf("%s", strings.TrimSpace(string(out)))
+}

@@ -320,3 +320,36 @@ func iperf(t *testing.T, args ...string) (string, error) {
 	}
 	return out, err
 }
+
+// TestCallPeersFileBuiltin: the peers file pptpsetup writes plus its chap-secrets line, used by
+// our built-in mode as `pptp call NAME`, against Debian pptpd.
+func TestCallPeersFileBuiltin(t *testing.T) {
+	serverStart(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "peers"), 0o755)
+	// What pptpsetup --create refvm --server 192.0.2.2 --username test --password test --encrypt writes.
+	peers := "# written by pptpsetup\npty \"/usr/sbin/pptp 192.0.2.2 --nolaunchpppd\"\nlock\nnoauth\nnobsdcomp\nnodeflate\nname test\nremotename refvm\nipparam refvm\nrequire-mppe-128\n"
+	os.WriteFile(filepath.Join(dir, "peers", "refvm"), []byte(peers), 0o640)
+	os.WriteFile(filepath.Join(dir, "chap-secrets"), []byte("# Secrets for authentication using CHAP\n# client        server  secret                  IP addresses\n\n# added by pptpsetup for refvm\ntest refvm \"test\" *\n"), 0o600)
+	p := &proc{log: nstest.NewBuffer(), done: make(chan struct{})}
+	p.cmd = exec.Command("ip", "netns", "exec", ns, pptpBin, "call", "refvm", "--ifname", "vpn0")
+	p.cmd.Env = append(os.Environ(), "PPTP_GO_PPPDIR="+dir)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	if !nstest.WaitFor(20*time.Second, func() bool { return addrOf("vpn0") != "" || p.exited() }) || p.exited() {
+		t.Fatalf("pptp call refvm: no link:\n%s", p.log.String())
+	}
+	if out, err := nstest.Output(ns, "ping", "-c", "3", "-i", "0.3", "-W", "2", "10.99.0.1"); err != nil {
+		t.Errorf("ping: %v\n%s", err, out)
+	}
+	if log := p.log.String(); !strings.Contains(log, "MPPE 128-bit") {
+		t.Errorf("log:\n%s", log)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
