@@ -202,9 +202,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	ec.Server = true
 	ec.LocalIP, ec.PeerIP = pair.Local, pair.Remote
 	ec.Logf = func(format string, args ...any) { logf(ifname+": "+format, args...) }
-	var upParams ppp.LinkParams
 	ec.Up = func(p ppp.LinkParams) {
-		upParams = p
 		logf("%s: client %s user %q: %s", ifname, client, p.AuthUser, Describe(p))
 		if s.cfg.SessionUp != nil {
 			s.cfg.SessionUp(ifname, p)
@@ -212,7 +210,6 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf})
 	err = t.RunOver(ctx, sess.Run)
-	_ = upParams
 	if err != nil {
 		logf("%s: client %s: session ended: %v", ifname, client, err)
 	} else {
