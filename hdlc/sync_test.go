@@ -10,8 +10,8 @@ import (
 var (
 	syncLCP  = []byte{0xFF, 0x03, 0xC0, 0x21, 0x01, 0x01, 0x00, 0x08, 0x05, 0x06, 0x12, 0x34} // ConfReq magic… (length 8)
 	syncLCPc = []byte{0xC0, 0x21, 0x09, 0x02, 0x00, 0x08, 0xAA, 0xBB, 0xCC, 0xDD}             // Echo-Request, ACFC
-	syncIPv4 = append([]byte{0x21, 0x45, 0x00, 0x00, 0x18}, make([]byte, 20)...)            // PFC, 24-byte packet
-	syncMPPE = []byte{0x00, 0xFD, 0x90, 0x01, 0xDE, 0xAD, 0xBE, 0xEF}                       // unsized ciphertext
+	syncIPv4 = append([]byte{0x21, 0x45, 0x00, 0x00, 0x18}, make([]byte, 20)...)              // PFC, 24-byte packet
+	syncMPPE = []byte{0x00, 0xFD, 0x90, 0x01, 0xDE, 0xAD, 0xBE, 0xEF}                         // unsized ciphertext
 )
 
 func splitAll(s *SyncSplitter, reads ...[]byte) [][]byte {
@@ -53,7 +53,7 @@ func FuzzSyncSplitter(f *testing.F) {
 	f.Add(syncLCP, 3)
 	f.Add(syncIPv4, 1)
 	f.Add([]byte{0xFF, 0x03, 0xC0, 0x21, 0x01, 0x01, 0xFF, 0xFF}, 2) // length far beyond the data
-	f.Add([]byte{0xFF}, 1)                                              // lone address byte
+	f.Add([]byte{0xFF}, 1)                                           // lone address byte
 	f.Fuzz(func(t *testing.T, data []byte, chunk int) {
 		if chunk <= 0 {
 			chunk = 1
