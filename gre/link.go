@@ -52,16 +52,18 @@ type rxItem struct {
 	idx, off, end int32
 }
 
-// Link is the datapath of one PPTP call over a Conn: it numbers and sends
-// frames, acknowledges received data (piggybacked, or ack-only after
-// AckDelay), and receives, reorders and delivers frames in batches.
+// Link is the datapath of one PPTP call over a Conn or another PacketConn:
+// it numbers and sends frames, acknowledges received data (piggybacked, or
+// ack-only after AckDelay), and receives, reorders and delivers frames in
+// batches.
 //
 // Sequence numbers sent start at 1, as pptp-linux and the Linux kernel do;
 // peers accept any first sequence number. The peer's receive window is not
 // enforced and nothing is retransmitted (RFC 2637 makes both optional and no
 // implementation in use does them).
 type Link struct {
-	conn  *Conn
+	pc    PacketConn
+	conn  *Conn // pc when it is the raw socket, else nil
 	cfg   LinkConfig
 	stats Stats
 	epoch time.Time // monotonic base for RTT
@@ -109,6 +111,14 @@ type Link struct {
 // NewLink returns a Link over conn. The Link owns conn: Close closes it.
 // All buffers are allocated here, once.
 func NewLink(conn *Conn, cfg LinkConfig) *Link {
+	l := NewLinkOn(conn, cfg)
+	l.conn = conn
+	return l
+}
+
+// NewLinkOn is NewLink over any PacketConn (an in-memory link in tests).
+// The Link owns pc: Close closes it.
+func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	cfg.Reorder = cfg.Reorder.withDefaults()
 	if cfg.AckDelay <= 0 {
 		cfg.AckDelay = DefaultAckDelay
@@ -120,7 +130,7 @@ func NewLink(conn *Conn, cfg LinkConfig) *Link {
 		cfg.ReadBatch = DefaultReadBatch
 	}
 	cfg.ReadBatch = min(cfg.ReadBatch, MaxBatch)
-	l := &Link{conn: conn, cfg: cfg, epoch: time.Now()}
+	l := &Link{pc: pc, cfg: cfg, epoch: time.Now()}
 	l.log.logf = cfg.Logf
 	l.tx.pkts = make([][]byte, 0, MaxBatch)
 	l.tx.ackBufs[0] = l.tx.ackPkt[:]
@@ -215,7 +225,7 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 // Precondition: l.tx must be locked.
 func (l *Link) sendLocked(pkts [][]byte) error {
 	for len(pkts) > 0 {
-		n, err := l.conn.WriteBatch(pkts)
+		n, err := l.pc.WriteBatch(pkts)
 		l.stats.TxSent.Add(uint64(n))
 		if err == nil {
 			return nil
@@ -264,7 +274,7 @@ func (l *Link) Close() error {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)
 		l.ackTimer.Stop()
-		l.closeErr = l.conn.Close()
+		l.closeErr = l.pc.Close()
 	})
 	return l.closeErr
 }
@@ -293,7 +303,7 @@ func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 		if err := l.setDeadline(); err != nil && !l.closed.Load() {
 			return err
 		}
-		n, err := l.conn.ReadBatch(rx.bufs[:k], rx.sizes[:k])
+		n, err := l.pc.ReadBatch(rx.bufs[:k], rx.sizes[:k])
 		now := time.Now()
 		for i := range n {
 			if !l.input(rx.idx[i], rx.sizes[i], now) {
@@ -343,7 +353,7 @@ func (l *Link) setDeadline() error {
 		return nil
 	}
 	rx.dl = d
-	return l.conn.SetReadDeadline(d)
+	return l.pc.SetReadDeadline(d)
 }
 
 // input handles one received IPv4 packet in pool buffer idx. It reports

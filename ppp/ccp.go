@@ -304,6 +304,7 @@ func (c *ccp) extcode(code, id uint8, data []byte) bool {
 		}
 		return true
 	case codeResetAck:
+		c.e.resetAck(id)
 		return true
 	}
 	return false

@@ -103,8 +103,17 @@ func (p phase) String() string { return phaseNames[p] }
 // retransmitted, so a full queue drops rather than stalling the data path.
 const inputQueue = 128
 
-// minResetInterval rate-limits CCP Reset-Requests.
+// minResetInterval rate-limits CCP Reset-Requests; a request inside the interval is sent at
+// its end, not dropped: the stateful MPPE receiver asks once per loss and then waits.
 const minResetInterval = 100 * time.Millisecond
+
+// resetRetry is how long a Reset-Request waits for its Reset-Ack before it is sent again
+// (pppd: 1 s), at most maxResetRetries times: a lost request would leave the receiver
+// discarding until the next flag packet, which a stalled TCP may never send.
+const (
+	resetRetry      = 500 * time.Millisecond
+	maxResetRetries = 5
+)
 
 // Engine runs one PPP link. Create it with NewEngine, run Run in its own goroutine.
 type Engine struct {
@@ -140,6 +149,10 @@ type Engine struct {
 	upCalled     bool
 	echoDeadline time.Time
 	lastReset    time.Time
+	resetDue     time.Time // a rate-limited Reset-Request is sent then
+	resetAckDue  time.Time // the last Reset-Request is repeated then unless acknowledged
+	resetID      uint8
+	resetTries   int
 	peerTerm     string // reason text of the peer's last Terminate-Request
 
 	// authRand, if set, feeds the MS-CHAP challenges (tests replaying captures, fuzzing).
@@ -312,7 +325,7 @@ func (e *Engine) failReason(err error, reason string) {
 
 func (e *Engine) nextDeadline() (time.Time, bool) {
 	var d time.Time
-	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.echoDeadline} {
+	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -332,6 +345,17 @@ func (e *Engine) fireTimers() {
 	}
 	if !e.echoDeadline.IsZero() && !now.Before(e.echoDeadline) {
 		e.echoTimeout()
+	}
+	if !e.resetDue.IsZero() && !now.Before(e.resetDue) {
+		e.resetDue = time.Time{}
+		e.resetRequest()
+	}
+	if !e.resetAckDue.IsZero() && !now.Before(e.resetAckDue) {
+		e.resetAckDue = time.Time{}
+		if e.resetTries < maxResetRetries {
+			e.resetTries++
+			e.sendReset()
+		}
 	}
 }
 
@@ -865,13 +889,32 @@ func (e *Engine) echoTimeout() {
 
 func (e *Engine) resetRequest() {
 	if !e.ccpUsed || e.ccp.state != stOpened {
+		e.resetDue, e.resetAckDue = time.Time{}, time.Time{}
 		return
 	}
 	now := e.now()
 	if !e.lastReset.IsZero() && now.Sub(e.lastReset) < minResetInterval {
+		e.resetDue = e.lastReset.Add(minResetInterval)
 		return
 	}
-	e.lastReset = now
 	e.ccp.id++
-	e.sendPacket(ProtoCCP, codeResetReq, e.ccp.id, nil)
+	e.resetID, e.resetTries = e.ccp.id, 0
+	e.sendReset()
+}
+
+// sendReset sends (or repeats, with the same Identifier) the current Reset-Request.
+func (e *Engine) sendReset() {
+	if !e.ccpUsed || e.ccp.state != stOpened {
+		return
+	}
+	e.lastReset = e.now()
+	e.resetAckDue = e.lastReset.Add(resetRetry)
+	e.sendPacket(ProtoCCP, codeResetReq, e.resetID, nil)
+}
+
+// resetAck stops the repetition of the Reset-Request it answers.
+func (e *Engine) resetAck(id uint8) {
+	if id == e.resetID {
+		e.resetAckDue = time.Time{}
+	}
 }
