@@ -112,7 +112,9 @@ func runTransfer(t *testing.T, tc transferCase) transferResult {
 		rnd := rand.New(rand.NewPCG(7, 8))
 		loss := cfg.Loss
 		cfg.Loss = 0
-		cfg.Drop = func(p []byte) bool { return rnd.Float64() < loss && !isResetAnswer(p, 0x2222) && !isResetAnswer(p, 0x1111) }
+		cfg.Drop = func(p []byte) bool {
+			return rnd.Float64() < loss && !isResetAnswer(p, 0x2222) && !isResetAnswer(p, 0x1111)
+		}
 	}
 	a, b := lossylink.Pair(cfg)
 	policy := ppp.MPPEPolicy{Require: true, Allow128: true, Stateful: !tc.stateless, Stateless: tc.stateless}
@@ -297,7 +299,6 @@ func TestTransferOverLossyLink(t *testing.T) {
 		})
 	}
 }
-
 
 // isResetAnswer reports whether p is a GRE packet to callID carrying stateful MPPE data with
 // the flushed bit on a count that is not a flag packet's: the first packet after a CCP

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+
+package gre_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/internal/lossylink"
+)
+
+// A Link over a PacketConn other than the raw socket: frames arrive in order, the peer's
+// acks are counted, and the round trip allocates nothing.
+func TestLinkOnPacketConn(t *testing.T) {
+	x, y := lossylink.Pair(lossylink.Config{})
+	a := gre.NewLinkOn(x, gre.LinkConfig{LocalCallID: 1, PeerCallID: 2})
+	b := gre.NewLinkOn(y, gre.LinkConfig{LocalCallID: 2, PeerCallID: 1})
+	got := make(chan byte, 256)
+	go a.Receive(func([][]byte, []int) {})
+	go b.Receive(func(bufs [][]byte, offs []int) {
+		for i, p := range bufs {
+			got <- p[offs[i]]
+		}
+	})
+	defer a.Close()
+	defer b.Close()
+	buf := make([]byte, gre.HeaderLen+100)
+	bufs := [][]byte{buf}
+	for i := range 10 {
+		buf[gre.HeaderLen] = byte(i)
+		if _, err := a.Write(bufs, gre.HeaderLen); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case v := <-got:
+			if v != byte(i) {
+				t.Fatalf("frame %d arrived as %d", i, v)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("frame %d not delivered", i)
+		}
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		a.Write(bufs, gre.HeaderLen)
+		<-got
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per frame", allocs)
+	}
+	time.Sleep(30 * time.Millisecond)                                       // b's lone ack (AckDelay 10 ms)
+	if a.Stats().RxAcks.Load() == 0 || b.Stats().RxAccepted.Load() != 211 { // 10 + AllocsPerRun's warm-up + 200
+		t.Fatalf("acks %d, accepted %d", a.Stats().RxAcks.Load(), b.Stats().RxAccepted.Load())
+	}
+}
+
+func BenchmarkLinkOnPacketConn(b *testing.B) {
+	x, y := lossylink.Pair(lossylink.Config{})
+	l := gre.NewLinkOn(x, gre.LinkConfig{LocalCallID: 1, PeerCallID: 2})
+	r := gre.NewLinkOn(y, gre.LinkConfig{LocalCallID: 2, PeerCallID: 1})
+	got := make(chan struct{}, 256)
+	go r.Receive(func(bufs [][]byte, _ []int) {
+		for range bufs {
+			got <- struct{}{}
+		}
+	})
+	defer l.Close()
+	defer r.Close()
+	bufs := [][]byte{make([]byte, gre.HeaderLen+1400)}
+	b.ReportAllocs()
+	b.SetBytes(1400)
+	for b.Loop() {
+		l.Write(bufs, gre.HeaderLen)
+		<-got
+	}
+}
