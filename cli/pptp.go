@@ -96,6 +96,8 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 			MissingWindow: a.MissingWindow,
 		},
 		LogLevel: a.LogLevel,
+		TestType: a.TestType,
+		TestRate: a.TestRate,
 		Logf:     log.Logf,
 	}
 }

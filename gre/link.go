@@ -45,6 +45,9 @@ type LinkConfig struct {
 	// ReadBatch is the number of packets per receive system call,
 	// default DefaultReadBatch, at most MaxBatch.
 	ReadBatch int
+	// TestType and TestRate reorder sent packets on purpose (pptp --test-type/--test-rate)
+	// to test a server's reordering; 0 = off.
+	TestType, TestRate int
 }
 
 // rxItem locates a received frame in the Link's buffer pool.
@@ -87,6 +90,7 @@ type Link struct {
 		rttPending bool
 		mtuLogged  bool
 		pkts       [][]byte // scratch for WriteBatch
+		test       *testReorder
 		ackPkt     [ackOnlyLen]byte
 		ackBufs    [1][]byte
 	}
@@ -133,6 +137,7 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	l := &Link{pc: pc, cfg: cfg, epoch: time.Now()}
 	l.log.logf = cfg.Logf
 	l.tx.pkts = make([][]byte, 0, MaxBatch)
+	l.tx.test = newTestReorder(cfg.TestType, cfg.TestRate)
 	l.tx.ackBufs[0] = l.tx.ackPkt[:]
 	l.ackTimer = time.AfterFunc(time.Hour, l.sendLoneAck)
 	l.ackTimer.Stop()
@@ -201,11 +206,15 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 		}
 		h := f.Len()
 		f.Encode(b[offset-h : offset])
-		pkts = append(pkts, b[offset-h:])
+		if tx.test != nil {
+			pkts = tx.test.next(b[offset-h:], pkts)
+		} else {
+			pkts = append(pkts, b[offset-h:])
+		}
 		if !tx.rttPending {
 			tx.rttSeq, tx.rttAt, tx.rttPending = tx.seq, time.Since(l.epoch), true
 		}
-		if len(pkts) == cap(pkts) {
+		if len(pkts) >= cap(pkts) {
 			if err := l.sendLocked(pkts); err != nil {
 				return done, err
 			}

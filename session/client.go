@@ -30,7 +30,9 @@ type DialConfig struct {
 	GRE      gre.Options
 	Reorder  gre.ReorderConfig
 	LogLevel int
-	Logf     func(format string, args ...any)
+	// TestType and TestRate: pptp --test-type/--test-rate (deliberate reordering of sent packets).
+	TestType, TestRate int
+	Logf               func(format string, args ...any)
 }
 
 // ResolveServer resolves host (optionally host:port) to an IPv4 address.
@@ -102,6 +104,8 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		Reorder:     cfg.Reorder,
 		Logf:        cfg.Logf,
 		LogLevel:    cfg.LogLevel,
+		TestType:    cfg.TestType,
+		TestRate:    cfg.TestRate,
 	})
 	return &Tunnel{Call: call, Link: link, Server: server}, nil
 }

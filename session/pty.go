@@ -158,13 +158,22 @@ var (
 
 // accmSnoop learns the async control character map pppd negotiated for what it receives, so
 // frames to pppd escape only the control characters it asked for (RFC 1662 §7.1) rather than
-// all 32, as pptp-linux always did: pppd's LCP Configure-Request states the map, and the
-// peer's Configure-Ack with the same identifier makes it take effect. Until then, and again
-// whenever pppd renegotiates, every control character is escaped, which is always safe.
+// all 32, as pptp-linux always did. pppd's LCP Configure-Request states the map and the peer's
+// Configure-Ack accepts it, but pppd's tty only starts using it when LCP opens, and bytes it
+// receives before that are filtered with the full map: a control character we left unescaped
+// then vanishes. So the map takes effect only once pppd sends its first non-LCP frame, which
+// it does only after LCP is up. Until then, and whenever pppd renegotiates, every control
+// character is escaped, which is always safe.
 type accmSnoop struct {
-	current   atomic.Uint32
-	requested atomic.Uint64 // 1<<40 | id<<32 | map of pppd's last Configure-Request
+	current atomic.Uint32
+	// state of pppd's last Configure-Request: 1<<41 acked | 1<<40 valid | id<<32 | map
+	requested atomic.Uint64
 }
+
+const (
+	accmValid = 1 << 40
+	accmAcked = 1 << 41
+)
 
 func (a *accmSnoop) reset() { a.current.Store(0xFFFFFFFF) }
 
@@ -184,7 +193,13 @@ func lcp(frame []byte) (code, id byte, opts []byte, ok bool) {
 // fromPPPD looks at a frame pppd sent.
 func (a *accmSnoop) fromPPPD(frame []byte) {
 	code, id, opts, ok := lcp(frame)
-	if !ok || code != 1 { // Configure-Request
+	if !ok {
+		if r := a.requested.Load(); r&accmAcked != 0 && !isLCP(frame) {
+			a.current.Store(uint32(r)) // pppd is past LCP: its tty uses the new map
+		}
+		return
+	}
+	if code != 1 { // Configure-Request
 		return
 	}
 	a.reset()
@@ -195,7 +210,13 @@ func (a *accmSnoop) fromPPPD(frame []byte) {
 		}
 		opts = opts[opts[1]:]
 	}
-	a.requested.Store(1<<40 | uint64(id)<<32 | m)
+	a.requested.Store(accmValid | uint64(id)<<32 | m)
+}
+
+// isLCP reports whether frame carries LCP (malformed LCP included).
+func isLCP(frame []byte) bool {
+	proto, _, err := ppp.ParseFrame(frame)
+	return err != nil || proto == ppp.ProtoLCP
 }
 
 // fromPeer looks at a frame the peer sent towards pppd.
@@ -207,7 +228,7 @@ func (a *accmSnoop) fromPeer(frame []byte) {
 	if !ok || code != 2 { // Configure-Ack
 		return
 	}
-	if r := a.requested.Load(); r>>40 == 1 && byte(r>>32) == id {
-		a.current.Store(uint32(r))
+	if r := a.requested.Load(); r&accmValid != 0 && byte(r>>32) == id {
+		a.requested.Store(r | accmAcked)
 	}
 }

@@ -252,7 +252,8 @@ func TestDebianClientToOurServer(t *testing.T) {
 // NetworkManager-pptp and pptpsetup run it, against Debian pptpd.
 func TestOurBinaryUnderDebianPppd(t *testing.T) {
 	serverStart(t)
-	for _, extra := range [][]string{nil, {"--pptp-opt", "--nobuffer"}, {"--pptp-opt", "--sync", "--pppd-opt", "sync"}} {
+	testType := []string{"--pptp-opt", "--test-type", "--pptp-opt", "1", "--pptp-opt", "--test-rate", "--pptp-opt", "10"}
+	for _, extra := range [][]string{nil, {"--pptp-opt", "--nobuffer"}, {"--pptp-opt", "--sync", "--pppd-opt", "sync"}, testType} {
 		args := append([]string{"client", "192.0.2.2", "--pptp-bin", pptpBin, "--ping", "5"}, extra...)
 		out, err := run(t, 120*time.Second, args...)
 		res := keyValues(out)
@@ -266,6 +267,9 @@ func TestOurBinaryUnderDebianPppd(t *testing.T) {
 		if err != nil || res["link"] != "up" || res["ping"] != "ok" {
 			cl, _ := run(t, 30*time.Second, "log", "client")
 			t.Fatalf("%v\n%s\nclient VM log:\n%s", err, out, tail(cl, 40))
+		}
+		if len(extra) == len(testType) && !strings.Contains(serverLog(t), "buffering packet") {
+			t.Errorf("--test-type 1: pptpd logged no reordered GRE packet")
 		}
 	}
 }
