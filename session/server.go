@@ -181,8 +181,16 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		logf("client %s: %v", client, err)
 		return
 	}
-	defer s.sessions.Add(-1)
-	defer s.cfg.Pool.Put(pair)
+	// The address and the slot go back as soon as PPP is over, not after the control
+	// connection's own teardown (which may wait seconds for a silent client).
+	var releaseOnce sync.Once
+	release := func() {
+		releaseOnce.Do(func() {
+			s.cfg.Pool.Put(pair)
+			s.sessions.Add(-1)
+		})
+	}
+	defer release()
 
 	link := gre.NewLink(conn, gre.LinkConfig{
 		LocalCallID: localID,
@@ -209,7 +217,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 	}
 	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf})
-	err = t.RunOver(ctx, sess.Run)
+	err = t.RunOver(ctx, func(ctx context.Context) error {
+		defer release()
+		return sess.Run(ctx)
+	})
 	if err != nil {
 		logf("%s: client %s: session ended: %v", ifname, client, err)
 	} else {

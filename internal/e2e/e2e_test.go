@@ -283,7 +283,10 @@ func TestWrongPassword(t *testing.T) {
 	if !strings.Contains(srv, "alice") || strings.Contains(srv, "nope") {
 		t.Errorf("server log should name the user and never the secret:\n%s", srv)
 	}
-	// The only address in the pool must still be free.
+	// Once the failed session is over, the only address in the pool must be free again.
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Contains(b.srvLog.String(), "session ended") }) {
+		t.Fatalf("server did not end the failed session:\n%s", b.srvLog.String())
+	}
 	c2 := b.startClient("--user", "alice", "--password", "wonderland")
 	b.waitAddr(c2, "pptp0")
 	b.stop(c2)
