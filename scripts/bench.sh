@@ -1,0 +1,392 @@
+#!/usr/bin/env bash
+# The performance bench of issue 7: two network namespaces joined by a veth pair, measured back
+# to back in one run over
+#   1. the bare veth (the physical limit here),
+#   2. wireguard-go (the bar: the best user-space VPN in Go),
+#   3. our pptp <-> our pptpd with no MPPE, MPPE-128 stateless and MPPE-128 stateful.
+# For each: iperf3 TCP (1 and 4 streams, both directions), UDP packets/s with 64-byte and
+# 1400-byte IP packets, ping RTT idle and under load, CPU seconds per GB on each side, client
+# RSS under load and (tunnels) connect time. Prints one table with each tunnel's ratio to
+# wireguard-go and writes the same as JSON (bench.json, or --json PATH).
+#
+# Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--only LIST]
+#   --time SECS   length of each iperf3 test (default 4)
+#   --perf DIR    also record `perf` CPU profiles of pptp and pptpd during the 1-stream upload
+#                 (unstripped binaries are built for it); reports land in DIR
+#   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful
+# Removes every namespace, interface and process it started, also after Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+json_out=$PWD/bench.json
+T=4
+perf_dir=
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful
+while [ $# -gt 0 ]; do
+	case $1 in
+	--json) json_out=$2; shift 2 ;;
+	--json=*) json_out=${1#*=}; shift ;;
+	--time) T=$2; shift 2 ;;
+	--perf) perf_dir=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+case $json_out in /*) ;; *) json_out=$OLDPWD/$json_out ;; esac
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: run as root (network namespaces, TUN, raw GRE sockets): sudo make bench" >&2
+	exit 1
+fi
+
+SRV=pptpbench-srv CLI=pptpbench-cli
+OUTER_SRV=198.18.0.1 OUTER_CLI=198.18.0.2 # RFC 2544 benchmark range, only inside our namespaces
+WG_SRV=10.98.0.1 WG_CLI=10.98.0.2
+# Distinct names: wireguard-go's control socket is /var/run/wireguard/NAME.sock, shared by
+# every namespace, so two "wg0" would answer each other's `wg set`.
+WG_IF_SRV=pptpbench-wg0 WG_IF_CLI=pptpbench-wg1
+PPP_LOCAL=10.99.0.1 PPP_POOL=10.99.0.100-109
+WG_VERSION=v0.0.0-20260522210424-ecfc5a8d5446 # golang.zx2c4.com/wireguard, pinned
+WG_BIN=/var/tmp/pptp-bench/bin
+HZ=$(getconf CLK_TCK)
+work=$(mktemp -d /tmp/pptpbench.XXXXXX)
+pids=()
+
+say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+stop_pid() { # SIGINT, then SIGKILL after 5 s
+	local p=$1
+	kill -INT "$p" 2>/dev/null || return 0
+	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+cleanup() {
+	set +e
+	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for ns in $SRV $CLI; do
+		ip netns pids $ns 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del $ns 2>/dev/null
+	done
+	rm -f /var/run/wireguard/$WG_IF_SRV.sock /var/run/wireguard/$WG_IF_CLI.sock
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo >&2; say "interrupted: cleaning up"; exit 130' INT TERM
+
+# ---- tools -------------------------------------------------------------------------------
+apt_install() { # package command
+	command -v "$2" >/dev/null && return 0
+	say "installing $1"
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -qq && apt-get install -y -qq "$1"; } >"$work/apt.log" 2>&1 || true
+	command -v "$2" >/dev/null || { tail -5 "$work/apt.log" >&2; die "could not install $1 (needed for $2)"; }
+}
+apt_install iproute2 ip
+apt_install iputils-ping ping
+apt_install iperf3 iperf3
+apt_install jq jq
+apt_install wireguard-tools wg
+if [ -n "$perf_dir" ]; then apt_install linux-perf perf; fi
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "go is needed (to build pptp and wireguard-go)"
+export PATH=$PATH:/usr/local/go/bin
+wggo=$WG_BIN/wireguard-go
+if [ ! -x "$wggo" ] || [ "$(cat "$WG_BIN/.version" 2>/dev/null)" != "$WG_VERSION" ]; then
+	say "building wireguard-go $WG_VERSION (outside our module)"
+	mkdir -p "$WG_BIN"
+	# The main package is the module root; go install names the binary "wireguard".
+	(cd "$work" && GOFLAGS= GOBIN=$WG_BIN go install "golang.zx2c4.com/wireguard@$WG_VERSION") \
+		>"$work/wggo.log" 2>&1 || { tail -5 "$work/wggo.log" >&2; die "could not build wireguard-go"; }
+	mv "$WG_BIN/wireguard" "$wggo"
+	echo "$WG_VERSION" >"$WG_BIN/.version"
+fi
+
+pptp=$top/bin/pptp pptpd=$top/bin/pptpd
+if [ -n "$perf_dir" ]; then
+	say "building unstripped pptp/pptpd for perf"
+	go build -o "$work/pptp" ./cmd/pptp && go build -o "$work/pptpd" ./cmd/pptpd
+	pptp=$work/pptp pptpd=$work/pptpd
+	mkdir -p "$perf_dir"
+	case $perf_dir in /*) ;; *) perf_dir=$OLDPWD/$perf_dir ;; esac
+elif [ ! -x "$pptp" ] || [ ! -x "$pptpd" ]; then
+	make -s build
+fi
+
+# ---- network -----------------------------------------------------------------------------
+say "network: $SRV ($OUTER_SRV) <-veth-> $CLI ($OUTER_CLI)"
+for ns in $SRV $CLI; do ip netns del $ns 2>/dev/null || true; done
+ip netns add $SRV
+ip netns add $CLI
+ip -n $SRV link set lo up
+ip -n $CLI link set lo up
+ip link add pptpbench0 netns $SRV type veth peer name pptpbench1 netns $CLI
+ip -n $SRV addr add $OUTER_SRV/24 dev pptpbench0
+ip -n $SRV link set pptpbench0 up
+ip -n $CLI addr add $OUTER_CLI/24 dev pptpbench1
+ip -n $CLI link set pptpbench1 up
+
+ip netns exec $SRV iperf3 -s -D -I "$work/iperf3.pid" >/dev/null 2>&1
+sleep 0.3
+pids+=("$(cat "$work/iperf3.pid")")
+
+# ---- measurement helpers -----------------------------------------------------------------
+declare -A R # R[config.metric] = value ("null" when not measured)
+
+cpu_ticks() { # utime+stime of a process, in clock ticks (0 when there is none)
+	[ -n "${1:-}" ] || { echo 0; return; }
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+ping_avg() { # ns dest count interval -> average RTT in ms
+	ip netns exec "$1" ping -q -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
+		awk -F/ '/^(rtt|round-trip)/ { print $5; found=1 } END { if (!found) print "null" }'
+}
+iperf() { # dest outfile iperf3-args...: client side, JSON
+	local dst=$1 out=$2
+	shift 2
+	ip netns exec $CLI iperf3 -c "$dst" -t "$T" -J "$@" >"$out" 2>/dev/null || {
+		sleep 1 # the server may still be closing the last test
+		ip netns exec $CLI iperf3 -c "$dst" -t "$T" -J "$@" >"$out" 2>/dev/null || true
+	}
+}
+jqn() { jq -r "$1 // \"null\"" "$2" 2>/dev/null || echo null; }
+
+# suite CONFIG DEST CLIENT_PID SERVER_PID: every measurement over one tunnel (or the bare veth).
+suite() {
+	local c=$1 dst=$2 cpid=${3:-} spid=${4:-}
+	local f=$work/$c
+	say "$c: ping idle"
+	R[$c.rtt_idle_ms]=$(ping_avg $CLI "$dst" 20 0.05)
+
+	local c0 s0 bytes=0 t
+	c0=$(cpu_ticks "$cpid") s0=$(cpu_ticks "$spid")
+	for t in tcp1_up tcp1_down tcp4_up tcp4_down; do
+		local args=()
+		case $t in *_down) args+=(-R) ;; esac
+		case $t in tcp4*) args+=(-P 4) ;; esac
+		say "$c: iperf3 ${t} (${T} s)"
+		local rec=()
+		if [ -n "$perf_dir" ] && [ "$t" = tcp1_up ] && [ -n "$cpid" ] && [[ $c == pptp-* ]]; then
+			perf record -q -F 999 -g -p "$cpid" -o "$perf_dir/$c-client.data" -- sleep "$T" >/dev/null 2>&1 &
+			rec+=($!)
+			perf record -q -F 999 -g -p "$spid" -o "$perf_dir/$c-server.data" -- sleep "$T" >/dev/null 2>&1 &
+			rec+=($!)
+		fi
+		if [ "$t" = tcp4_up ]; then
+			# Ping and memory under load, while four streams fill the tunnel.
+			(sleep 0.5; ping_avg $CLI "$dst" 20 0.1 >"$f.rttload") &
+			local bg=($!) rss=0
+			if [ -n "$cpid" ]; then
+				(for _ in 1 2 3; do sleep 1; rss_kib "$cpid"; done >"$f.rss") &
+				bg+=($!)
+			fi
+			iperf "$dst" "$f.$t.json" "${args[@]}"
+			wait "${bg[@]}" # only these: pptp and pptpd are children too
+			R[$c.rtt_load_ms]=$(cat "$f.rttload")
+			if [ -n "$cpid" ]; then
+				rss=$(sort -n "$f.rss" | tail -1)
+				R[$c.client_rss_mib]=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+			else
+				R[$c.client_rss_mib]=null
+			fi
+		else
+			iperf "$dst" "$f.$t.json" "${args[@]}"
+		fi
+		for p in "${rec[@]}"; do wait "$p" 2>/dev/null || true; done
+		local bps
+		bps=$(jqn '.end.sum_received.bits_per_second' "$f.$t.json")
+		R[$c.${t}_mbps]=$(awk -v b="$bps" 'BEGIN { if (b == "null") print "null"; else printf "%.0f", b / 1e6 }')
+		bytes=$((bytes + $(jq -r '.end.sum_received.bytes // 0 | floor' "$f.$t.json" 2>/dev/null || echo 0)))
+	done
+	local c1 s1
+	c1=$(cpu_ticks "$cpid") s1=$(cpu_ticks "$spid")
+	if [ -n "$cpid" ] && [ "$bytes" -gt 0 ]; then
+		R[$c.cpu_client_s_per_gb]=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v b="$bytes" 'BEGIN { printf "%.2f", d / hz / (b / 1e9) }')
+		R[$c.cpu_server_s_per_gb]=$(awk -v d=$((s1 - s0)) -v hz="$HZ" -v b="$bytes" 'BEGIN { printf "%.2f", d / hz / (b / 1e9) }')
+	else
+		R[$c.cpu_client_s_per_gb]=null R[$c.cpu_server_s_per_gb]=null
+	fi
+
+	# UDP: -l is the datagram payload, so 36 and 1372 make 64- and 1400-byte IP packets, which
+	# fit both tunnels' MTU without fragmenting.
+	local size len
+	for size in 64 1400; do
+		len=$((size - 28))
+		say "$c: iperf3 UDP ${size}-byte packets, unlimited rate (3 s)"
+		ip netns exec $CLI iperf3 -c "$dst" -u -b 0 -l $len -t 3 -J >"$f.udp$size.json" 2>/dev/null || true
+		# iperf3 3.12 puts the receiver's (the server's) counts in .end.sum.
+		R[$c.udp${size}_kpps]=$(jq -r '.end.sum | if .packets then ((.packets - .lost_packets) / .seconds / 1000 * 10 | round / 10) else "null" end' "$f.udp$size.json" 2>/dev/null || echo null)
+		R[$c.udp${size}_loss_pct]=$(jq -r '.end.sum.lost_percent // "null" | if . == "null" then . else (. * 10 | round / 10) end' "$f.udp$size.json" 2>/dev/null || echo null)
+	done
+}
+
+wait_addr() { # ns dev pid -> 0 when dev has an IPv4 address, within 15 s
+	for _ in $(seq 1 150); do
+		ip -n "$1" -4 -o addr show dev "$2" 2>/dev/null | grep -q inet && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+now() { date +%s.%N; }
+
+configs=()
+want() { [[ ",$only," == *",$1,"* ]]; }
+
+# ---- 1. bare veth ------------------------------------------------------------------------
+if want veth; then
+	configs+=(veth)
+	suite veth $OUTER_SRV
+	R[veth.connect_s]=null
+fi
+
+# ---- 2. wireguard-go ---------------------------------------------------------------------
+if want wireguard; then
+	configs+=(wireguard)
+	say "wireguard: wireguard-go in both namespaces"
+	umask 077
+	wg genkey >"$work/wg-srv.key"
+	wg genkey >"$work/wg-cli.key"
+	umask 022
+	t0=$(now)
+	ip netns exec $SRV "$wggo" -f $WG_IF_SRV >"$work/wg-srv.log" 2>&1 &
+	wsrv=$!
+	pids+=($wsrv)
+	ip netns exec $CLI "$wggo" -f $WG_IF_CLI >"$work/wg-cli.log" 2>&1 &
+	wcli=$!
+	pids+=($wcli)
+	for _ in $(seq 1 50); do
+		ip -n $SRV link show $WG_IF_SRV >/dev/null 2>&1 && ip -n $CLI link show $WG_IF_CLI >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip netns exec $SRV wg set $WG_IF_SRV listen-port 51820 private-key "$work/wg-srv.key" \
+		peer "$(wg pubkey <"$work/wg-cli.key")" allowed-ips $WG_CLI/32 endpoint $OUTER_CLI:51820
+	ip netns exec $CLI wg set $WG_IF_CLI listen-port 51820 private-key "$work/wg-cli.key" \
+		peer "$(wg pubkey <"$work/wg-srv.key")" allowed-ips $WG_SRV/32 endpoint $OUTER_SRV:51820
+	ip -n $SRV addr add $WG_SRV/24 dev $WG_IF_SRV
+	ip -n $SRV link set $WG_IF_SRV up
+	ip -n $CLI addr add $WG_CLI/24 dev $WG_IF_CLI
+	ip -n $CLI link set $WG_IF_CLI up
+	t1=$(now)
+	# WireGuard has no connect phase; this is the set-up time of both ends, for reference.
+	R[wireguard.connect_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	ping_avg $CLI $WG_SRV 3 0.2 >/dev/null # handshake
+	suite wireguard $WG_SRV "$wcli" "$wsrv"
+	stop_pid "$wcli"
+	stop_pid "$wsrv"
+fi
+
+# ---- 3. our pptp <-> our pptpd -----------------------------------------------------------
+printf 'bench pptpd "bench-secret" *\n' >"$work/chap-secrets"
+chmod 600 "$work/chap-secrets"
+printf 'bench-secret\n' >"$work/password"
+chmod 600 "$work/password"
+
+run_pptp() { # config server-option-lines client-flags
+	local c=$1 sopts=$2 cflags=$3
+	configs+=("$c")
+	say "$c: pptpd in $SRV, pptp in $CLI"
+	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
+	printf 'name pptpd\nrequire-mschap-v2\n%b\n' "$sopts" >"$work/$c-options"
+	ip netns exec $SRV "$pptpd" --fg --conf "$work/$c.conf" --chap-secrets "$work/chap-secrets" \
+		--pidfile "$work/$c-pptpd.pid" >"$work/$c-pptpd.log" 2>&1 &
+	local spid=$!
+	pids+=($spid)
+	for _ in $(seq 1 50); do ip netns exec $SRV ss -Hltn 'sport = :1723' 2>/dev/null | grep -q . && break; sleep 0.1; done
+	local t0 t1
+	t0=$(now)
+	# shellcheck disable=SC2086 # cflags is a word list
+	ip netns exec $CLI "$pptp" $OUTER_SRV --user bench --password-file "$work/password" $cflags \
+		>"$work/$c-pptp.log" 2>&1 &
+	local cpid=$!
+	pids+=($cpid)
+	if ! wait_addr $CLI pptp0 $cpid; then
+		sed 's/^/   client: /' "$work/$c-pptp.log" >&2
+		sed 's/^/   server: /' "$work/$c-pptpd.log" >&2
+		die "$c: the tunnel did not come up"
+	fi
+	t1=$(now)
+	R[$c.connect_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	sleep 0.3 # let the server finish configuring its side
+	grep -ho 'MPPE [0-9]*-bit [a-z]*\|no encryption\|unencrypted' "$work/$c-pptpd.log" "$work/$c-pptp.log" 2>/dev/null |
+		sort -u | sed "s/^/   $c negotiated: /" >&2 || true
+	R[$c.mtu]=$(ip -n $CLI -o link show dev pptp0 | awk '{ for (i = 1; i < NF; i++) if ($i == "mtu") print $(i + 1) }')
+	suite "$c" $PPP_LOCAL "$cpid" "$spid"
+	if [ -n "$perf_dir" ] && [ -e "$perf_dir/$c-client.data" ]; then
+		for side in client server; do
+			perf report -i "$perf_dir/$c-$side.data" --stdio --no-children --percent-limit 1.5 \
+				--sort symbol 2>/dev/null | grep -v '^$' | head -60 >"$perf_dir/$c-$side.txt" || true
+		done
+	fi
+	stop_pid "$cpid"
+	stop_pid "$spid"
+}
+want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
+want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
+want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
+	'--require-mppe-128 --mppe-stateful-only'
+
+# ---- report ------------------------------------------------------------------------------
+metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
+	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
+	client_rss_mib connect_s)
+ratio() { # value base -> value/base, or "-"
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'
+}
+{
+	echo
+	printf 'pptp-go bench %s, %s, %d cores, %s s per TCP test (ratio: value / wireguard-go)\n' \
+		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T"
+	printf '%-20s' metric
+	for c in "${configs[@]}"; do printf '%18s' "$c"; done
+	echo
+	for m in "${metrics[@]}"; do
+		printf '%-20s' "$m"
+		for c in "${configs[@]}"; do
+			v=${R[$c.$m]:-null}
+			if [ "$c" != wireguard ] && [ -n "${R[wireguard.$m]:-}" ]; then
+				printf '%18s' "$v ($(ratio "$v" "${R[wireguard.$m]}"))"
+			else
+				printf '%18s' "$v"
+			fi
+		done
+		echo
+	done
+	echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct'
+}
+
+{
+	printf '{\n  "commit": "%s",\n  "date": "%s",\n  "cores": %d,\n  "tcp_seconds": %s,\n' \
+		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T"
+	printf '  "wireguard_go": "%s",\n  "results": {\n' "$WG_VERSION"
+	first=1
+	for c in "${configs[@]}"; do
+		[ $first = 1 ] || printf ',\n'
+		first=0
+		printf '    "%s": {' "$c"
+		sep=
+		for m in "${metrics[@]}"; do printf '%s"%s": %s' "$sep" "$m" "${R[$c.$m]:-null}"; sep=', '; done
+		if [ "$c" != wireguard ] && [ -n "${R[wireguard.tcp1_up_mbps]:-}" ]; then
+			printf ', "ratio_to_wireguard_go": {'
+			sep=
+			for m in "${metrics[@]}"; do
+				r=$(ratio "${R[$c.$m]:-null}" "${R[wireguard.$m]:-null}")
+				[ "$r" = - ] && r=null || r=${r%x}
+				printf '%s"%s": %s' "$sep" "$m" "$r"
+				sep=', '
+			done
+			printf '}'
+		fi
+		printf '}'
+	done
+	printf '\n  }\n}\n'
+} >"$json_out.tmp"
+jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
+say "wrote $json_out"
