@@ -201,6 +201,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		PPP:         e,
 		Pool:        session.NewPool(sp),
 		Connections: min(conf.Connections, len(sp)),
+		PacketSize:  16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
 		Logf:        log.Logf,
 	}
 	listen := ":1723"

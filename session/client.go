@@ -32,7 +32,10 @@ type DialConfig struct {
 	LogLevel int
 	// TestType and TestRate: pptp --test-type/--test-rate (deliberate reordering of sent packets).
 	TestType, TestRate int
-	Logf               func(format string, args ...any)
+	// PacketSize is the receive buffer per packet; large buffers let the TUN coalesce
+	// received TCP segments (GRO) into one write. 0 = gre's default.
+	PacketSize int
+	Logf       func(format string, args ...any)
 }
 
 // ResolveServer resolves host (optionally host:port) to an IPv4 address.
@@ -106,6 +109,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		LogLevel:    cfg.LogLevel,
 		TestType:    cfg.TestType,
 		TestRate:    cfg.TestRate,
+		PacketSize:  cfg.PacketSize,
 	})
 	return &Tunnel{Call: call, Link: link, Server: server}, nil
 }

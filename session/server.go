@@ -61,6 +61,7 @@ type ServerConfig struct {
 	Connections int    // most concurrent sessions (pptpd "connections"), default 100
 	IfName      string // TUN name pattern, default "pptpd%d" (one device per session, like ppp0..N)
 	Reorder     gre.ReorderConfig
+	PacketSize  int // receive buffer per packet (see DialConfig.PacketSize); 0 = gre's default
 	GRE         gre.Options
 	Logf        func(format string, args ...any)
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
@@ -196,6 +197,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		LocalCallID: localID,
 		PeerCallID:  call.PeerCallID(),
 		Reorder:     s.cfg.Reorder,
+		PacketSize:  s.cfg.PacketSize,
 		Logf:        logf,
 	})
 	t := &Tunnel{Call: call, Link: link, Server: client}
