@@ -24,7 +24,7 @@ type logger struct {
 }
 
 func newLogger(prog string, debug bool) *logger {
-	return &logger{w: os.Stderr, prefix: prog + ": ", tag: "anon", debug: debug}
+	return &logger{w: os.Stderr, prefix: prog + ": ", tag: "anon", debug: debug, stamp: debug}
 }
 
 // useSyslog adds syslog output (pty modes). Failure to reach syslog is not fatal.

@@ -145,6 +145,7 @@ type Engine struct {
 	keys         *auth.KeyMaterial
 
 	ccpUsed      bool
+	ipcpStarted  bool // IPCP opened (after CCP settled, when CCP runs)
 	ccpErr       error
 	upCalled     bool
 	echoDeadline time.Time
@@ -710,10 +711,24 @@ func (e *Engine) networkPhase() {
 		e.failReason(errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed"), "MPPE required")
 		return
 	}
+	e.ipcpStarted = false
 	if e.ccpUsed {
 		e.ccp.open()
 		e.ccp.lowerUp()
+		if e.cfg.MPPE.Require {
+			// Like pppd, IPCP waits for CCP when encryption is required.
+			return
+		}
 	}
+	e.startIPCP()
+}
+
+// startIPCP opens IPCP once (after CCP settled, when CCP runs).
+func (e *Engine) startIPCP() {
+	if e.ipcpStarted || e.closing || e.phase != phaseNetwork {
+		return
+	}
+	e.ipcpStarted = true
 	e.ipcp.open()
 	e.ipcp.lowerUp()
 }
@@ -734,6 +749,7 @@ func (e *Engine) ccpUp() {
 		e.failReason(err, "MPPE required but peer negotiation failed")
 		return
 	}
+	e.startIPCP()
 	e.maybeUp()
 }
 
@@ -758,6 +774,7 @@ func (e *Engine) ccpFinished() {
 		return
 	}
 	e.logf("CCP: no encryption negotiated, continuing without MPPE")
+	e.startIPCP()
 	e.maybeUp()
 }
 

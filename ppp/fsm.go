@@ -194,6 +194,10 @@ type fsm struct {
 	nakLoops  int   // Configure-Naks sent in a row
 	rnakLoops int   // Configure-Naks received in a row
 
+	// peerNotReady: our request drew a Terminate-Ack, so the peer's side was not open;
+	// its first Configure-Request then triggers an immediate resend of ours.
+	peerNotReady bool
+
 	restartTime  time.Duration
 	maxConfigure int
 	maxTerminate int
@@ -427,6 +431,11 @@ func (f *fsm) input(b []byte) {
 	case codeTermReq:
 		f.handle(evRTR)
 	case codeTermAck:
+		if f.state == stReqSent || f.state == stAckSent {
+			// The peer answered our request with Terminate-Ack: its side is not open yet
+			// (pppd's IPCP waits for CCP when it requires MPPE).
+			f.peerNotReady = true
+		}
 		f.handle(evRTA)
 	case codeCodeRej:
 		if len(data) < 1 {
@@ -468,5 +477,11 @@ func (f *fsm) rcvConfReq(opts []byte) {
 		f.handle(evRCRPlus)
 	} else {
 		f.handle(evRCRMinus)
+	}
+	if f.peerNotReady && (f.state == stReqSent || f.state == stAckSent) {
+		// Its first Configure-Request says the peer is open now: send ours again at once
+		// instead of waiting out the restart timer (a TO+ with the counter it already has).
+		f.peerNotReady = false
+		f.handle(evTOPlus)
 	}
 }
