@@ -76,7 +76,7 @@ type transferCase struct {
 	loss, ro  float64
 	stateless bool
 	size      int
-	optIn     bool // run only with PPTP_LOSSY_STATEFUL=1
+	optIn     bool                  // run only with PPTP_LOSSY_STATEFUL=1
 	drop      func(gre []byte) bool // extra deterministic loss, client → server
 	holdFor   time.Duration         // GRE reorder timeout (0 = pptp-linux's 300 ms)
 	// spareAnswers exempts stateful MPPE reset answers from loss; mayDesync lets the
