@@ -451,3 +451,23 @@ func TestLaunchModeWithoutPPPD(t *testing.T) {
 	}
 	t.Logf("%s", strings.TrimSpace(string(out)))
 }
+
+// TestPidFile: --pidfile holds our pid while we run and is gone after; a stale file left by a
+// dead process does not block a start.
+func TestPidFile(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	pidfile := filepath.Join(t.TempDir(), "pptp.pid")
+	if err := os.WriteFile(pidfile, []byte("999999\n"), 0o644); err != nil { // no such process
+		t.Fatal(err)
+	}
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--pidfile", pidfile)
+	b.waitAddr(c, "pptp0")
+	got, _ := os.ReadFile(pidfile)
+	if strings.TrimSpace(string(got)) != fmt.Sprint(c.cmd.Process.Pid) {
+		t.Errorf("pid file holds %q, want %d", got, c.cmd.Process.Pid)
+	}
+	b.stop(c)
+	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
+		t.Errorf("pid file left behind after exit: %v", err)
+	}
+}
