@@ -4,21 +4,15 @@ package control
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/pptp-go/pptp/internal/testhex"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = testhex.Bytes
 
 // Reference §6.5: the control header of an SCCRQ.
 func TestSCCRQHeaderGolden(t *testing.T) {

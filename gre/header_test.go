@@ -4,19 +4,13 @@ package gre
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/pptp-go/pptp/internal/testhex"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = testhex.Bytes
 
 // Reference §6.5: data packet to peer Call ID 0x1A2B, seq 5, ack 7.
 const (

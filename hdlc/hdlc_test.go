@@ -4,22 +4,16 @@ package hdlc
 
 import (
 	"bytes"
-	"encoding/hex"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pptp-go/pptp/internal/testhex"
 )
 
 // lcpTermReq is LCP Terminate-Request id 1 with address/control (reference §6.5).
 var lcpTermReq = []byte{0xFF, 0x03, 0xC0, 0x21, 0x05, 0x01, 0x00, 0x04}
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var mustHex = testhex.Bytes
 
 func TestFCS16Vector(t *testing.T) {
 	fcs := ^FCS16(InitFCS, lcpTermReq)

@@ -11,19 +11,14 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/pptp-go/pptp/internal/testhex"
+
 	//lint:ignore SA1019 MD4 is mandated by RFC 2759 for the NT password hash these vectors use.
 	"golang.org/x/crypto/md4"
 	"layeh.com/radius/rfc3079"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = testhex.Bytes
 
 // ntHash is MD4(UTF-16LE(password)), computed here so the test does not depend on
 // package mschap.

@@ -4,22 +4,16 @@ package mschap
 
 import (
 	"bytes"
-	"encoding/hex"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/pptp-go/pptp/internal/testhex"
+
 	"layeh.com/radius/rfc2759"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = testhex.Bytes
 
 // RFC 2433 Appendix B.2 / B.3 (reference §6.2).
 func TestRFC2433Vectors(t *testing.T) {

@@ -37,12 +37,11 @@ const (
 // endpoint is one side of the tunnel: a session.PPP whose tun.Device is a user-space stack
 // built once IPCP gave it its address.
 type endpoint struct {
-	name  string
-	sess  *session.PPP
-	link  *gre.Link
-	tnet  chan *netstack.Net
-	errc  chan error
-	trace func(string, ...any)
+	name string
+	sess *session.PPP
+	link *gre.Link
+	tnet chan *netstack.Net
+	errc chan error
 }
 
 func newEndpoint(t *testing.T, name string, pc gre.PacketConn, local, peer uint16, holdFor time.Duration, ec ppp.Config) *endpoint {
@@ -76,9 +75,8 @@ type transferCase struct {
 	loss, ro  float64
 	stateless bool
 	size      int
-	optIn     bool                  // run only with PPTP_LOSSY_STATEFUL=1
-	drop      func(gre []byte) bool // extra deterministic loss, client → server
-	holdFor   time.Duration         // GRE reorder timeout (0 = pptp-linux's 300 ms)
+	optIn     bool          // run only with PPTP_LOSSY_STATEFUL=1
+	holdFor   time.Duration // GRE reorder timeout (0 = pptp-linux's 300 ms)
 	// spareAnswers exempts stateful MPPE reset answers from loss; mayDesync lets the
 	// transfer stall when one was lost (RFC 3078 stateful mode as Linux implements it
 	// cannot recover, see package mppe).

@@ -4,19 +4,12 @@ package auth
 
 import (
 	"bytes"
-	"encoding/hex"
-	"strings"
 	"testing"
+
+	"github.com/pptp-go/pptp/internal/testhex"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = testhex.Bytes
 
 func TestMethodConfigData(t *testing.T) {
 	for _, tc := range []struct {
