@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -460,8 +461,10 @@ func TestPidFile(t *testing.T) {
 	if err := os.WriteFile(pidfile, []byte("999999\n"), 0o644); err != nil { // no such process
 		t.Fatal(err)
 	}
-	c := b.startClient("--user", "alice", "--password", "wonderland", "--pidfile", pidfile)
+	status := filepath.Join(t.TempDir(), "status.json")
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--pidfile", pidfile, "--status-file", status)
 	b.waitAddr(c, "pptp0")
+	nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", pppLocal)
 	got, _ := os.ReadFile(pidfile)
 	if strings.TrimSpace(string(got)) != fmt.Sprint(c.cmd.Process.Pid) {
 		t.Errorf("pid file holds %q, want %d", got, c.cmd.Process.Pid)
@@ -469,5 +472,18 @@ func TestPidFile(t *testing.T) {
 	b.stop(c)
 	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
 		t.Errorf("pid file left behind after exit: %v", err)
+	}
+	// --status-file: the link and the counters as JSON at exit.
+	var st struct {
+		Link struct{ Local, Peer, Encryption string }
+		GRE  map[string]int64
+		Data map[string]int64
+	}
+	raw, err := os.ReadFile(status)
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
+	if err != nil || st.Link.Local != "10.99.0.100" || st.Link.Peer != pppLocal || st.GRE["tx_sent"] == 0 || st.Data["rx_packets"] < 2 {
+		t.Errorf("status file (%v):\n%s", err, raw)
 	}
 }
