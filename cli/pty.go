@@ -106,7 +106,7 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 	log.Logf("Outgoing call established (call ID %d, peer's call ID %d).", t.Call.LocalCallID(), t.Call.PeerCallID())
 
 	var pppd *exec.Cmd
-	pppdDone := make(chan error, 1)
+	pppdExited := make(chan struct{}) // closed once Wait has returned; ProcessState is then safe to read
 	if slave != nil {
 		args := append([]string{slave.Name(), "38400"}, s.pppdArgs...)
 		pppd = exec.Command(s.pppdPath, args...)
@@ -119,7 +119,7 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 			return exitFatal
 		}
 		slave.Close()
-		go func() { pppdDone <- pppd.Wait() }()
+		go func() { pppd.Wait(); close(pppdExited) }()
 	} else {
 		log.quiet()
 	}
@@ -140,9 +140,8 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		if pppd != nil {
 			go func() {
 				select {
-				case <-pppdDone:
+				case <-pppdExited:
 					cancel()
-					pppdDone <- nil // keep the result for the reporter below
 				case <-bctx.Done():
 				}
 			}()
@@ -156,13 +155,15 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 	}
 	code := exitOK
 	if pppd != nil {
-		if pppd.ProcessState == nil {
+		select {
+		case <-pppdExited:
+		default:
 			pppd.Process.Signal(syscall.SIGTERM)
 			select {
-			case <-pppdDone:
+			case <-pppdExited:
 			case <-time.After(5 * time.Second):
 				pppd.Process.Kill()
-				<-pppdDone
+				<-pppdExited
 			}
 		}
 		if ps := pppd.ProcessState; ps != nil && !ps.Success() {
