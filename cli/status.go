@@ -41,7 +41,7 @@ func writeStatus(path string, gs *gre.Stats, sess *session.PPP) error {
 			"tx_packets": int64(ds.TxPackets.Load()), "tx_bytes": int64(ds.TxBytes.Load()),
 			"rx_packets": int64(ds.RxPackets.Load()), "rx_bytes": int64(ds.RxBytes.Load()),
 			"tx_dropped": int64(ds.TxDropped.Load()), "rx_decrypt_errors": int64(ds.RxDecryptErrors.Load()),
-			"ccp_reset_requests": int64(ds.ResetRequests.Load()),
+			"rx_bad_ip": int64(ds.RxBadIP.Load()), "ccp_reset_requests": int64(sess.ResetRequests()),
 		}
 		if p := sess.Params(); p != nil {
 			ls := &linkStatus{Local: p.Local.String(), Peer: p.Peer.String(), MTU: p.MTU, Encryption: "none"}

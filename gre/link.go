@@ -109,8 +109,16 @@ type Link struct {
 		ackMax  uint32
 		ackNew  bool
 		dl      time.Time // read deadline currently set
+		onGap   func()
 	}
 }
+
+// SetGapHandler installs f, called on the Receive goroutine for every data packet the
+// reorder buffer holds because an earlier one is missing, lost or late: long before the hold
+// time says which. Stateful MPPE asks for its CCP reset there, since after a loss it must
+// drop everything until the sender's answer arrives. Call it before Receive; f must not
+// block.
+func (l *Link) SetGapHandler(f func()) { l.rx.onGap = f }
 
 // NewLink returns a Link over conn. The Link owns conn: Close closes it.
 // All buffers are allocated here, once.
@@ -423,6 +431,9 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		}
 	case Buffered:
 		keep = true
+		if rx.onGap != nil {
+			rx.onGap()
+		}
 		if l.cfg.LogLevel >= 1 {
 			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)
 		}

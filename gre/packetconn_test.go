@@ -3,6 +3,7 @@
 package gre_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,5 +73,50 @@ func BenchmarkLinkOnPacketConn(b *testing.B) {
 	for b.Loop() {
 		l.Write(bufs, gre.HeaderLen)
 		<-got
+	}
+}
+
+// The gap handler runs for each packet held behind a missing one, at arrival, before the
+// hold time (here 1 s) decides the missing one is lost; never while packets are in order.
+func TestLinkGapHandler(t *testing.T) {
+	var n atomic.Int32
+	x, y := lossylink.Pair(lossylink.Config{Drop: func(p []byte) bool {
+		h, _, err := gre.Parse(p)
+		return err == nil && h.CallID() == 2 && h.HasSeq() && n.Add(1) == 3
+	}})
+	a := gre.NewLinkOn(x, gre.LinkConfig{LocalCallID: 1, PeerCallID: 2})
+	b := gre.NewLinkOn(y, gre.LinkConfig{LocalCallID: 2, PeerCallID: 1, Reorder: gre.ReorderConfig{Timeout: time.Second}})
+	gaps := make(chan int, 16)
+	delivered := 0
+	b.SetGapHandler(func() { gaps <- delivered })
+	go a.Receive(func([][]byte, []int) {})
+	go b.Receive(func(bufs [][]byte, _ []int) { delivered += len(bufs) })
+	defer a.Close()
+	defer b.Close()
+	buf := make([]byte, gre.HeaderLen+20)
+	start := time.Now()
+	for range 5 {
+		if _, err := a.Write([][]byte{buf}, gre.HeaderLen); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for want := range 2 { // packets 4 and 5 wait behind the lost 3
+		select {
+		case d := <-gaps:
+			if d != 2 {
+				t.Fatalf("gap %d reported with %d delivered, want 2", want, d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("gap handler called %d times, want 2", want)
+		}
+	}
+	if el := time.Since(start); el > 500*time.Millisecond {
+		t.Fatalf("gap reported after %v, not at arrival", el)
+	}
+	select {
+	case <-gaps:
+		t.Fatal("gap handler called for an in-order packet")
+	case <-time.After(50 * time.Millisecond):
 	}
 }

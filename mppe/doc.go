@@ -18,10 +18,13 @@
 //     arrives, then rekeys once per flag packet it missed plus once for the flushed one
 //     (here also when the packet revealing the gap is itself flushed, which Linux drops).
 //
-// Stateful MPPE cannot survive the loss of the packet that answers a CCP Reset-Request:
-// the sender re-keys for it, the receiver cannot know, and from the next flushed packet
-// on it decrypts with the wrong key (two Linux peers fail the same way). pppd negotiates
-// stateless mode unless told otherwise; so should callers.
+// Stateful MPPE as Linux does it cannot survive the loss of the packet that answers a CCP
+// Reset-Request: the sender re-keys for it, the receiver cannot know, and from the next
+// flushed packet on it decrypts with the wrong key. Our receiver recovers: on the flushed
+// packet that ends a discard it tries the next keys of the chain and keeps the one under
+// which the packet is a well-formed IP datagram (up to 256 lost answers); and it asks again
+// for a reset while it keeps dropping after its request was acknowledged. pppd still
+// negotiates stateless mode unless told otherwise; so should callers.
 //
 // An MPPE packet inside PPP is: protocol 0x00FD, the 2-byte MPPE header (flags and the
 // 12-bit coherency count, see [Header]), then the RC4-encrypted PPP protocol field and

@@ -190,9 +190,11 @@ func NewDecrypter(startKey []byte, bits int, stateless bool) (*Decrypter, error)
 // The plaintext starts with the PPP protocol field, which the peer may have compressed to
 // one byte (PFC: an odd first byte); telling them apart is the caller's job.
 //
-// On error b is untouched and the packet must be dropped. sendReset is true once when a
-// stateful receiver loses synchronisation: the caller must have a CCP Reset-Request sent;
-// until a packet with the flushed bit arrives Decrypt returns ErrDiscarding.
+// On error b is untouched and the packet must be dropped. sendReset is true for every packet
+// a stateful receiver drops because it lost synchronisation (ErrDiscarding): the caller
+// must have a CCP Reset-Request sent, coalescing the calls (one outstanding request at a
+// time, as pppd does); a request that the peer acknowledged while packets are still being
+// dropped means its answer was lost, and a new one is due.
 // Stateless: the key advances once per count step, so any gap of up to 4094 lost packets
 // is recovered from (a 12-bit count cannot show more: 4096 lost look like none). A repeated count
 // is rejected with ErrDuplicate. Unlike Linux, which takes a count more than 2048 ahead for
@@ -231,31 +233,91 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 			d.count = (d.count + 1) & countMask
 		}
 		if count != d.count || d.discard {
-			if !flushed {
-				// Lost packets: ask for a reset once and wait for a flushed packet.
-				sendReset = !d.discard
+			if !flushed || !d.resync(count, b) {
+				// Lost packets: drop until a flushed packet brings the keys back.
 				d.discard = true
-				return sendReset, ErrDiscarding
-			}
-			// The sender re-keyed on every flag packet we missed: catch up by whole
-			// blocks of 256 counts, then take the flushed packet's own re-key below.
-			// Linux does this only in the discard state and drops a flushed packet that
-			// reveals a gap; that loses the packet's re-key (a reset answer) and leaves
-			// it one key behind for good, so a flushed packet resynchronises here.
-			for count&^0xff != d.count&^0xff {
-				d.k.rekey(false)
-				d.count = (d.count + 0x100) & countMask
+				return true, ErrDiscarding
 			}
 			d.discard = false
 			d.count = count
-		}
-		if flushed {
+		} else if flushed {
 			d.k.rekey(false)
 		}
 	}
 	d.k.rc.xor(b)
 	d.sanity >>= 1
 	return false, nil
+}
+
+// maxLostAnswers bounds how many lost reset answers resync looks past. Each costs one SHA-1
+// and two RC4 key schedules (about 2 µs), only on a flushed packet that ends a discard; the
+// engine sends at most two Reset-Requests a second while the answers keep getting lost, so
+// 256 covers about two minutes of a one-way outage.
+const maxLostAnswers = 256
+
+// resync finds the key of flushed packet count (ciphertext b) after a gap and installs it,
+// reporting whether it did. The sender re-keyed once for every flag packet we missed,
+// which whole blocks of 256 counts show, and once for this packet; Linux stops there. But
+// every answer to a Reset-Request is a re-key too, and when one was lost the count cannot
+// show it: Linux then decrypts garbage for good. So, as a flushed packet always starts
+// from a fresh key, try the next few keys of the chain and keep the first under which the
+// packet decrypts to a well-formed IP datagram (see plausible); none means we stay
+// discarding and ask again.
+func (d *Decrypter) resync(count uint16, b []byte) bool {
+	k := d.k
+	for c := d.count; count&^0xff != c&^0xff; c = (c + 0x100) & countMask {
+		k.rekey(false)
+	}
+	var probe [64]byte
+	for range maxLostAnswers + 1 {
+		k.rekey(false)
+		rc := k.rc
+		p := probe[:copy(probe[:], b)]
+		rc.xor(p)
+		if plausible(p, len(b)) {
+			d.k = k
+			return true
+		}
+	}
+	return false
+}
+
+// plausible reports whether p, the first bytes of a decrypted packet n bytes long, starts
+// with an IPv4 or IPv6 protocol field (compressed or not) and a consistent IP header: for
+// IPv4 version, header length, total length n minus the protocol field, and the header
+// checksum; for IPv6 version and payload length. A wrong key passes with odds of about 2^-44
+// (version and length 2^-12, total length and checksum 2^-16 each), 2^-36 over 256 tries.
+func plausible(p []byte, n int) bool {
+	var proto uint16
+	switch {
+	case len(p) >= 1 && p[0]&1 == 1:
+		proto, p, n = uint16(p[0]), p[1:], n-1
+	case len(p) >= 2:
+		proto, p, n = uint16(p[0])<<8|uint16(p[1]), p[2:], n-2
+	default:
+		return false
+	}
+	switch proto {
+	case 0x0021:
+		if len(p) < 20 || p[0]>>4 != 4 {
+			return false
+		}
+		hl := int(p[0]&0x0f) * 4
+		if hl < 20 || hl > len(p) || int(binary.BigEndian.Uint16(p[2:])) != n {
+			return false
+		}
+		var sum uint32
+		for i := 0; i < hl; i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(p[i:]))
+		}
+		for sum > 0xffff {
+			sum = sum>>16 + sum&0xffff
+		}
+		return sum == 0xffff
+	case 0x0057:
+		return len(p) >= 40 && p[0]>>4 == 6 && int(binary.BigEndian.Uint16(p[4:]))+40 == n
+	}
+	return false
 }
 
 func (d *Decrypter) bogus(weight int, err error) error {

@@ -120,11 +120,12 @@ type Engine struct {
 	cfg   Config
 	lower Lower
 
-	in      chan []byte
-	resetCh chan struct{}
-	closeCh chan struct{}
-	closeMu sync.Once
-	traffic atomic.Bool // data frames arrived since the last echo tick
+	in         chan []byte
+	resetCh    chan struct{}
+	closeCh    chan struct{}
+	closeMu    sync.Once
+	traffic    atomic.Bool // data frames arrived since the last echo tick
+	resetsSent atomic.Uint64
 
 	lcp, ipcp, ccp *fsm
 	lcpc           *lcp
@@ -212,14 +213,21 @@ func (e *Engine) Input(frame []byte) {
 // received batch (one atomic store, no allocation).
 func (e *Engine) NoteTraffic() { e.traffic.Store(true) }
 
-// SendResetRequest asks for a CCP Reset-Request (our stateful MPPE receiver lost sync).
-// Safe for concurrent use; requests are coalesced and sent at most every 100 ms.
+// SendResetRequest asks for a CCP Reset-Request (our stateful MPPE receiver lost sync); call
+// it for every packet dropped out of sync. Safe for concurrent use and allocation-free.
+// Requests are coalesced: none while one waits for its Reset-Ack (that one is repeated
+// every 500 ms, 5 times at most), and at most one every 100 ms. So a receiver still
+// dropping after the Ack, whose answer was lost, gets a new request.
+
 func (e *Engine) SendResetRequest() {
 	select {
 	case e.resetCh <- struct{}{}:
 	default:
 	}
 }
+
+// ResetRequestsSent counts the CCP Reset-Requests sent, repetitions included.
+func (e *Engine) ResetRequestsSent() uint64 { return e.resetsSent.Load() }
 
 // Close starts a graceful LCP termination; Run returns nil once the peer acknowledged it or
 // after the Max-Terminate retransmissions (about 2 s). Safe to call more than once.
@@ -909,6 +917,9 @@ func (e *Engine) resetRequest() {
 		e.resetDue, e.resetAckDue = time.Time{}, time.Time{}
 		return
 	}
+	if !e.resetAckDue.IsZero() {
+		return // one outstanding request at a time (pppd's RACK_PENDING); its timer repeats it
+	}
 	now := e.now()
 	if !e.lastReset.IsZero() && now.Sub(e.lastReset) < minResetInterval {
 		e.resetDue = e.lastReset.Add(minResetInterval)
@@ -926,6 +937,7 @@ func (e *Engine) sendReset() {
 	}
 	e.lastReset = e.now()
 	e.resetAckDue = e.lastReset.Add(resetRetry)
+	e.resetsSent.Add(1)
 	e.sendPacket(ProtoCCP, codeResetReq, e.resetID, nil)
 }
 

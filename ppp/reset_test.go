@@ -47,7 +47,14 @@ func TestEngineResetRequestDeferredAndRepeated(t *testing.T) {
 		time.Sleep(minResetInterval)
 		c.e.SendResetRequest()
 		synctest.Wait()
-		time.Sleep(resetRetry)
+		// More drops while that request waits for its Ack ask for nothing new (pppd's
+		// RACK_PENDING): every extra request would cost the sender a re-key.
+		for range 4 {
+			time.Sleep(resetRetry / 5)
+			c.e.SendResetRequest()
+			synctest.Wait()
+		}
+		time.Sleep(resetRetry / 5)
 		synctest.Wait()
 		reqs := c.out.find(ProtoCCP, codeResetReq)
 		if len(reqs) != 4 || reqs[2].ID() != reqs[3].ID() || resets.Load() != 4 {
@@ -59,7 +66,16 @@ func TestEngineResetRequestDeferredAndRepeated(t *testing.T) {
 		if n := len(c.out.find(ProtoCCP, codeResetReq)); n != 3+maxResetRetries { // two answered, the third and its repetitions
 			t.Fatalf("%d Reset-Requests, want %d", n, 3+maxResetRetries)
 		}
+		if n := c.e.ResetRequestsSent(); n != 3+maxResetRetries {
+			t.Fatalf("ResetRequestsSent = %d, want %d", n, 3+maxResetRetries)
+		}
+		// Acknowledged, yet the receiver still drops (the answer was lost): a new request.
 		s.out.setDrop(nil)
+		c.e.SendResetRequest()
+		synctest.Wait()
+		if reqs := c.out.find(ProtoCCP, codeResetReq); len(reqs) != 4+maxResetRetries || reqs[len(reqs)-1].ID() == reqs[len(reqs)-2].ID() {
+			t.Fatalf("no new Reset-Request after the repetitions ended: %x", reqs)
+		}
 		shutdown(t, c, s)
 	})
 }

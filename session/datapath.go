@@ -38,7 +38,7 @@ type DataStats struct {
 	TxDropped                              atomic.Uint64 // not IPv4, or too big
 	RxDecryptErrors, RxUnencrypted         atomic.Uint64
 	RxTunErrors                            atomic.Uint64
-	ResetRequests                          atomic.Uint64 // CCP Reset-Requests we asked the engine for
+	RxBadIP                                atomic.Uint64 // decrypted to a bad IPv4 header: dropped
 }
 
 // cryptoState is what the engine installs when the network layer comes up.
@@ -46,6 +46,18 @@ type cryptoState struct {
 	enc  *mppe.Encrypter // nil: no MPPE
 	dec  *mppe.Decrypter
 	acfc bool // we may omit FF 03
+	// stateful MPPE: a GRE gap asks for a CCP reset at once (see onGap)
+	stateful bool
+}
+
+// onGap is the GRE link's gap handler. A stateful MPPE receiver drops every packet after a
+// loss until the sender's flushed answer to our Reset-Request; asking when the gap appears,
+// not when the reorder hold ends, saves the hold time's worth of packets (at 10 ms and 700
+// Mbit/s, 600 of them). When the gap was mere reordering the answer costs one re-key.
+func (d *datapath) onGap() {
+	if st := d.state.Load(); st != nil && st.stateful {
+		d.engine.SendResetRequest()
+	}
 }
 
 // datapath moves IP packets between a TUN device and a GRE link.
@@ -160,7 +172,6 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 			}
 			reset, err := st.dec.Decrypt(info[:mppe.HeaderLen], info[mppe.HeaderLen:])
 			if reset {
-				d.stats.ResetRequests.Add(1)
 				d.engine.SendResetRequest()
 			}
 			if err != nil {
@@ -178,6 +189,11 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				continue
 			}
 			if iproto == ppp.ProtoIPv4 {
+				if !ipv4HeaderOK(b[at:]) {
+					// Decrypted with the wrong key (or corrupted): not worth a TUN write.
+					d.stats.RxBadIP.Add(1)
+					continue
+				}
 				out = d.appendIP(out, b, at)
 			} else {
 				// Encrypted non-IP (IPv6 from a peer we did not negotiate it with): the
@@ -194,6 +210,11 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 			// Encrypted data before keys exist: nothing can read it.
 			d.stats.RxDecryptErrors.Add(1)
 		default:
+			if proto == ppp.ProtoCCP && len(info) > 0 && info[0] == ppp.CodeResetRequest && st != nil && st.stateful {
+				// Re-key the next packet now, not after the engine goroutine got to the
+				// request: every packet sent meanwhile is one the peer must drop.
+				st.enc.RequestReset()
+			}
 			d.engine.Input(append([]byte(nil), frame...))
 		}
 	}
@@ -222,4 +243,23 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// ipv4HeaderOK checks version, header length and header checksum.
+func ipv4HeaderOK(p []byte) bool {
+	if len(p) < 20 || p[0]>>4 != 4 {
+		return false
+	}
+	hl := int(p[0]&0x0f) * 4
+	if hl < 20 || hl > len(p) {
+		return false
+	}
+	var sum uint32
+	for i := 0; i < hl; i += 2 {
+		sum += uint32(p[i])<<8 | uint32(p[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return sum == 0xffff
 }

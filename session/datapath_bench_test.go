@@ -216,6 +216,15 @@ func newTxBatch(size int) *txBatch {
 		tb.tmpl[i] = byte(i * 7)
 	}
 	tb.tmpl[0], tb.tmpl[2], tb.tmpl[3] = 0x45, byte(size>>8), byte(size)
+	tb.tmpl[10], tb.tmpl[11] = 0, 0
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(tb.tmpl[i])<<8 | uint32(tb.tmpl[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	tb.tmpl[10], tb.tmpl[11] = ^byte(sum>>8), ^byte(sum) // the receiver checks the header
 	for i := range tb.bufs {
 		tb.bufs[i] = make([]byte, bufSize+TunOffset)
 		tb.sizes[i] = size
@@ -225,14 +234,15 @@ func newTxBatch(size int) *txBatch {
 }
 
 // refill restores what encryption in place scrambled: the whole packet when check is set
-// (tests compare the bytes), else only the IP version nibble that sendBatch looks at (the
-// cost of RC4 does not depend on the bytes, and copying would add work the TUN read does).
+// (tests compare the bytes), else only the 20-byte IP header that sendBatch and the
+// receiver's check look at (the cost of RC4 does not depend on the bytes, and copying the
+// payload would add work the TUN read does).
 func (tb *txBatch) refill(full bool) {
 	for _, b := range tb.bufs {
 		if full {
 			copy(b[TunOffset:], tb.tmpl)
 		} else {
-			b[TunOffset] = 0x45
+			copy(b[TunOffset:TunOffset+20], tb.tmpl)
 		}
 	}
 }

@@ -84,7 +84,9 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 		}
 	}
 	ec.TxReset = func() {
-		if st := s.dp.state.Load(); st != nil && st.enc != nil {
+		// The datapath already re-keyed when the request passed by (stateful mode; a
+		// stateless encrypter re-keys every packet anyway).
+		if st := s.dp.state.Load(); st != nil && st.enc != nil && !st.stateful {
 			st.enc.RequestReset()
 		}
 		if userReset != nil {
@@ -100,6 +102,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 func (s *PPP) linkUp(p ppp.LinkParams) error {
 	st := &cryptoState{acfc: p.TxACFC}
 	if p.MPPE != nil {
+		st.stateful = !p.MPPE.Stateless
 		var err error
 		if st.enc, err = mppe.NewEncrypter(p.MPPE.SendKey[:], p.MPPE.Bits, p.MPPE.Stateless); err != nil {
 			return fmt.Errorf("MPPE: %w", err)
@@ -150,6 +153,9 @@ func (s *PPP) Params() *ppp.LinkParams {
 // Stats returns the datapath counters.
 func (s *PPP) Stats() *DataStats { return &s.dp.stats }
 
+// ResetRequests is the number of CCP Reset-Requests sent for our stateful MPPE receiver.
+func (s *PPP) ResetRequests() uint64 { return s.engine.ResetRequestsSent() }
+
 // Close starts a graceful LCP termination; Run returns when it is done.
 func (s *PPP) Close() { s.engine.Close() }
 
@@ -158,6 +164,7 @@ func (s *PPP) Close() { s.engine.Close() }
 // closes the TUN device. The error says why the link ended (nil after a local close).
 func (s *PPP) Run(ctx context.Context) error {
 	done := make(chan struct{})
+	s.link.SetGapHandler(s.dp.onGap)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
