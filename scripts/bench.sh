@@ -6,14 +6,16 @@
 #   3. our pptp <-> our pptpd with no MPPE, MPPE-128 stateless and MPPE-128 stateful.
 # For each: iperf3 TCP (1 and 4 streams, both directions), UDP packets/s with 64-byte and
 # 1400-byte IP packets, ping RTT idle and under load, CPU seconds per GB on each side, client
-# RSS under load and (tunnels) connect time. Prints one table with each tunnel's ratio to
+# RSS under load and (tunnels) connect time; 4. connect time of our client against Debian's
+# pptpd in refvm next to pptp-linux + pppd's. Prints one table with each tunnel's ratio to
 # wireguard-go and writes the same as JSON (bench.json, or --json PATH).
 #
 # Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--only LIST]
 #   --time SECS   length of each iperf3 test (default 4)
 #   --perf DIR    also record `perf` CPU profiles of pptp and pptpd during the 1-stream upload
 #                 (unstripped binaries are built for it); reports land in DIR
-#   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful
+#   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
+#                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`)
 # Removes every namespace, interface and process it started, also after Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ top=$PWD
 json_out=$PWD/bench.json
 T=4
 perf_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--time) T=$2; shift 2 ;;
 	--perf) perf_dir=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -76,6 +78,7 @@ cleanup() {
 		ip netns del $ns 2>/dev/null
 	done
 	rm -f /var/run/wireguard/$WG_IF_SRV.sock /var/run/wireguard/$WG_IF_CLI.sock
+	[ "${refvm_up:-0}" = 1 ] && "$refvm" server stop >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -288,6 +291,8 @@ printf 'bench pptpd "bench-secret" *\n' >"$work/chap-secrets"
 chmod 600 "$work/chap-secrets"
 printf 'bench-secret\n' >"$work/password"
 chmod 600 "$work/password"
+printf 'test\n' >"$work/refvm-password" # refvm's default chap-secrets entry test/test
+chmod 600 "$work/refvm-password"
 
 run_pptp() { # config server-option-lines client-flags
 	local c=$1 sopts=$2 cflags=$3
@@ -333,6 +338,56 @@ want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mpp
 want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
 	'--require-mppe-128 --mppe-stateful-only'
 
+# ---- 4. connect time against Debian's pptpd, next to pptp-linux + pppd ----------------------
+# refvm (../shared/refvm) runs Debian's pptpd at 192.0.2.2 in User-Mode Linux. Our client:
+# process start -> IPv4 address on pptp0 (in the refvm namespace); pptp-linux + pppd in the
+# client VM: its own connect_seconds. CONNECT_RUNS alternating runs each, medians compared.
+refvm=$top/../shared/refvm/refvm
+refvm_cache=${REFVM_CACHE:-/var/tmp/refvm}
+connect_json=null
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if want refvm-connect; then
+	if [ ! -x "$refvm" ] || [ ! -d "$refvm_cache/rootfs" ]; then
+		say "refvm-connect: skipped, refvm not built (run: $refvm build)"
+	else
+		runs=${CONNECT_RUNS:-5}
+		say "refvm-connect: Debian pptpd in UML, $runs runs of each client"
+		refvm_up=0
+		for try in 1 2; do # a UML boot flakes now and then: one retry
+			"$refvm" server start --no-debug >"$work/refvm-server.log" 2>&1 && { refvm_up=1; break; }
+			say "refvm-connect: server did not boot (try $try)"
+			"$refvm" server stop >/dev/null 2>&1 || true
+		done
+		if [ $refvm_up = 1 ]; then
+			ours=() theirs=()
+			for i in $(seq 1 "$runs"); do
+				t0=$(now)
+				ip netns exec refpptp "$pptp" 192.0.2.2 --user test --password-file "$work/refvm-password" \
+					>"$work/refvm-pptp-$i.log" 2>&1 &
+				cpid=$!
+				pids+=($cpid)
+				if wait_addr refpptp pptp0 $cpid; then
+					t1=$(now)
+					ours+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+				else
+					sed 's/^/   pptp: /' "$work/refvm-pptp-$i.log" >&2
+				fi
+				stop_pid $cpid
+				sleep 1 # pptpd reaps the call
+				c=$("$refvm" client 192.0.2.2 --ping 0 2>&1 | tee "$work/refvm-client-$i.log" |
+					sed -n 's/.*connect_seconds[=: ]*\([0-9.]*\).*/\1/p' | head -1)
+				[ -n "$c" ] && theirs+=("$c") || sed 's/^/   refvm client: /' "$work/refvm-client-$i.log" | tail -5 >&2
+			done
+			"$refvm" server stop >/dev/null 2>&1 || true
+			mo=$(printf '%s\n' "${ours[@]}" | grep . | median)
+			mt=$(printf '%s\n' "${theirs[@]}" | grep . | median)
+			connect_json=$(printf '{"runs": %d, "pptp_go_s": [%s], "pptp_linux_pppd_s": [%s], "pptp_go_median_s": %s, "pptp_linux_pppd_median_s": %s, "ratio": %s}' \
+				"$runs" "$(IFS=,; echo "${ours[*]}")" "$(IFS=,; echo "${theirs[*]}")" "$mo" "$mt" \
+				"$(awk -v a="$mo" -v b="$mt" 'BEGIN { if (a == "null" || b == "null" || b + 0 == 0) print "null"; else printf "%.2f", a / b }')")
+		fi
+	fi
+fi
+
 # ---- report ------------------------------------------------------------------------------
 metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
 	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
@@ -344,10 +399,10 @@ ratio() { # value base -> value/base, or "-"
 	echo
 	printf 'pptp-go bench %s, %s, %d cores, %s s per TCP test (ratio: value / wireguard-go)\n' \
 		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T"
-	printf '%-20s' metric
+	[ ${#configs[@]} -gt 0 ] && printf '%-20s' metric
 	for c in "${configs[@]}"; do printf '%18s' "$c"; done
-	echo
-	for m in "${metrics[@]}"; do
+	[ ${#configs[@]} -gt 0 ] && echo
+	[ ${#configs[@]} -gt 0 ] && for m in "${metrics[@]}"; do
 		printf '%-20s' "$m"
 		for c in "${configs[@]}"; do
 			v=${R[$c.$m]:-null}
@@ -359,7 +414,11 @@ ratio() { # value base -> value/base, or "-"
 		done
 		echo
 	done
-	echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct'
+	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct'
+	if [ "$connect_json" != null ]; then
+		echo
+		echo "connect time against Debian pptpd (refvm), medians: $(jq -r '"pptp-go \(.pptp_go_median_s) s, pptp-linux + pppd \(.pptp_linux_pppd_median_s) s, ratio \(.ratio)"' <<<"$connect_json")"
+	fi
 }
 
 {
@@ -386,7 +445,7 @@ ratio() { # value base -> value/base, or "-"
 		fi
 		printf '}'
 	done
-	printf '\n  }\n}\n'
+	printf '\n  },\n  "connect_vs_pptp_linux": %s\n}\n' "$connect_json"
 } >"$json_out.tmp"
 jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
 say "wrote $json_out"
