@@ -1,0 +1,1063 @@
+// SPDX-License-Identifier: MIT
+
+// Command scalebench measures how our pptpd scales with concurrent sessions (issue
+// "performance", part "server scale"): how many sessions it carries, how much memory each
+// costs and how many it sets up per second.
+//
+// It builds pptpd, starts it in one network namespace with an address pool for -n sessions,
+// and opens the -n sessions from this one process in a second namespace through the Go API
+// (session.Dial, session.NewPPP, Tunnel.RunOver), each ending in its own user-space TCP/IP
+// stack, so no TUN device and no process per client. It measures the set-up rate (first dial
+// to the last link up, -c set-ups in flight), the server's RSS before, with all sessions up
+// and after they closed, checks that the sessions carry traffic (one ICMP echo each through
+// the tunnel to the server's end of the link), and that the server returns to zero sessions
+// and no pptpd* interfaces. Run as root from the module root:
+//
+//	go run ./internal/scalebench -n 1000 -json scale.json
+//
+// It is a measuring program, not a test; it exits nonzero if any session failed.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/internal/nstest"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/pppconf"
+	"github.com/pptp-go/pptp/session"
+)
+
+type options struct {
+	n         int
+	conc      int
+	ping      int
+	timeout   time.Duration
+	settle    time.Duration
+	jsonPath  string
+	pptpdPath string
+	keep      bool
+	verbose   bool
+}
+
+const (
+	serverLocal = "10.127.0.1" // localip: the server's end of every session's link
+	vethNet     = "198.18.77"  // the veth between the namespaces: .1 server, .2 clients
+	userHZ      = 100          // clock ticks per second in /proc/PID/stat (USER_HZ)
+)
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 100, "number of concurrent sessions (1..10000)")
+	flag.IntVar(&o.conc, "c", 32, "set-ups in flight at once (dial to link up)")
+	flag.IntVar(&o.ping, "ping", -1, "sessions to check with one ICMP echo through the tunnel (-1 = all, 0 = none)")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-session limit from dial to link up")
+	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait with all sessions up before reading the server's memory")
+	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
+	flag.StringVar(&o.pptpdPath, "pptpd", "", "pptpd binary to use (default: build ./cmd/pptpd into a temporary directory)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (pptpd's configuration and log)")
+	flag.BoolVar(&o.verbose, "v", false, "log every client session's stages")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: go run ./internal/scalebench [flags]   (as root, from the module root)\n\n"+
+			"Starts our pptpd in a network namespace and opens -n sessions to it from this process in a\n"+
+			"second namespace; prints set-ups per second and the server's memory per session.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if o.n < 1 || o.n > 10000 || o.conc < 1 {
+		fmt.Fprintln(os.Stderr, "scalebench: -n must be 1..10000 and -c at least 1")
+		os.Exit(2)
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "scalebench: must run as root: it creates network namespaces, a veth pair, "+
+			"TUN devices (pptpd) and raw GRE sockets.\n  sudo go run ./internal/scalebench -n "+strconv.Itoa(o.n))
+		os.Exit(2)
+	}
+	os.Exit(run(o))
+}
+
+// bench is one run: the namespaces, the server process and the client sessions.
+type bench struct {
+	o      options
+	dir    string
+	nsA    string
+	nsB    string
+	addrA  string
+	srv    *exec.Cmd
+	srvLog string
+	srvErr chan error // pptpd's Wait result
+
+	cleanOnce sync.Once
+}
+
+// result is what the run measured (also the JSON written with -json).
+type result struct {
+	N                 int     `json:"n"`
+	Concurrency       int     `json:"concurrency"`
+	SetupSeconds      float64 `json:"setup_seconds"`
+	SetupsPerSecond   float64 `json:"setups_per_second"`
+	ServerRSSIdleKiB  int64   `json:"server_rss_idle_kib"`
+	ServerRSSFullKiB  int64   `json:"server_rss_full_kib"`
+	RSSPerSessionKiB  float64 `json:"rss_per_session_kib"`
+	HWMKiB            int64   `json:"hwm_kib"`
+	ServerRSSAfterKiB int64   `json:"server_rss_after_kib"`
+	// Failures counts sessions that did not come up, failed the ping check, or whose
+	// server side logged a dead datapath ("TUN read:"), each session once.
+	Failures       int `json:"failures"`
+	SetupFailures  int `json:"setup_failures"`
+	SessionsUp     int `json:"sessions_up"`
+	SetupLatencyMs lat `json:"setup_latency_ms"`
+	// SetupsPerSecondByTenth is the rate within each tenth of the sessions, in the order
+	// they came up: how the rate falls as the server fills.
+	SetupsPerSecondByTenth []float64 `json:"setups_per_second_by_tenth"`
+	ServerCPUSetupSec      float64   `json:"server_cpu_setup_seconds"`
+	ServerCPUMsPerSetup    float64   `json:"server_cpu_ms_per_setup"`
+	ClientCPUSetupSec      float64   `json:"client_cpu_setup_seconds"`
+	ServerCPUIdlePct       float64   `json:"server_cpu_idle_full_percent"`
+	ServerThreadsFull      int       `json:"server_threads_full"`
+	ServerFDsIdle          int       `json:"server_fds_idle"`
+	ServerFDsFull          int       `json:"server_fds_full"`
+	ServerFDsAfter         int       `json:"server_fds_after"`
+	ServerActiveFull       int       `json:"server_active_full"`
+	ServerActiveAfter      int       `json:"server_active_after"`
+	GoroutinesIdle         int       `json:"server_goroutines_idle"`
+	GoroutinesFull         int       `json:"server_goroutines_full"`
+	GoroutinesAfter        int       `json:"server_goroutines_after"`
+	IfacesFull             int       `json:"server_interfaces_full"`
+	IfacesAfter            int       `json:"server_interfaces_after"`
+	PingChecked            int       `json:"ping_checked"`
+	PingFailed             int       `json:"ping_failed"`
+	// ServerTUNReadErrors are server sessions whose TUN reader stopped on an error (pptpd
+	// logs "pptpdN: TUN read: …"): from then on nothing goes from the server to that client.
+	ServerTUNReadErrors int `json:"server_tun_read_errors"`
+	// ServerTUNReadErrorsClosing are those logged while the sessions were being closed.
+	ServerTUNReadErrorsClosing int      `json:"server_tun_read_errors_closing"`
+	TeardownSeconds            float64  `json:"teardown_seconds"`
+	ServerDrainSeconds         float64  `json:"server_drain_seconds"`
+	ClientRSSFullKiB           int64    `json:"client_rss_full_kib"`
+	ServerNoFile               string   `json:"server_rlimit_nofile"`
+	Version                    string   `json:"version"`
+	Cores                      int      `json:"cores"`
+	Date                       string   `json:"date"`
+	TotalSeconds               float64  `json:"total_seconds"`
+	Errors                     []string `json:"errors,omitempty"`
+}
+
+var errInterrupted = errors.New("interrupted")
+
+type lat struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+func run(o options) int {
+	start := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	b := &bench{o: o}
+	// A second signal, or a first one that the run does not act on within 30 s, still
+	// removes the namespaces and the server before exiting.
+	go func() {
+		<-ctx.Done()
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		select {
+		case <-sig:
+		case <-time.After(30 * time.Second):
+		}
+		fmt.Fprintln(os.Stderr, "scalebench: interrupted; cleaning up")
+		b.cleanup()
+		os.Exit(130)
+	}()
+	defer b.cleanup()
+
+	res, err := b.measure(ctx)
+	if res != nil {
+		res.TotalSeconds = round(time.Since(start).Seconds(), 1)
+		b.report(res)
+	}
+	if ctx.Err() != nil {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scalebench: %v\n", err)
+		}
+		return 130
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scalebench: %v\n", err)
+		b.tailLog(20)
+		return 1
+	}
+	if res.Failures > 0 || res.ServerTUNReadErrors > 0 || res.ServerActiveAfter != 0 || res.IfacesAfter != 0 {
+		return 1
+	}
+	return 0
+}
+
+func (b *bench) measure(ctx context.Context) (*result, error) {
+	o := b.o
+	res := &result{N: o.n, Concurrency: o.conc, Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339),
+		ServerActiveFull: -1, ServerActiveAfter: -1, GoroutinesIdle: -1, GoroutinesFull: -1, GoroutinesAfter: -1}
+	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		res.Version = strings.TrimSpace(string(out))
+	}
+	if err := raiseNoFile(uint64(8*o.n + 4096)); err != nil {
+		return nil, err
+	}
+	var err error
+	if b.dir, err = os.MkdirTemp("", "scalebench-"); err != nil {
+		return nil, err
+	}
+	if err := b.buildServer(); err != nil {
+		return nil, err
+	}
+	if err := b.setupNamespaces(); err != nil {
+		return nil, err
+	}
+	if err := b.startServer(ctx); err != nil {
+		return nil, err
+	}
+	pid := b.srv.Process.Pid
+	res.ServerNoFile = noFileLimit(pid)
+
+	// Idle: let the server's start-up garbage settle first.
+	sleepCtx(ctx, time.Second)
+	idle := procStatus(pid)
+	res.ServerRSSIdleKiB = idle["VmRSS"]
+	res.ServerFDsIdle = countFDs(pid)
+	res.GoroutinesIdle, _ = b.serverStatus(ctx)
+
+	// Set-up phase.
+	fmt.Fprintf(os.Stderr, "scalebench: opening %d sessions, %d in flight\n", o.n, o.conc)
+	sessions := make([]*client, o.n)
+	srvCPU0, cliCPU0 := cpuTicks(pid), cpuTicks(os.Getpid())
+	t0 := time.Now()
+	var next atomic.Int64
+	var up atomic.Int64
+	var wg sync.WaitGroup
+	lastUp := make([]time.Time, o.n)
+	for range o.conc {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= o.n {
+					return
+				}
+				c := b.open(ctx, i)
+				sessions[i] = c
+				if c.err == nil {
+					lastUp[i] = c.upAt
+					if k := up.Add(1); k%100 == 0 || int(k) == o.n {
+						fmt.Fprintf(os.Stderr, "  %d up after %.2f s\n", k, time.Since(t0).Seconds())
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	setupEnd := t0
+	var lats []float64
+	for i, c := range sessions {
+		if c == nil {
+			continue
+		}
+		if c.err != nil {
+			if len(res.Errors) < 10 {
+				res.Errors = append(res.Errors, fmt.Sprintf("session %d: %v", i, c.err))
+			}
+			continue
+		}
+		res.SessionsUp++
+		lats = append(lats, float64(c.upAt.Sub(c.start).Microseconds())/1000)
+		if lastUp[i].After(setupEnd) {
+			setupEnd = lastUp[i]
+		}
+	}
+	res.SetupFailures = o.n - res.SessionsUp // those that failed and those never started (interrupted)
+	setupDur := setupEnd.Sub(t0).Seconds()
+	res.SetupSeconds = round(setupDur, 3)
+	if setupDur > 0 {
+		res.SetupsPerSecond = round(float64(res.SessionsUp)/setupDur, 1)
+	}
+	res.SetupLatencyMs = percentiles(lats)
+	res.SetupsPerSecondByTenth = ratesByTenth(t0, lastUp)
+	srvCPU1, cliCPU1 := cpuTicks(pid), cpuTicks(os.Getpid())
+	res.ServerCPUSetupSec = round(float64(srvCPU1-srvCPU0)/userHZ, 2)
+	res.ClientCPUSetupSec = round(float64(cliCPU1-cliCPU0)/userHZ, 2)
+	if res.SessionsUp > 0 {
+		res.ServerCPUMsPerSetup = round(1000*res.ServerCPUSetupSec/float64(res.SessionsUp), 2)
+	}
+	fmt.Fprintf(os.Stderr, "scalebench: %d of %d sessions up in %.2f s\n", res.SessionsUp, o.n, setupDur)
+
+	// Everything up: memory, interfaces, session count.
+	if ctx.Err() == nil {
+		c0, w0 := cpuTicks(pid), time.Now()
+		sleepCtx(ctx, o.settle)
+		res.ServerCPUIdlePct = round(100*float64(cpuTicks(pid)-c0)/userHZ/time.Since(w0).Seconds(), 1)
+		full := procStatus(pid)
+		res.ServerRSSFullKiB, res.ServerThreadsFull = full["VmRSS"], int(full["Threads"])
+		res.ServerFDsFull = countFDs(pid)
+		res.ClientRSSFullKiB = procStatus(os.Getpid())["VmRSS"]
+		if res.SessionsUp > 0 {
+			res.RSSPerSessionKiB = round(float64(res.ServerRSSFullKiB-res.ServerRSSIdleKiB)/float64(res.SessionsUp), 1)
+		}
+		res.IfacesFull = b.countIfaces()
+		res.GoroutinesFull, res.ServerActiveFull = b.serverStatus(ctx)
+	}
+
+	// Traffic: one ICMP echo per checked session, to the server's end of its link.
+	pingFailedIfs := map[string]bool{}
+	if o.ping != 0 && ctx.Err() == nil {
+		snmp0 := netSNMP(pid)
+		res.PingChecked, res.PingFailed = b.pingCheck(ctx, sessions, pingFailedIfs, &res.Errors)
+		if res.PingFailed > 0 {
+			res.Errors = append(res.Errors, "server's IP/ICMP counters during the ping check: "+snmpDelta(snmp0, netSNMP(pid)))
+		}
+		fmt.Fprintf(os.Stderr, "scalebench: ping through %d sessions: %d failed\n", res.PingChecked, res.PingFailed)
+	}
+	// Sessions whose server side stopped reading its TUN while up (a ping may not have
+	// caught them, or they failed it): each is a failure, counted once.
+	tunErrs := b.tunReadErrors()
+	res.ServerTUNReadErrors = len(tunErrs)
+	res.Failures = res.SetupFailures + res.PingFailed
+	for ifname, msg := range tunErrs {
+		if !pingFailedIfs[ifname] {
+			res.Failures++
+		}
+		if len(res.Errors) < 30 {
+			res.Errors = append(res.Errors, "server "+msg)
+		}
+	}
+
+	// Tear everything down and check the server returns to nothing.
+	fmt.Fprintf(os.Stderr, "scalebench: closing the sessions\n")
+	t1 := time.Now()
+	stuck := closeAll(sessions)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %d of %d sessions were up; closed them", res.SessionsUp, o.n)
+	}
+	res.TeardownSeconds = round(time.Since(t1).Seconds(), 2)
+	if n := stuck; n > 0 {
+		res.Errors = append(res.Errors, fmt.Sprintf("%d client sessions did not finish closing within 30 s", n))
+	}
+	t2 := time.Now()
+	drained := nstest.WaitFor(60*time.Second, func() bool {
+		_, active := b.serverStatus(ctx)
+		return active == 0 && b.countIfaces() == 0
+	})
+	res.ServerDrainSeconds = round(time.Since(t2).Seconds(), 2)
+	res.IfacesAfter = b.countIfaces()
+	res.GoroutinesAfter, res.ServerActiveAfter = b.serverStatus(ctx)
+	if !drained {
+		res.Errors = append(res.Errors, fmt.Sprintf("server not drained after 60 s: %d active, %d pptpd interfaces",
+			res.ServerActiveAfter, res.IfacesAfter))
+	}
+	sleepCtx(ctx, time.Second)
+	after := procStatus(pid)
+	res.ServerRSSAfterKiB, res.HWMKiB = after["VmRSS"], after["VmHWM"]
+	res.ServerFDsAfter = countFDs(pid)
+	res.ServerTUNReadErrorsClosing = len(b.tunReadErrors()) - len(tunErrs)
+	return res, nil
+}
+
+var tunReadRE = regexp.MustCompile(`(?m)^pptpd: (pptpd\d+): TUN read: .*$`)
+
+// tunReadErrors returns the server's "pptpdN: TUN read: …" log lines by interface: that
+// session's TUN reader (session.datapath.RoutineReadFromTUN) has stopped.
+func (b *bench) tunReadErrors() map[string]string {
+	m := map[string]string{}
+	data, _ := os.ReadFile(b.srvLog)
+	for _, sm := range tunReadRE.FindAllSubmatch(data, -1) {
+		m[string(sm[1])] = strings.TrimPrefix(string(sm[0]), "pptpd: ")
+	}
+	return m
+}
+
+// serverIf is the server's interface for a client's address.
+func (b *bench) serverIf(c *client) string {
+	out, _ := exec.Command("ip", "-n", b.nsA, "-o", "route", "get", c.params.Local.String()).Output()
+	f := strings.Fields(string(out))
+	if i := slices.Index(f, "dev"); i >= 0 && i+1 < len(f) {
+		return f[i+1]
+	}
+	return ""
+}
+
+// closeAll closes every session that came up, all at once, and returns how many did not
+// finish closing within 30 s.
+func closeAll(sessions []*client) int {
+	var wg sync.WaitGroup
+	var stuck atomic.Int64
+	for _, c := range sessions {
+		if c == nil || c.err != nil {
+			continue
+		}
+		wg.Go(func() {
+			c.cancel()
+			select {
+			case <-c.done:
+			case <-time.After(30 * time.Second):
+				stuck.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(stuck.Load())
+}
+
+// client is one session opened through the Go API.
+type client struct {
+	start, upAt time.Time
+	err         error
+	params      ppp.LinkParams
+	tnet        *netstack.Net
+	cancel      context.CancelFunc
+	done        chan struct{} // closed when RunOver returned
+	runErr      error
+	t           *session.Tunnel
+	sess        *session.PPP
+}
+
+// open dials session i from namespace B and waits until its link is up.
+func (b *bench) open(ctx context.Context, i int) *client {
+	c := &client{start: time.Now(), done: make(chan struct{})}
+	logf := func(string, ...any) {}
+	if b.o.verbose {
+		logf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "client %d: %s\n", i, fmt.Sprintf(format, args...))
+		}
+	}
+	dctx, dcancel := context.WithTimeout(ctx, b.o.timeout)
+	defer dcancel()
+	cfg := session.DialConfig{
+		Server: b.addrA,
+		// Every client shares one source address, and the raw GRE sockets tell calls apart
+		// by Call ID only: distinct IDs are a must here (random ones would collide).
+		Control: control.ClientConfig{CallID: uint16(i + 1), Logf: logf},
+		Logf:    logf,
+	}
+	var t *session.Tunnel
+	err := nstest.In(b.nsB, func() (err error) {
+		t, err = session.Dial(dctx, cfg)
+		return err
+	})
+	if err != nil {
+		c.err = fmt.Errorf("dial: %w", err)
+		if ctx.Err() != nil {
+			c.err = errInterrupted
+		}
+		close(c.done)
+		return c
+	}
+	lazy := session.NewLazyDevice()
+	upc := make(chan struct{})
+	var once sync.Once
+	ec := ppp.Config{
+		MRU:          pppconf.DefaultMRU,
+		MTU:          pppconf.DefaultMRU,
+		EchoInterval: 30 * time.Second,
+		EchoFailure:  4,
+		User:         fmt.Sprintf("user%d", i),
+		Password:     fmt.Sprintf("pass%d", i),
+		MPPE:         ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true},
+		Up: func(p ppp.LinkParams) {
+			once.Do(func() {
+				c.params = p
+				c.upAt = time.Now()
+				close(upc)
+			})
+		},
+		Logf: logf,
+	}
+	sess := session.NewPPP(t.Link, session.PPPConfig{
+		Engine: ec, Dev: lazy, IfName: "netstack", Logf: logf,
+		Configure: func(p ppp.LinkParams) (func() error, error) {
+			dev, tnet, err := netif.CreateNetstack(p.Local, nil, p.MTU)
+			if err != nil {
+				return nil, err
+			}
+			lazy.Set(dev)
+			c.tnet = tnet
+			return func() error { return nil }, nil
+		},
+	})
+	c.t, c.sess = t, sess
+	sctx, scancel := context.WithCancel(context.Background())
+	c.cancel = scancel
+	go func() {
+		c.runErr = t.RunOver(sctx, sess.Run)
+		close(c.done)
+	}()
+	select {
+	case <-upc:
+		return c
+	case <-c.done:
+		c.err = fmt.Errorf("link: %v", c.runErr)
+	case <-dctx.Done():
+		c.err = fmt.Errorf("link not up within %v", b.o.timeout)
+		if ctx.Err() != nil {
+			c.err = errInterrupted
+		}
+	}
+	scancel()
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+	}
+	return c
+}
+
+// pingCheck sends one ICMP echo through each checked session (retrying twice) and waits for
+// the server's kernel to answer from its end of the link.
+func (b *bench) pingCheck(ctx context.Context, sessions []*client, failedIfs map[string]bool, errs *[]string) (checked, failed int) {
+	var pick []int
+	for i, c := range sessions {
+		if c != nil && c.err == nil && c.tnet != nil {
+			pick = append(pick, i)
+		}
+	}
+	if b.o.ping > 0 && b.o.ping < len(pick) {
+		sample := make([]int, b.o.ping)
+		for k := range sample {
+			sample[k] = pick[k*len(pick)/b.o.ping]
+		}
+		pick = sample
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, i := range pick {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := ping(ctx, sessions[i], uint16(i))
+			var ifname string
+			if err != nil {
+				ifname = b.serverIf(sessions[i])
+				err = fmt.Errorf("%w (%s)", err, b.diagnose(sessions[i], ifname))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			checked++
+			if err != nil {
+				failed++
+				failedIfs[ifname] = true
+				if len(*errs) < 20 {
+					*errs = append(*errs, fmt.Sprintf("session %d ping: %v", i, err))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return checked, failed
+}
+
+func ping(ctx context.Context, c *client, seq uint16) error {
+	pc, err := c.tnet.DialPingAddr(c.params.Local, c.params.Peer)
+	if err != nil {
+		return err
+	}
+	defer pc.Close()
+	payload := []byte(fmt.Sprintf("scalebench %s", c.params.Local))
+	req := make([]byte, 8+len(payload))
+	req[0] = 8 // echo request
+	binary.BigEndian.PutUint16(req[6:], seq)
+	copy(req[8:], payload)
+	binary.BigEndian.PutUint16(req[2:], inetChecksum(req))
+	buf := make([]byte, 1500)
+	var last error
+	for try := 0; try < 3 && ctx.Err() == nil; try++ {
+		if _, err := pc.Write(req); err != nil {
+			return err
+		}
+		pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := pc.Read(buf)
+		if err != nil {
+			last = err
+			continue
+		}
+		if n >= 8 && buf[0] == 0 && string(buf[8:n]) == string(payload) {
+			return nil
+		}
+		last = fmt.Errorf("unexpected ICMP reply (type %d, %d bytes)", buf[0], n)
+	}
+	return fmt.Errorf("no echo reply from %s: %v", c.params.Peer, last)
+}
+
+// diagnose describes a session's counters on both ends, for a failed ping.
+func (b *bench) diagnose(c *client, ifname string) string {
+	ds, gs := c.sess.Stats(), c.t.Link.Stats()
+	d := fmt.Sprintf("client %s: data tx %d rx %d, decrypt errors %d, unencrypted %d, bad IP %d; GRE tx %d failed %d, rx %d lost %d invalid %d",
+		c.params.Local, ds.TxPackets.Load(), ds.RxPackets.Load(), ds.RxDecryptErrors.Load(), ds.RxUnencrypted.Load(),
+		ds.RxBadIP.Load(), gs.TxSent.Load(), gs.TxFailed.Load(), gs.RxAccepted.Load(), gs.RxLost.Load(), gs.RxInvalid.Load())
+	if ifname != "" {
+		// A TUN counts TX when pptpd reads the packet, so TX short of the replies the kernel
+		// sent means pptpd stopped reading that TUN.
+		st, _ := exec.Command("ip", "-n", b.nsA, "-s", "-o", "link", "show", "dev", ifname).Output()
+		d += "; server: " + strings.Join(strings.Fields(string(st)), " ")
+	} else {
+		d += "; server has no route to it"
+	}
+	// Every interface and route that names the client's address.
+	addrs, _ := exec.Command("ip", "-n", b.nsA, "-o", "-4", "addr", "show").Output()
+	peer := "peer " + c.params.Local.String() + "/"
+	for _, line := range strings.Split(string(addrs), "\n") {
+		if strings.Contains(line, peer) {
+			d += "; server address: " + strings.Join(strings.Fields(line), " ")
+		}
+	}
+	routes, _ := exec.Command("ip", "-n", b.nsA, "-4", "route", "show", "table", "all").Output()
+	for _, line := range strings.Split(string(routes), "\n") {
+		if f := strings.Fields(line); slices.Contains(f, c.params.Local.String()) {
+			d += "; server route: " + strings.Join(f, " ")
+		}
+	}
+	return d
+}
+
+// netSNMP reads the Ip, Icmp and IcmpMsg counters of pid's network namespace.
+func netSNMP(pid int) map[string]int64 {
+	m := map[string]int64{}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/snmp", pid))
+	if err != nil {
+		return m
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) != len(values) || len(names) == 0 {
+			continue
+		}
+		group := strings.TrimSuffix(names[0], ":")
+		if group != "Ip" && group != "Icmp" && group != "IcmpMsg" {
+			continue
+		}
+		for k := 1; k < len(names); k++ {
+			v, _ := strconv.ParseInt(values[k], 10, 64)
+			m[group+"."+names[k]] = v
+		}
+	}
+	return m
+}
+
+// snmpDelta lists the counters that changed, sorted by name.
+func snmpDelta(before, after map[string]int64) string {
+	var out []string
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out = append(out, fmt.Sprintf("%s +%d", k, d))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+func inetChecksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// buildServer builds ./cmd/pptpd (static, as `make build` does) unless -pptpd names one.
+func (b *bench) buildServer() error {
+	if b.o.pptpdPath != "" {
+		p, err := filepath.Abs(b.o.pptpdPath)
+		b.o.pptpdPath = p
+		return err
+	}
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
+		return errors.New("cannot find the module root (run from inside the repository, or give -pptpd)")
+	}
+	b.o.pptpdPath = filepath.Join(b.dir, "pptpd")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", b.o.pptpdPath, "./cmd/pptpd")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building pptpd: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// setupNamespaces creates A (server, 198.18.77.1) and B (clients, .2) joined by a veth pair.
+func (b *bench) setupNamespaces() error {
+	id := fmt.Sprintf("scalebench%d", os.Getpid())
+	b.nsA, b.nsB = id+"a", id+"b"
+	b.addrA = vethNet + ".1"
+	va, vb := fmt.Sprintf("sb%da", os.Getpid()), fmt.Sprintf("sb%db", os.Getpid())
+	for _, c := range [][]string{
+		{"netns", "add", b.nsA}, {"netns", "add", b.nsB},
+		{"-n", b.nsA, "link", "set", "lo", "up"}, {"-n", b.nsB, "link", "set", "lo", "up"},
+		{"link", "add", va, "netns", b.nsA, "type", "veth", "peer", "name", vb, "netns", b.nsB},
+		{"-n", b.nsA, "addr", "add", vethNet + ".1/24", "dev", va}, {"-n", b.nsA, "link", "set", va, "up"},
+		{"-n", b.nsB, "addr", "add", vethNet + ".2/24", "dev", vb}, {"-n", b.nsB, "link", "set", vb, "up"},
+	} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// poolList is a remoteip list with n addresses from 10.128.0.1 on, 250 per /24 (poptop's
+// syntax allows a range in one octet only).
+func poolList(n int) string {
+	var parts []string
+	for k := 0; n > 0; k++ {
+		m := min(n, 250)
+		parts = append(parts, fmt.Sprintf("10.%d.%d.1-%d", 128+k/256, k%256, m))
+		n -= m
+	}
+	return strings.Join(parts, ",")
+}
+
+func (b *bench) startServer(ctx context.Context) error {
+	write := func(name, content string) (string, error) {
+		p := filepath.Join(b.dir, name)
+		return p, os.WriteFile(p, []byte(content), 0o600)
+	}
+	opts, err := write("pptpd-options", "name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n")
+	if err != nil {
+		return err
+	}
+	conf, err := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections %d\n",
+		opts, serverLocal, poolList(b.o.n), b.o.n))
+	if err != nil {
+		return err
+	}
+	var sec strings.Builder
+	for i := range b.o.n {
+		fmt.Fprintf(&sec, "user%d * pass%d *\n", i, i)
+	}
+	secrets, err := write("chap-secrets", sec.String())
+	if err != nil {
+		return err
+	}
+	b.srvLog = filepath.Join(b.dir, "pptpd.log")
+	logf, err := os.Create(b.srvLog)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	// Started directly (not through `ip netns exec`, which would leave its own process
+	// between us and pptpd): the child joins namespace A from a thread switched into it.
+	b.srv = exec.Command(b.o.pptpdPath, "--fg", "--conf", conf, "--chap-secrets", secrets,
+		"--pidfile", filepath.Join(b.dir, "pptpd.pid"))
+	b.srv.Stdout, b.srv.Stderr = logf, logf
+	// Its own process group: a Ctrl-C on the terminal reaches us, and we stop the server
+	// after the clients have gone.
+	b.srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := nstest.In(b.nsA, b.srv.Start); err != nil {
+		b.srv = nil
+		return fmt.Errorf("starting pptpd: %w", err)
+	}
+	b.srvErr = make(chan error, 1)
+	go func() { b.srvErr <- b.srv.Wait() }()
+	ok := nstest.WaitFor(10*time.Second, func() bool {
+		out, _ := nstest.Output(b.nsA, "ss", "-Hltn", "sport = :1723")
+		return strings.Contains(out, "1723") || ctx.Err() != nil
+	})
+	if !ok || ctx.Err() != nil {
+		return errors.New("pptpd is not listening on port 1723")
+	}
+	return nil
+}
+
+var statusRE = regexp.MustCompile(`status: (\d+) connections, (\d+) goroutines`)
+
+// serverStatus asks pptpd (SIGUSR1) for its connection and goroutine counts; -1 when it
+// did not answer within 3 s.
+func (b *bench) serverStatus(ctx context.Context) (goroutines, active int) {
+	goroutines, active = -1, -1
+	if b.srv == nil {
+		return
+	}
+	st, err := os.Stat(b.srvLog)
+	if err != nil {
+		return
+	}
+	from := st.Size()
+	if b.srv.Process.Signal(syscall.SIGUSR1) != nil {
+		return
+	}
+	nstest.WaitFor(3*time.Second, func() bool {
+		f, err := os.Open(b.srvLog)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		if _, err := f.Seek(from, 0); err != nil {
+			return false
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if m := statusRE.FindStringSubmatch(sc.Text()); m != nil {
+				active, _ = strconv.Atoi(m[1])
+				goroutines, _ = strconv.Atoi(m[2])
+				return true
+			}
+		}
+		return ctx.Err() != nil
+	})
+	return
+}
+
+var ifaceRE = regexp.MustCompile(`(?m)^\d+: pptpd\d+[:@]`)
+
+func (b *bench) countIfaces() int {
+	out, err := exec.Command("ip", "-n", b.nsA, "-o", "link", "show").Output()
+	if err != nil {
+		return -1
+	}
+	return len(ifaceRE.FindAll(out, -1))
+}
+
+// cleanup stops pptpd (SIGTERM, then SIGKILL after 15 s) and deletes the namespaces (with
+// them the veth pair and any TUN device left).
+func (b *bench) cleanup() {
+	b.cleanOnce.Do(func() {
+		if b.srv != nil && b.srv.Process != nil {
+			b.srv.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-b.srvErr:
+			case <-time.After(15 * time.Second):
+				fmt.Fprintln(os.Stderr, "scalebench: pptpd did not exit within 15 s of SIGTERM; killing it")
+				b.srv.Process.Kill()
+				<-b.srvErr
+			}
+		}
+		for _, ns := range []string{b.nsA, b.nsB} {
+			if ns != "" {
+				if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+					fmt.Fprintf(os.Stderr, "scalebench: ip netns del %s: %v: %s", ns, err, out)
+				}
+			}
+		}
+		if b.dir != "" {
+			if b.o.keep {
+				fmt.Fprintf(os.Stderr, "scalebench: kept %s\n", b.dir)
+			} else {
+				os.RemoveAll(b.dir)
+			}
+		}
+	})
+}
+
+func (b *bench) tailLog(n int) {
+	data, err := os.ReadFile(b.srvLog)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	fmt.Fprintf(os.Stderr, "scalebench: last lines of pptpd's log:\n  %s\n",
+		strings.Join(lines[max(0, len(lines)-n):], "\n  "))
+}
+
+func (b *bench) report(r *result) {
+	kib := func(v int64) string { return fmt.Sprintf("%d KiB (%.1f MiB)", v, float64(v)/1024) }
+	rows := [][2]string{
+		{"sessions up / asked", fmt.Sprintf("%d / %d", r.SessionsUp, r.N)},
+		{"failed sessions", fmt.Sprintf("%d (set-up %d, ping %d, server TUN reader dead %d; %d more died while closing)", r.Failures, r.SetupFailures, r.PingFailed, r.ServerTUNReadErrors, r.ServerTUNReadErrorsClosing)},
+		{"set-up time (first dial to last link up)", fmt.Sprintf("%.3f s, %d in flight", r.SetupSeconds, r.Concurrency)},
+		{"set-ups per second", fmt.Sprintf("%.1f", r.SetupsPerSecond)},
+		{"set-up latency p50/p90/p99/max", fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.SetupLatencyMs.P50, r.SetupLatencyMs.P90, r.SetupLatencyMs.P99, r.SetupLatencyMs.Max)},
+		{"set-ups per second by tenth", fmt.Sprint(r.SetupsPerSecondByTenth)},
+		{"server CPU during set-up", fmt.Sprintf("%.2f s (%.2f ms per set-up); this process %.2f s", r.ServerCPUSetupSec, r.ServerCPUMsPerSetup, r.ClientCPUSetupSec)},
+		{"server RSS idle", kib(r.ServerRSSIdleKiB)},
+		{"server RSS, all sessions up", kib(r.ServerRSSFullKiB)},
+		{"server RSS per session", fmt.Sprintf("%.1f KiB", r.RSSPerSessionKiB)},
+		{"server VmHWM (peak RSS)", kib(r.HWMKiB)},
+		{"server RSS after all closed", kib(r.ServerRSSAfterKiB)},
+		{"server CPU, all up and idle", fmt.Sprintf("%.1f %% of one core", r.ServerCPUIdlePct)},
+		{"server threads / fds, all up", fmt.Sprintf("%d / %d (fds idle %d, after %d; RLIMIT_NOFILE %s)", r.ServerThreadsFull, r.ServerFDsFull, r.ServerFDsIdle, r.ServerFDsAfter, r.ServerNoFile)},
+		{"server goroutines idle/full/after", fmt.Sprintf("%d / %d / %d", r.GoroutinesIdle, r.GoroutinesFull, r.GoroutinesAfter)},
+		{"server sessions / pptpd* ifaces, all up", fmt.Sprintf("%d / %d", r.ServerActiveFull, r.IfacesFull)},
+		{"ping through the tunnel", fmt.Sprintf("%d checked, %d failed", r.PingChecked, r.PingFailed)},
+		{"client teardown / server drained", fmt.Sprintf("%.2f s / %.2f s later", r.TeardownSeconds, r.ServerDrainSeconds)},
+		{"server sessions / ifaces after close", fmt.Sprintf("%d / %d", r.ServerActiveAfter, r.IfacesAfter)},
+		{"this process's RSS, all up", kib(r.ClientRSSFullKiB)},
+		{"whole run", fmt.Sprintf("%.1f s", r.TotalSeconds)},
+	}
+	fmt.Printf("pptp-go scalebench %s, %s, %d cores, MS-CHAPv2 + MPPE-128 stateless\n", r.Version, r.Date, r.Cores)
+	for _, row := range rows {
+		fmt.Printf("  %-42s %s\n", row[0], row[1])
+	}
+	for _, e := range r.Errors {
+		fmt.Printf("  error: %s\n", e)
+	}
+	if b.o.jsonPath != "" {
+		data, _ := json.MarshalIndent(r, "", "  ")
+		if err := os.WriteFile(b.o.jsonPath, append(data, '\n'), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "scalebench: %v\n", err)
+		}
+	}
+}
+
+// raiseNoFile lifts this process's RLIMIT_NOFILE (soft and hard) to at least want; pptpd,
+// started by us, inherits it. Each session holds a TCP socket and a raw GRE socket on both
+// sides, plus a TUN descriptor on the server.
+func raiseNoFile(want uint64) error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	if rl.Max < want {
+		rl.Max = want
+	}
+	rl.Cur = rl.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return fmt.Errorf("raising RLIMIT_NOFILE to %d: %w", rl.Max, err)
+	}
+	return nil
+}
+
+func noFileLimit(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "Max open files") {
+			f := strings.Fields(line)
+			if len(f) >= 5 {
+				return f[3] + "/" + f[4]
+			}
+		}
+	}
+	return "?"
+}
+
+// procStatus reads the kB and count fields of /proc/PID/status.
+func procStatus(pid int) map[string]int64 {
+	m := map[string]int64{}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		if x, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			m[k] = x
+		}
+	}
+	return m
+}
+
+// cpuTicks is utime+stime of pid in clock ticks.
+func cpuTicks(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state); utime is field 14
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+func countFDs(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// ratesByTenth splits the sessions that came up, in the order they did, into tenths and
+// returns each tenth's set-ups per second.
+func ratesByTenth(t0 time.Time, ups []time.Time) []float64 {
+	var ts []time.Time
+	for _, t := range ups {
+		if !t.IsZero() {
+			ts = append(ts, t)
+		}
+	}
+	if len(ts) < 10 {
+		return nil
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	var out []float64
+	prev := t0
+	for k := 1; k <= 10; k++ {
+		lo, hi := (k-1)*len(ts)/10, k*len(ts)/10
+		end := ts[hi-1]
+		if d := end.Sub(prev).Seconds(); d > 0 {
+			out = append(out, round(float64(hi-lo)/d, 1))
+		} else {
+			out = append(out, 0)
+		}
+		prev = end
+	}
+	return out
+}
+
+func percentiles(v []float64) lat {
+	if len(v) == 0 {
+		return lat{}
+	}
+	slices.Sort(v)
+	at := func(q float64) float64 { return round(v[min(len(v)-1, int(q*float64(len(v))))], 1) }
+	return lat{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: round(v[len(v)-1], 1)}
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
