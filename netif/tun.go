@@ -12,7 +12,6 @@ package netif
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -85,29 +84,43 @@ func CreateTUN(name string, mtu int) (tun.Device, string, error) {
 		unix.Close(fd)
 		return nil, "", tunSetIffError(name, err)
 	}
+	// Unmonitored: wireguard's monitored TUN runs a netlink listener per device that hears
+	// every link and address change in the namespace. With a thousand sessions each set-up
+	// woke a thousand threads (half the server's CPU), and a listener whose socket overflowed
+	// (ENOBUFS) died and handed its error to the device's next Read, stopping that session's
+	// downstream for good. We need none of its events: addresses and MTU are ours to set.
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
 		return nil, "", fmt.Errorf("TUN %q: set non-blocking: %w", name, err)
 	}
-	f := os.NewFile(uintptr(fd), tunClonePath)
-	dev, err := tun.CreateTUNFromFile(f, mtu)
+	dev, real, err := tun.CreateUnmonitoredTUNFromFD(fd)
 	if err != nil {
-		f.Close()
+		// fd now belongs to an os.File inside, whose finalizer closes it: not closed here.
 		return nil, "", fmt.Errorf("TUN %q: %w", name, err)
 	}
-	// wireguard's netlink listener blocks on an unread Events channel and then never
-	// releases its socket and pipe, even after Close: nobody here needs the events, so
-	// drain them until Close closes the channel.
-	go func() {
-		for range dev.Events() {
-		}
-	}()
-	real, err := dev.Name()
-	if err != nil {
+	if err := setMTU(real, mtu); err != nil {
 		dev.Close()
-		return nil, "", fmt.Errorf("TUN %q: %w", name, err)
+		return nil, "", fmt.Errorf("TUN %q: %w", real, err)
 	}
 	return dev, real, nil
+}
+
+// setMTU sets ifname's MTU with SIOCSIFMTU.
+func setMTU(ifname string, mtu int) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("set MTU %d: %w", mtu, err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(ifname)
+	if err != nil {
+		return err
+	}
+	ifr.SetUint32(uint32(mtu))
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFMTU, ifr); err != nil {
+		return fmt.Errorf("set MTU %d: %w", mtu, err)
+	}
+	return nil
 }
 
 // tunSetIffError turns a TUNSETIFF errno into a sentence.

@@ -9,6 +9,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -80,12 +81,14 @@ func (d *datapath) setUp(st *cryptoState) {
 }
 
 // RoutineReadFromTUN reads batches from the TUN device, frames them as PPP (optionally MPPE)
-// in place and writes them to the GRE link. It returns when the device is closed.
-func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) {
+// in place and writes them to the GRE link. It returns nil when the device is closed or done
+// is, and the error when reading fails otherwise (the session must then end: nothing would
+// carry traffic to the peer any more).
+func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 	select {
 	case <-d.up:
 	case <-done:
-		return
+		return nil
 	}
 	batch := d.dev.BatchSize()
 	bufs := make([][]byte, batch)
@@ -101,13 +104,12 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) {
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || isClosed(done) {
-				return
+				return nil
 			}
 			if errors.Is(err, tun.ErrTooManySegments) {
 				continue
 			}
-			d.logf("TUN read: %v", err)
-			return
+			return fmt.Errorf("TUN read: %w", err)
 		}
 	}
 }

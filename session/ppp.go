@@ -169,7 +169,15 @@ func (s *PPP) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.dp.RoutineReadFromTUN(done)
+		if err := s.dp.RoutineReadFromTUN(done); err != nil {
+			s.cfg.Logf("%v: closing the link", err)
+			s.mu.Lock()
+			if s.upErr == nil {
+				s.upErr = err
+			}
+			s.mu.Unlock()
+			s.engine.Close()
+		}
 	}()
 	go func() {
 		defer wg.Done()

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/session"
+	"golang.zx2c4.com/wireguard/tun"
 	"golang.zx2c4.com/wireguard/tun/netstack"
 )
 
@@ -347,4 +349,59 @@ func isResetAnswer(p []byte, callID uint16) bool {
 	}
 	mh := mppe.Header(info)
 	return mh.Flags()&mppe.FlagFlushed != 0 && mh.Count()&0xff != 0xff
+}
+
+// failingTUN is a tun.Device whose reads fail: the TUN went away under the session.
+type failingTUN struct{ closed chan struct{} }
+
+func (f failingTUN) File() *os.File { return nil }
+func (f failingTUN) Read([][]byte, []int, int) (int, error) {
+	return 0, errors.New("netlink: no buffer space available")
+}
+func (f failingTUN) Write(bufs [][]byte, _ int) (int, error) { return len(bufs), nil }
+func (f failingTUN) MTU() (int, error)                       { return 1400, nil }
+func (f failingTUN) Name() (string, error)                   { return "failing0", nil }
+func (f failingTUN) Events() <-chan tun.Event                { return nil }
+func (f failingTUN) Close() error                            { return nil }
+func (f failingTUN) BatchSize() int                          { return 1 }
+
+// A session whose TUN can no longer be read ends with that error instead of staying up
+// with no traffic towards the peer (found at 1000 server sessions: a dead netlink listener
+// handed ENOBUFS to the device's Read).
+func TestTUNReadErrorEndsSession(t *testing.T) {
+	a, b := lossylink.Pair(lossylink.Config{})
+	policy := ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}
+	client := newEndpoint(t, "client", "", a, 0x1111, 0x2222, 0, ppp.Config{
+		User: testUser, Password: testPassword, MPPE: policy,
+	})
+	srvLink := gre.NewLinkOn(b, gre.LinkConfig{LocalCallID: 0x2222, PeerCallID: 0x1111})
+	server := session.NewPPP(srvLink, session.PPPConfig{
+		Engine: ppp.Config{
+			Server: true, Name: "pptpd", Require: auth.MethodSet(0).Add(auth.MSCHAPv2),
+			Secret: func(user string) (string, bool) { return testPassword, user == testUser },
+			MPPE:   policy, LocalIP: netip.MustParseAddr(serverIP), PeerIP: netip.MustParseAddr(clientIP),
+		},
+		Dev:       failingTUN{},
+		IfName:    "failing0",
+		Configure: func(ppp.LinkParams) (func() error, error) { return func() error { return nil }, nil },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { client.errc <- client.sess.Run(ctx) }()
+	serr := make(chan error, 1)
+	go func() { serr <- server.Run(ctx) }()
+	select {
+	case err := <-serr:
+		if err == nil || !strings.Contains(err.Error(), "TUN read: netlink: no buffer space available") {
+			t.Fatalf("server Run = %v, want the TUN read error", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the session stayed up with a TUN that cannot be read")
+	}
+	select {
+	case err := <-client.errc:
+		t.Logf("client: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the client did not learn that the server closed the link")
+	}
 }
