@@ -352,7 +352,7 @@ func isResetAnswer(p []byte, callID uint16) bool {
 }
 
 // failingTUN is a tun.Device whose reads fail: the TUN went away under the session.
-type failingTUN struct{ closed chan struct{} }
+type failingTUN struct{}
 
 func (f failingTUN) File() *os.File { return nil }
 func (f failingTUN) Read([][]byte, []int, int) (int, error) {
