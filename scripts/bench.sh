@@ -7,7 +7,8 @@
 # For each: iperf3 TCP (1 and 4 streams, both directions), UDP packets/s with 64-byte and
 # 1400-byte IP packets, ping RTT idle and under load, CPU seconds per GB on each side, client
 # RSS under load and (tunnels) connect time; 4. connect time of our client against Debian's
-# pptpd in refvm next to pptp-linux + pppd's. Prints one table with each tunnel's ratio to
+# pptpd in refvm next to pptp-linux + pppd's; 5. server scale (1000 sessions into one pptpd).
+# Prints one table with each tunnel's ratio to
 # wireguard-go and writes the same as JSON (bench.json, or --json PATH).
 #
 # Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--only LIST]
@@ -15,7 +16,8 @@
 #   --perf DIR    also record `perf` CPU profiles of pptp and pptpd during the 1-stream upload
 #                 (unstripped binaries are built for it); reports land in DIR
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
-#                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`)
+#                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
+#                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
 # Removes every namespace, interface and process it started, also after Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ top=$PWD
 json_out=$PWD/bench.json
 T=4
 perf_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect,scale
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--time) T=$2; shift 2 ;;
 	--perf) perf_dir=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -388,6 +390,22 @@ if want refvm-connect; then
 	fi
 fi
 
+# ---- 5. server scale: SCALE_N sessions into one pptpd -------------------------------------
+# internal/scalebench: pptpd in its own namespaces, the sessions from one Go process (user-
+# space stacks, one ICMP echo through each), set-ups/s and the server's RSS per session.
+scale_json=null
+if want scale; then
+	n=${SCALE_N:-1000}
+	say "scale: $n sessions into one pptpd"
+	if (cd "$top" && go run ./internal/scalebench -n "$n" -pptpd "$pptpd" -json "$work/scale.json") >"$work/scale.log" 2>&1; then
+		scale_json=$(cat "$work/scale.json")
+	else
+		tail -20 "$work/scale.log" | sed 's/^/   scalebench: /' >&2
+		[ -s "$work/scale.json" ] && scale_json=$(cat "$work/scale.json")
+		say "scale: some sessions failed (see above)"
+	fi
+fi
+
 # ---- report ------------------------------------------------------------------------------
 metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
 	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
@@ -415,6 +433,10 @@ ratio() { # value base -> value/base, or "-"
 		echo
 	done
 	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct'
+	if [ "$scale_json" != null ]; then
+		echo
+		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)"' <<<"$scale_json")"
+	fi
 	if [ "$connect_json" != null ]; then
 		echo
 		echo "connect time against Debian pptpd (refvm), medians: $(jq -r '"pptp-go \(.pptp_go_median_s) s, pptp-linux + pppd \(.pptp_linux_pppd_median_s) s, ratio \(.ratio)"' <<<"$connect_json")"
@@ -445,7 +467,7 @@ ratio() { # value base -> value/base, or "-"
 		fi
 		printf '}'
 	done
-	printf '\n  },\n  "connect_vs_pptp_linux": %s\n}\n' "$connect_json"
+	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s\n}\n' "$connect_json" "$scale_json"
 } >"$json_out.tmp"
 jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
 say "wrote $json_out"
