@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/pptp-go/pptp/control"
@@ -21,6 +23,8 @@ type Tunnel struct {
 	Call   *control.Call
 	Link   *gre.Link
 	Server netip.Addr
+
+	idClaim io.Closer // holds our Call ID against other clients of this namespace; nil if given
 }
 
 // DialConfig is what a client needs to place a call.
@@ -83,13 +87,20 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	if err != nil {
 		return nil, err
 	}
+	var claim io.Closer
 	if cfg.Control.CallID == 0 {
-		cfg.Control.CallID = RandomCallID()
+		cfg.Control.CallID, claim = claimCallID(server, RandomCallID)
+	}
+	release := func() {
+		if claim != nil {
+			claim.Close()
+		}
 	}
 	gopt := cfg.GRE
 	gopt.CallID = cfg.Control.CallID
 	conn, err := gre.Dial(server, gopt)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	addr := server.String()
@@ -99,6 +110,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	call, err := control.Dial(ctx, addr, cfg.Control)
 	if err != nil {
 		conn.Close()
+		release()
 		return nil, err
 	}
 	link := gre.NewLink(conn, gre.LinkConfig{
@@ -111,7 +123,28 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		TestRate:    cfg.TestRate,
 		PacketSize:  cfg.PacketSize,
 	})
-	return &Tunnel{Call: call, Link: link, Server: server}, nil
+	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
+}
+
+// claimCallID picks a random Call ID that no other client in this network namespace uses
+// towards server. Our raw GRE sockets tell calls apart by the Call ID in the packet alone,
+// so two clients to one server with the same ID (a 2 % chance among 50) would each receive
+// the other's packets. The claim is an abstract unix socket named after server and ID: the
+// kernel refuses a second bind in the namespace and releases it when the process dies.
+// When no socket can be bound at all (no unix sockets?) the ID is just random, as before.
+func claimCallID(server netip.Addr, next func() uint16) (uint16, io.Closer) {
+	id := next()
+	for range 64 {
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: fmt.Sprintf("@pptp-go/call/%s/%d", server, id), Net: "unixgram"})
+		if err == nil {
+			return id, c
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return id, nil
+		}
+		id = next()
+	}
+	return id, nil
 }
 
 // ErrCallEnded is wrapped by RunOver when the control call ended under the session.
@@ -147,6 +180,9 @@ func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error
 	d.Link.Close()
 	if cerr := d.Call.Close(); cerr != nil && err == nil && ctx.Err() == nil {
 		err = cerr
+	}
+	if d.idClaim != nil {
+		d.idClaim.Close()
 	}
 	return err
 }
