@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync/atomic"
+
+	"github.com/pptp-go/pptp/internal/ipv4"
 )
 
 // HeaderLen is the MPPE header in front of every encrypted frame: 4 flag bits and the
@@ -299,21 +301,7 @@ func plausible(p []byte, n int) bool {
 	}
 	switch proto {
 	case 0x0021:
-		if len(p) < 20 || p[0]>>4 != 4 {
-			return false
-		}
-		hl := int(p[0]&0x0f) * 4
-		if hl < 20 || hl > len(p) || int(binary.BigEndian.Uint16(p[2:])) != n {
-			return false
-		}
-		var sum uint32
-		for i := 0; i < hl; i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(p[i:]))
-		}
-		for sum > 0xffff {
-			sum = sum>>16 + sum&0xffff
-		}
-		return sum == 0xffff
+		return ipv4.HeaderOK(p) && int(binary.BigEndian.Uint16(p[2:])) == n
 	case 0x0057:
 		return len(p) >= 40 && p[0]>>4 == 6 && int(binary.BigEndian.Uint16(p[4:]))+40 == n
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 
 	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/internal/ipv4"
 	"github.com/pptp-go/pptp/mppe"
 	"github.com/pptp-go/pptp/ppp"
 )
@@ -191,7 +192,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				continue
 			}
 			if iproto == ppp.ProtoIPv4 {
-				if !ipv4HeaderOK(b[at:]) {
+				if !ipv4.HeaderOK(b[at:]) {
 					// Decrypted with the wrong key (or corrupted): not worth a TUN write.
 					d.stats.RxBadIP.Add(1)
 					continue
@@ -245,23 +246,4 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-// ipv4HeaderOK checks version, header length and header checksum.
-func ipv4HeaderOK(p []byte) bool {
-	if len(p) < 20 || p[0]>>4 != 4 {
-		return false
-	}
-	hl := int(p[0]&0x0f) * 4
-	if hl < 20 || hl > len(p) {
-		return false
-	}
-	var sum uint32
-	for i := 0; i < hl; i += 2 {
-		sum += uint32(p[i])<<8 | uint32(p[i+1])
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return sum == 0xffff
 }
