@@ -26,6 +26,7 @@ var Version = "dev"
 
 // PPTPMain runs the pptp command with args (without argv[0]) and returns the exit status.
 func PPTPMain(args []string) int {
+	defer cpuProfile("pptp")()
 	usePPPDirEnv()
 	a, err := ParsePPTPArgs(args)
 	if err != nil {

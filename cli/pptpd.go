@@ -25,6 +25,7 @@ const daemonEnv = "PPTPD_GO_DAEMON"
 
 // PPTPDMain runs the pptpd command with args (without argv[0]) and returns the exit status.
 func PPTPDMain(args []string) int {
+	defer cpuProfile("pptpd")()
 	usePPPDirEnv()
 	a, err := ParsePPTPDArgs(args)
 	if err != nil {

@@ -11,10 +11,12 @@
 # Prints one table with each tunnel's ratio to
 # wireguard-go and writes the same as JSON (bench.json, or --json PATH).
 #
-# Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--only LIST]
+# Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--pprof DIR] [--only LIST]
 #   --time SECS   length of each iperf3 test (default 4)
 #   --perf DIR    also record `perf` CPU profiles of pptp and pptpd during the 1-stream upload
 #                 (unstripped binaries are built for it); reports land in DIR
+#   --pprof DIR   also write Go CPU profiles of pptp and pptpd over their whole run (all the
+#                 tests of a config) and `go tool pprof -top` summaries into DIR
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
 #                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
@@ -26,6 +28,7 @@ top=$PWD
 json_out=$PWD/bench.json
 T=4
 perf_dir=
+pprof_dir=
 only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect,scale
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -33,8 +36,9 @@ while [ $# -gt 0 ]; do
 	--json=*) json_out=${1#*=}; shift ;;
 	--time) T=$2; shift 2 ;;
 	--perf) perf_dir=$2; shift 2 ;;
+	--pprof) pprof_dir=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -114,12 +118,16 @@ if [ ! -x "$wggo" ] || [ "$(cat "$WG_BIN/.version" 2>/dev/null)" != "$WG_VERSION
 fi
 
 pptp=$top/bin/pptp pptpd=$top/bin/pptpd
+if [ -n "$pprof_dir" ]; then
+	case $pprof_dir in /*) ;; *) pprof_dir=$OLDPWD/$pprof_dir ;; esac
+	mkdir -p "$pprof_dir"
+fi
 if [ -n "$perf_dir" ]; then
 	say "building unstripped pptp/pptpd for perf"
 	go build -o "$work/pptp" ./cmd/pptp && go build -o "$work/pptpd" ./cmd/pptpd
 	pptp=$work/pptp pptpd=$work/pptpd
-	mkdir -p "$perf_dir"
 	case $perf_dir in /*) ;; *) perf_dir=$OLDPWD/$perf_dir ;; esac
+	mkdir -p "$perf_dir"
 elif [ ! -x "$pptp" ] || [ ! -x "$pptpd" ]; then
 	make -s build
 fi
@@ -302,7 +310,9 @@ run_pptp() { # config server-option-lines client-flags
 	say "$c: pptpd in $SRV, pptp in $CLI"
 	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
 	printf 'name pptpd\nrequire-mschap-v2\n%b\n' "$sopts" >"$work/$c-options"
-	ip netns exec $SRV "$pptpd" --fg --conf "$work/$c.conf" --chap-secrets "$work/chap-secrets" \
+	local penv=()
+	[ -n "$pprof_dir" ] && penv=(env PPTP_GO_CPUPROFILE="$pprof_dir/$c-server.pprof")
+	ip netns exec $SRV "${penv[@]}" "$pptpd" --fg --conf "$work/$c.conf" --chap-secrets "$work/chap-secrets" \
 		--pidfile "$work/$c-pptpd.pid" >"$work/$c-pptpd.log" 2>&1 &
 	local spid=$!
 	pids+=($spid)
@@ -310,7 +320,8 @@ run_pptp() { # config server-option-lines client-flags
 	local t0 t1
 	t0=$(now)
 	# shellcheck disable=SC2086 # cflags is a word list
-	ip netns exec $CLI "$pptp" $OUTER_SRV --user bench --password-file "$work/password" $cflags \
+	[ -n "$pprof_dir" ] && penv=(env PPTP_GO_CPUPROFILE="$pprof_dir/$c-client.pprof")
+	ip netns exec $CLI "${penv[@]}" "$pptp" $OUTER_SRV --user bench --password-file "$work/password" $cflags \
 		>"$work/$c-pptp.log" 2>&1 &
 	local cpid=$!
 	pids+=($cpid)
@@ -334,6 +345,12 @@ run_pptp() { # config server-option-lines client-flags
 	fi
 	stop_pid "$cpid"
 	stop_pid "$spid"
+	if [ -n "$pprof_dir" ]; then
+		for side in client server; do
+			[ -s "$pprof_dir/$c-$side.pprof" ] &&
+				go tool pprof -top -nodecount 40 "$pprof_dir/$c-$side.pprof" >"$pprof_dir/$c-$side.top.txt" 2>/dev/null
+		done
+	fi
 }
 want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
 want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
