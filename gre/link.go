@@ -45,6 +45,10 @@ type LinkConfig struct {
 	// ReadBatch is the number of packets per receive system call,
 	// default DefaultReadBatch, at most MaxBatch.
 	ReadBatch int
+	// SendWindow is the peer's Packet Receive Window Size (RFC 2637 §4.4): once it has
+	// acknowledged something, at most this many of our packets are unacknowledged at a time;
+	// Write waits for an ack (at most windowWait) when the window is full. 0 = no limit.
+	SendWindow int
 	// TestType and TestRate reorder sent packets on purpose (pptp --test-type/--test-rate)
 	// to test a server's reordering; 0 = off.
 	TestType, TestRate int
@@ -93,7 +97,12 @@ type Link struct {
 		test       *testReorder
 		ackPkt     [ackOnlyLen]byte
 		ackBufs    [1][]byte
+		peerAck    uint32 // highest sequence number the peer acknowledged
+		peerAckOK  bool
 	}
+	ackCh     chan struct{} // the peer's ack advanced (send window)
+	waitMu    sync.Mutex    // one waiter for the window at a time: it owns waitTimer
+	waitTimer *time.Timer
 
 	// Receive side, owned by the Receive goroutine.
 	rx struct {
@@ -147,6 +156,9 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	l.tx.pkts = make([][]byte, 0, MaxBatch)
 	l.tx.test = newTestReorder(cfg.TestType, cfg.TestRate)
 	l.tx.ackBufs[0] = l.tx.ackPkt[:]
+	l.ackCh = make(chan struct{}, 1)
+	l.waitTimer = time.NewTimer(time.Hour)
+	l.waitTimer.Stop()
 	l.ackTimer = time.AfterFunc(time.Hour, l.sendLoneAck)
 	l.ackTimer.Stop()
 
@@ -206,6 +218,15 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 			l.stats.TxOversize.Add(1)
 			continue
 		}
+		if w := l.cfg.SendWindow; w > 0 && tx.peerAckOK && int(tx.seq-tx.peerAck) >= w {
+			if err := l.sendLocked(pkts); err != nil {
+				return done, err
+			}
+			clear(pkts)
+			pkts = pkts[:0]
+			done = i
+			l.waitWindowLocked()
+		}
 		tx.seq++
 		f := Fields{CallID: l.cfg.PeerCallID, PayloadLen: uint16(len(frame)), Seq: tx.seq, HasSeq: true}
 		if tx.ackValid && (!tx.ackSentOK || tx.ackPending != tx.ackSent) {
@@ -236,6 +257,26 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 	}
 	clear(pkts) // do not keep the caller's buffers reachable
 	return len(bufs), nil
+}
+
+// windowWait bounds the wait for an ack when the send window is full: a peer that stops
+// acknowledging (or acks only with data) must not stall us for good.
+const windowWait = 20 * time.Millisecond
+
+// waitWindowLocked waits, with l.tx unlocked, until the peer's ack advances or windowWait
+// passed. Precondition: l.tx is locked; it is locked again on return.
+func (l *Link) waitWindowLocked() {
+	l.stats.TxWindowWaits.Add(1)
+	l.tx.Unlock()
+	l.waitMu.Lock()
+	l.waitTimer.Reset(windowWait)
+	select {
+	case <-l.ackCh:
+	case <-l.waitTimer.C:
+	}
+	l.waitTimer.Stop()
+	l.waitMu.Unlock()
+	l.tx.Lock()
 }
 
 // sendLocked sends pkts, surviving transient errors.
@@ -277,6 +318,16 @@ func (l *Link) sendLoneAck() {
 	if l.closed.Load() || !tx.ackValid || (tx.ackSentOK && tx.ackPending == tx.ackSent) {
 		return
 	}
+	l.sendAckLocked()
+}
+
+// eagerAck is how many received packets may wait for a piggybacked ack before a lone ack
+// goes out at once: an eighth of the usual window of 64.
+const eagerAck = 8
+
+// sendAckLocked sends an ack-only packet for tx.ackPending. Precondition: l.tx is locked.
+func (l *Link) sendAckLocked() {
+	tx := &l.tx
 	f := Fields{CallID: l.cfg.PeerCallID, Ack: tx.ackPending, HasAck: true}
 	f.Encode(tx.ackPkt[:])
 	if l.sendLocked(tx.ackBufs[:]) != nil {
@@ -330,6 +381,7 @@ func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 		for i := n; i < k; i++ {
 			rx.free = append(rx.free, rx.idx[i])
 		}
+		l.peerAcked() // before delivering: a sender waiting for window room goes on at once
 		rx.reorder.Expire(now)
 		l.flush(deliver)
 		if err != nil {
@@ -461,34 +513,55 @@ func (l *Link) onDeliver(_ uint32, it rxItem) {
 // and updates the ack state shared with the sender.
 func (l *Link) flush(deliver func(bufs [][]byte, offs []int)) {
 	rx := &l.rx
-	if len(rx.outBufs) > 0 {
-		deliver(rx.outBufs, rx.outOffs)
-		rx.free = append(rx.free, rx.outIdx...)
-		clear(rx.outBufs)
-		rx.outBufs, rx.outOffs, rx.outIdx = rx.outBufs[:0], rx.outOffs[:0], rx.outIdx[:0]
-	} else if !rx.ackNew {
+	if len(rx.outBufs) == 0 {
 		return
 	}
-	last, ok := rx.reorder.Last()
-	tx := &l.tx
-	tx.Lock()
-	if ok {
+	// Ack first: the peer's send window opens while we still write the batch to the TUN.
+	if last, ok := rx.reorder.Last(); ok {
+		tx := &l.tx
+		tx.Lock()
 		tx.ackPending, tx.ackValid = last, true
+		if tx.ackSentOK && int(tx.ackPending-tx.ackSent) >= eagerAck && !l.closed.Load() {
+			// A one-way stream: ack now rather than after AckDelay, so that a
+			// sender keeping to our receive window is not held up by our timer.
+			l.sendAckLocked()
+		}
 		if (!tx.ackSentOK || tx.ackPending != tx.ackSent) && !tx.timerArmed && !l.closed.Load() {
 			tx.timerArmed = true
 			l.ackTimer.Reset(l.cfg.AckDelay)
 		}
+		tx.Unlock()
 	}
-	if rx.ackNew {
-		rx.ackNew = false
-		if tx.rttPending && !SeqAfter(tx.rttSeq, rx.ackMax) && !SeqAfter(rx.ackMax, tx.seq) {
-			tx.rttPending = false
-			sample := int64(time.Since(l.epoch) - tx.rttAt)
-			if old := l.stats.RTT.Load(); old == 0 {
-				l.stats.RTT.Store(sample)
-			} else {
-				l.stats.RTT.Store(old + (sample-old)/8)
-			}
+	deliver(rx.outBufs, rx.outOffs)
+	rx.free = append(rx.free, rx.outIdx...)
+	clear(rx.outBufs)
+	rx.outBufs, rx.outOffs, rx.outIdx = rx.outBufs[:0], rx.outOffs[:0], rx.outIdx[:0]
+}
+
+// peerAcked takes the acks of the batch just read to the send side: the send window's
+// state, its waiting writer, and the round-trip estimate.
+func (l *Link) peerAcked() {
+	rx := &l.rx
+	if !rx.ackNew {
+		return
+	}
+	rx.ackNew = false
+	tx := &l.tx
+	tx.Lock()
+	if !tx.peerAckOK || SeqAfter(rx.ackMax, tx.peerAck) {
+		tx.peerAck, tx.peerAckOK = rx.ackMax, true
+		select {
+		case l.ackCh <- struct{}{}:
+		default:
+		}
+	}
+	if tx.rttPending && !SeqAfter(tx.rttSeq, rx.ackMax) && !SeqAfter(rx.ackMax, tx.seq) {
+		tx.rttPending = false
+		sample := int64(time.Since(l.epoch) - tx.rttAt)
+		if old := l.stats.RTT.Load(); old == 0 {
+			l.stats.RTT.Store(sample)
+		} else {
+			l.stats.RTT.Store(old + (sample-old)/8)
 		}
 	}
 	tx.Unlock()

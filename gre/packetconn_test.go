@@ -120,3 +120,48 @@ func TestLinkGapHandler(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// With SendWindow set, Write keeps at most that many packets unacknowledged once the peer
+// has acked anything, waits for an ack when the window is full (here the acks are cut off,
+// so each wait ends at its bound), and still delivers everything.
+func TestLinkSendWindow(t *testing.T) {
+	var cutAcks atomic.Bool
+	x, y := lossylink.Pair(lossylink.Config{Drop: func(p []byte) bool {
+		h, _, err := gre.Parse(p)
+		return err == nil && h.CallID() == 1 && cutAcks.Load()
+	}})
+	a := gre.NewLinkOn(x, gre.LinkConfig{LocalCallID: 1, PeerCallID: 2, SendWindow: 4})
+	b := gre.NewLinkOn(y, gre.LinkConfig{LocalCallID: 2, PeerCallID: 1})
+	var got atomic.Int32
+	go a.Receive(func([][]byte, []int) {})
+	go b.Receive(func(bufs [][]byte, _ []int) { got.Add(int32(len(bufs))) })
+	defer a.Close()
+	defer b.Close()
+	buf := make([]byte, gre.HeaderLen+20)
+	write := func() {
+		if _, err := a.Write([][]byte{buf}, gre.HeaderLen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats().RxAcks.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if a.Stats().RxAcks.Load() == 0 {
+		t.Fatal("no ack for the first packet")
+	}
+	cutAcks.Store(true)
+	for range 12 { // packet 1 is acked: 2..5 fit the window, 6..13 each wait
+		write()
+	}
+	if w := a.Stats().TxWindowWaits.Load(); w != 8 {
+		t.Errorf("%d waits for the window, want 8", w)
+	}
+	for got.Load() < 13 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := got.Load(); n != 13 {
+		t.Fatalf("peer received %d packets, want 13", n)
+	}
+}

@@ -12,21 +12,22 @@ import (
 // Stats are a Link's counters, named after pptp-linux's GRE statistics.
 // They may be read at any time from any goroutine.
 type Stats struct {
-	RxAccepted  atomic.Uint64 // data packets delivered in order
-	RxLost      atomic.Uint64 // sequence numbers skipped (never received in time)
-	RxUnderWin  atomic.Uint64 // duplicate or old packets dropped
-	RxOverWin   atomic.Uint64 // packets beyond the missing window dropped
-	RxBuffered  atomic.Uint64 // packets queued for reordering
-	RxErrors    atomic.Uint64 // socket receive errors survived (e.g. ICMP reported)
-	RxTruncated atomic.Uint64 // packets shorter than their headers say
-	RxInvalid   atomic.Uint64 // packets failing GRE/IPv4 validation
-	RxAcks      atomic.Uint64 // acknowledgments received
-	TxSent      atomic.Uint64 // packets handed to the kernel (data and ack-only)
-	TxFailed    atomic.Uint64 // packets the kernel refused (ENOBUFS, EMSGSIZE, ...)
-	TxShort     atomic.Uint64 // frames refused for lack of headroom
-	TxAcks      atomic.Uint64 // ack-only packets sent
-	TxOversize  atomic.Uint64 // frames longer than a GRE payload can be
-	RTT         atomic.Int64  // smoothed round-trip time in nanoseconds, 0 = unknown
+	RxAccepted    atomic.Uint64 // data packets delivered in order
+	RxLost        atomic.Uint64 // sequence numbers skipped (never received in time)
+	RxUnderWin    atomic.Uint64 // duplicate or old packets dropped
+	RxOverWin     atomic.Uint64 // packets beyond the missing window dropped
+	RxBuffered    atomic.Uint64 // packets queued for reordering
+	RxErrors      atomic.Uint64 // socket receive errors survived (e.g. ICMP reported)
+	RxTruncated   atomic.Uint64 // packets shorter than their headers say
+	RxInvalid     atomic.Uint64 // packets failing GRE/IPv4 validation
+	RxAcks        atomic.Uint64 // acknowledgments received
+	TxSent        atomic.Uint64 // packets handed to the kernel (data and ack-only)
+	TxFailed      atomic.Uint64 // packets the kernel refused (ENOBUFS, EMSGSIZE, ...)
+	TxShort       atomic.Uint64 // frames refused for lack of headroom
+	TxAcks        atomic.Uint64 // ack-only packets sent
+	TxWindowWaits atomic.Uint64 // times Write waited for the peer's ack (send window full)
+	TxOversize    atomic.Uint64 // frames longer than a GRE payload can be
+	RTT           atomic.Int64  // smoothed round-trip time in nanoseconds, 0 = unknown
 }
 
 // String renders the counters as pptp-linux's SIGUSR1 dump does, one per line.

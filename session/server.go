@@ -198,6 +198,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		PeerCallID:  call.PeerCallID(),
 		Reorder:     s.cfg.Reorder,
 		PacketSize:  s.cfg.PacketSize,
+		SendWindow:  max(int(call.PeerRecvWindow()), minSendWindow),
 		Logf:        logf,
 	})
 	t := &Tunnel{Call: call, Link: link, Server: client}
