@@ -120,12 +120,15 @@ type Engine struct {
 	cfg   Config
 	lower Lower
 
-	in         chan []byte
-	resetCh    chan struct{}
-	closeCh    chan struct{}
-	closeMu    sync.Once
-	traffic    atomic.Bool // data frames arrived since the last echo tick
-	resetsSent atomic.Uint64
+	in      chan []byte
+	resetCh chan struct{}
+	closeCh chan struct{}
+	closeMu sync.Once
+	// closeReason is written before closeCh is closed and read only after it was: the
+	// channel orders the two.
+	closeReason string
+	traffic     atomic.Bool // data frames arrived since the last echo tick
+	resetsSent  atomic.Uint64
 
 	lcp, ipcp, ccp *fsm
 	lcpc           *lcp
@@ -231,8 +234,15 @@ func (e *Engine) ResetRequestsSent() uint64 { return e.resetsSent.Load() }
 
 // Close starts a graceful LCP termination; Run returns nil once the peer acknowledged it or
 // after the Max-Terminate retransmissions (about 2 s). Safe to call more than once.
-func (e *Engine) Close() {
-	e.closeMu.Do(func() { close(e.closeCh) })
+func (e *Engine) Close() { e.CloseWithReason("User request") }
+
+// CloseWithReason is Close with the text the Terminate-Request carries (pppd's "User request"
+// for Close). Only the first Close or CloseWithReason counts.
+func (e *Engine) CloseWithReason(reason string) {
+	e.closeMu.Do(func() {
+		e.closeReason = reason
+		close(e.closeCh)
+	})
 }
 
 // Run drives the link until it ends: nil after Close, else why the link died. When ctx is
@@ -267,7 +277,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-closeCh:
 			closeCh = nil
 			e.logf("closing the link on request")
-			e.terminate("User request")
+			e.terminate(e.closeReason)
 		case <-ctx.Done():
 			if e.lcp.state == stOpened || e.lcp.state.negotiating() {
 				e.lcp.id++
@@ -448,7 +458,7 @@ func (e *Engine) input(frame []byte) {
 	case ProtoLCP:
 		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq && !e.closing && e.closeRequested() {
 			// Both ends closing at once: ours counts, the link ends without error.
-			e.terminate("User request")
+			e.terminate(e.closeReason)
 		}
 		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq {
 			e.peerTerm = printable(p.Data())

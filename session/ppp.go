@@ -176,7 +176,7 @@ func (s *PPP) Run(ctx context.Context) error {
 				s.upErr = err
 			}
 			s.mu.Unlock()
-			s.engine.Close()
+			s.engine.CloseWithReason("TUN device failed")
 		}
 	}()
 	go func() {
