@@ -46,8 +46,9 @@ type LinkConfig struct {
 	// default DefaultReadBatch, at most MaxBatch.
 	ReadBatch int
 	// SendWindow is the peer's Packet Receive Window Size (RFC 2637 §4.4): once it has
-	// acknowledged something, at most this many of our packets are unacknowledged at a time;
-	// Write waits for an ack (at most windowWait) when the window is full. 0 = no limit.
+	// acknowledged something, at most this many of our packets (but at least MinSendWindow)
+	// are unacknowledged at a time; Write waits for an ack (at most windowWait) when the
+	// window is full. 0 = no limit.
 	SendWindow int
 	// TestType and TestRate reorder sent packets on purpose (pptp --test-type/--test-rate)
 	// to test a server's reordering; 0 = off.
@@ -151,6 +152,9 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 		cfg.ReadBatch = DefaultReadBatch
 	}
 	cfg.ReadBatch = min(cfg.ReadBatch, MaxBatch)
+	if cfg.SendWindow > 0 {
+		cfg.SendWindow = max(cfg.SendWindow, MinSendWindow)
+	}
 	l := &Link{pc: pc, cfg: cfg, epoch: time.Now()}
 	l.log.logf = cfg.Logf
 	l.tx.pkts = make([][]byte, 0, MaxBatch)
@@ -258,6 +262,12 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 	clear(pkts) // do not keep the caller's buffers reachable
 	return len(bufs), nil
 }
+
+// MinSendWindow is the least send window kept, whatever the peer advertises. A peer's window
+// is honoured (Debian's pptpd, which mirrors the 64 we advertise, drops what overruns it: an
+// upload collapsed from 33 to 2 Mbit/s when we sent 256 ahead), but a token window of 1-3
+// would make the tunnel crawl where pptp-linux ignores windows altogether.
+const MinSendWindow = 32
 
 // windowWait bounds the wait for an ack when the send window is full: a peer that stops
 // acknowledging (or acks only with data) must not stall us for good.

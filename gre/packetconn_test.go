@@ -122,8 +122,12 @@ func TestLinkGapHandler(t *testing.T) {
 }
 
 // With SendWindow set, Write keeps at most that many packets unacknowledged once the peer
-// has acked anything, waits for an ack when the window is full (here the acks are cut off,
-// so each wait ends at its bound), and still delivers everything.
+// has acked anything (a window of 4 is raised to MinSendWindow), waits for an ack when the
+// window is full (here the acks are cut off, so each wait ends at its bound), and still
+// delivers everything.
+// minWindowTestExtra is how many packets TestLinkSendWindow writes past a full window.
+const minWindowTestExtra = 8
+
 func TestLinkSendWindow(t *testing.T) {
 	var cutAcks atomic.Bool
 	x, y := lossylink.Pair(lossylink.Config{Drop: func(p []byte) bool {
@@ -152,16 +156,17 @@ func TestLinkSendWindow(t *testing.T) {
 		t.Fatal("no ack for the first packet")
 	}
 	cutAcks.Store(true)
-	for range 12 { // packet 1 is acked: 2..5 fit the window, 6..13 each wait
+	for range minWindowTestExtra + gre.MinSendWindow { // packet 1 is acked: 2..33 fit, the rest wait
 		write()
 	}
-	if w := a.Stats().TxWindowWaits.Load(); w != 8 {
-		t.Errorf("%d waits for the window, want 8", w)
+	if w := a.Stats().TxWindowWaits.Load(); w != minWindowTestExtra {
+		t.Errorf("%d waits for the window, want %d", w, minWindowTestExtra)
 	}
-	for got.Load() < 13 && time.Now().Before(deadline) {
+	const total = 1 + gre.MinSendWindow + minWindowTestExtra
+	for got.Load() < total && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if n := got.Load(); n != 13 {
-		t.Fatalf("peer received %d packets, want 13", n)
+	if n := got.Load(); n != total {
+		t.Fatalf("peer received %d packets, want %d", n, total)
 	}
 }

@@ -84,15 +84,16 @@ func CreateTUN(name string, mtu int) (tun.Device, string, error) {
 		unix.Close(fd)
 		return nil, "", tunSetIffError(name, err)
 	}
+	// Set here, while a failure can still close fd (the call below leaks it then).
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, "", fmt.Errorf("TUN %q: set non-blocking: %w", name, err)
+	}
 	// Unmonitored: wireguard's monitored TUN runs a netlink listener per device that hears
 	// every link and address change in the namespace. With a thousand sessions each set-up
 	// woke a thousand threads (half the server's CPU), and a listener whose socket overflowed
 	// (ENOBUFS) died and handed its error to the device's next Read, stopping that session's
 	// downstream for good. We need none of its events: addresses and MTU are ours to set.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, "", fmt.Errorf("TUN %q: set non-blocking: %w", name, err)
-	}
 	dev, real, err := tun.CreateUnmonitoredTUNFromFD(fd)
 	if err != nil {
 		// fd now belongs to an os.File inside, whose finalizer closes it: not closed here.

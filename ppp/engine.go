@@ -221,7 +221,6 @@ func (e *Engine) NoteTraffic() { e.traffic.Store(true) }
 // Requests are coalesced: none while one waits for its Reset-Ack (that one is repeated
 // every 500 ms, 5 times at most), and at most one every 100 ms. So a receiver still
 // dropping after the Ack, whose answer was lost, gets a new request.
-
 func (e *Engine) SendResetRequest() {
 	select {
 	case e.resetCh <- struct{}{}:

@@ -18,10 +18,6 @@ const (
 	ProtoIPV6CP     = 0x8057
 )
 
-// CodeResetRequest is the CCP Reset-Request code (RFC 1962 §5.1); the datapath acts on it
-// before the engine does.
-const CodeResetRequest = 14
-
 // HDLC-like address and control bytes (RFC 1662 §3.1).
 const (
 	frameAddress = 0xFF
@@ -79,7 +75,7 @@ const (
 	codeDiscReq  = 11 // LCP only
 	codeIdentify = 12 // LCP, RFC 1570
 	codeTimeRem  = 13 // LCP, RFC 1570
-	codeResetReq = CodeResetRequest
+	codeResetReq = 14 // CCP only
 	codeResetAck = 15 // CCP only
 )
 

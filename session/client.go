@@ -122,7 +122,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		TestType:    cfg.TestType,
 		TestRate:    cfg.TestRate,
 		PacketSize:  cfg.PacketSize,
-		SendWindow:  max(int(call.PeerRecvWindow()), minSendWindow),
+		SendWindow:  int(call.PeerRecvWindow()),
 	})
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
 }
@@ -187,9 +187,3 @@ func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error
 	}
 	return err
 }
-
-// minSendWindow is the least send window we keep to whatever the peer advertises: a peer's
-// Packet Recv. Window Size is honoured (Debian's pptpd, which mirrors ours, drops what
-// overruns it: an upload collapsed from 33 to 2 Mbit/s when we sent 256 ahead instead of 64),
-// but a token window of 1-3 would make the tunnel crawl where pptp-linux ignores it.
-const minSendWindow = 32

@@ -213,11 +213,6 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 			// Encrypted data before keys exist: nothing can read it.
 			d.stats.RxDecryptErrors.Add(1)
 		default:
-			if proto == ppp.ProtoCCP && len(info) > 0 && info[0] == ppp.CodeResetRequest && st != nil && st.stateful {
-				// Re-key the next packet now, not after the engine goroutine got to the
-				// request: every packet sent meanwhile is one the peer must drop.
-				st.enc.RequestReset()
-			}
 			d.engine.Input(append([]byte(nil), frame...))
 		}
 	}

@@ -84,9 +84,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 		}
 	}
 	ec.TxReset = func() {
-		// The datapath already re-keyed when the request passed by (stateful mode; a
-		// stateless encrypter re-keys every packet anyway).
-		if st := s.dp.state.Load(); st != nil && st.enc != nil && !st.stateful {
+		if st := s.dp.state.Load(); st != nil && st.enc != nil {
 			st.enc.RequestReset()
 		}
 		if userReset != nil {

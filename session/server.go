@@ -198,7 +198,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		PeerCallID:  call.PeerCallID(),
 		Reorder:     s.cfg.Reorder,
 		PacketSize:  s.cfg.PacketSize,
-		SendWindow:  max(int(call.PeerRecvWindow()), minSendWindow),
+		SendWindow:  int(call.PeerRecvWindow()),
 		Logf:        logf,
 	})
 	t := &Tunnel{Call: call, Link: link, Server: client}
