@@ -311,13 +311,14 @@ func iperfSummary(out string) string {
 }
 
 // iperf runs the iperf3 client in the namespace, retrying while the server VM's iperf3 (slow to
-// start under UML) still refuses connections.
+// start under UML) still refuses connections, or is still closing the previous test (it
+// serves one at a time: a second client then sees "busy" or a reset control connection).
 func iperf(t *testing.T, args ...string) (string, error) {
 	var out string
 	var err error
 	for i := 0; i < 10; i++ {
 		out, err = nstest.Output(ns, "iperf3", args...)
-		if err == nil || !strings.Contains(out, "refused") {
+		if err == nil || !strings.Contains(out, "refused") && !strings.Contains(out, "reset by peer") && !strings.Contains(out, "busy") {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
