@@ -128,8 +128,8 @@ if [ -n "$perf_dir" ]; then
 	pptp=$work/pptp pptpd=$work/pptpd
 	case $perf_dir in /*) ;; *) perf_dir=$OLDPWD/$perf_dir ;; esac
 	mkdir -p "$perf_dir"
-elif [ ! -x "$pptp" ] || [ ! -x "$pptpd" ]; then
-	make -s build
+else
+	make -s build # always: a stale bin/ would measure another tree
 fi
 
 # ---- network -----------------------------------------------------------------------------
