@@ -78,6 +78,7 @@ type PPTPArgs struct {
 
 	// Ours.
 	PidFile    string   // --pidfile
+	GRETx      string   // --gre-tx: "auto" (default) or "ip"
 	LaunchPPPD bool     // --launch-pppd
 	PPPD       []string // --pppd "opts": extra pppd words for launch mode
 
@@ -406,6 +407,14 @@ var pptpOwnOpts = []pptpOpt{
 		return nil
 	}},
 	{"pidfile", "PATH", "write our process ID to PATH", func(a *PPTPArgs, v string) error { a.PidFile = v; return nil }},
+	{"gre-tx", "MODE", "auto (default): send GRE through a packet socket when safe; ip: always through the kernel's IP output", func(a *PPTPArgs, v string) error {
+		m, err := pppconf.ParseGRETx(v)
+		if err != nil {
+			return valueErr("--%v", err)
+		}
+		a.GRETx = m
+		return nil
+	}},
 }
 
 func pptpSeconds(name, v string) (time.Duration, error) {

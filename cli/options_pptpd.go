@@ -31,6 +31,7 @@ type PPTPDArgs struct {
 	LogWTMP      bool          // -w, --logwtmp (accepted, no effect)
 
 	ChapSecrets string // --chap-secrets (extension): secrets file (default /etc/ppp/chap-secrets)
+	GRETx       string // --gre-tx (extension): "auto" or "ip"
 
 	Notes []string // remarks to log at start (ignored options)
 
@@ -50,6 +51,14 @@ type pptpdOpt struct {
 
 var pptpdOpts = []pptpdOpt{
 	{"chap-secrets", 0, "FILE", "CHAP secrets file (default /etc/ppp/chap-secrets)", func(a *PPTPDArgs, v string) error { a.ChapSecrets = v; return nil }},
+	{"gre-tx", 0, "MODE", "auto (default): send GRE through a packet socket when safe; ip: always through the kernel's IP output", func(a *PPTPDArgs, v string) error {
+		m, err := pppconf.ParseGRETx(v)
+		if err != nil {
+			return usageErr("--%v", err)
+		}
+		a.GRETx = m
+		return nil
+	}},
 	{"conf", 'c', "FILE", "configuration file (default " + pppconf.DefaultPPTPDConfPath + ")", func(a *PPTPDArgs, v string) error { a.Conf = v; return nil }},
 	{"debug", 'd', "", "log more (control messages, PPP negotiation)", func(a *PPTPDArgs, _ string) error { a.Debug = true; return nil }},
 	{"ppp", 'e', "FILE", "accepted for compatibility and ignored: PPP is built in", func(a *PPTPDArgs, v string) error {
@@ -159,6 +168,9 @@ func (a *PPTPDArgs) Merge(c *pppconf.PPTPDConf) {
 	}
 	if a.IsSet("ppp") {
 		c.PPP = a.PPP
+	}
+	if a.IsSet("gre-tx") {
+		c.GRETx = a.GRETx
 	}
 }
 

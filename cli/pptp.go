@@ -90,7 +90,7 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 	return session.DialConfig{
 		Server:  a.Server,
 		Control: cc,
-		GRE:     gre.Options{Local: a.LocalBind, Mark: a.RTMark},
+		GRE:     gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP},
 		Reorder: gre.ReorderConfig{
 			Timeout:       a.Timeout,
 			NoBuffer:      a.NoBuffer,

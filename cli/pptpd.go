@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
@@ -202,6 +203,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		PPP:         e,
 		Pool:        session.NewPool(sp),
 		Connections: min(conf.Connections, len(sp)),
+		GRE:         gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
 		PacketSize:  16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
 		Logf:        log.Logf,
 	}

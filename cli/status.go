@@ -33,7 +33,8 @@ func writeStatus(path string, gs *gre.Stats, sess *session.PPP) error {
 		"rx_acks": int64(gs.RxAcks.Load()), "tx_sent": int64(gs.TxSent.Load()),
 		"tx_failed": int64(gs.TxFailed.Load()), "tx_short": int64(gs.TxShort.Load()),
 		"tx_acks": int64(gs.TxAcks.Load()), "tx_oversize": int64(gs.TxOversize.Load()),
-		"rtt_us": gs.RTT.Load(),
+		"tx_fast": int64(gs.TxFast.Load()),
+		"rtt_us":  gs.RTT.Load(),
 	}}
 	if sess != nil {
 		ds := sess.Stats()

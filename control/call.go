@@ -26,7 +26,7 @@ const (
 const (
 	defaultIdleWait    = 60 * time.Second
 	defaultMaxEchoWait = 60 * time.Second
-	defaultWindow      = 64
+	defaultWindow      = 256
 )
 
 // Call is one established PPTP call on its own control connection. After Dial or Accept

@@ -30,6 +30,10 @@ type Options struct {
 	Mark        int        // SO_MARK, 0 = none
 	CallID      uint16     // if non-zero, a kernel BPF filter passes only GRE for this Call ID
 	BufferBytes int        // SO_RCVBUF/SO_SNDBUF (with *FORCE fallback), default 4 MiB
+	// FastPath lets the Conn send through a packet socket on the egress
+	// Ethernet device, skipping the kernel's IP output, whenever that is safe
+	// (see fastPath); Stats.TxFast counts the packets sent so.
+	FastPath bool
 }
 
 // mmsghdr is struct mmsghdr: a msghdr and the byte count the kernel fills
@@ -90,6 +94,7 @@ type Conn struct {
 	remote netip.Addr
 	local  netip.Addr
 	r, w   batch
+	fast   *fastPath // nil: every packet goes the IP way
 }
 
 // Dial opens a raw GRE socket connected to remote (IPv4).
@@ -160,7 +165,11 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 		}
 	}
 	ok = true
-	return newConn(fd, remote, local)
+	c, err := newConn(fd, remote, local)
+	if err == nil && opt.FastPath {
+		c.fast = openFastPath(remote, local, opt, size)
+	}
+	return c, err
 }
 
 // newConn wraps a connected, non-blocking datagram socket; it takes
@@ -236,6 +245,9 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	for i := range b.done {
 		sizes[i] = int(b.msgs[i].n)
 	}
+	if b.done > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
+		c.fast.peerSeen.Store(true)
+	}
 	return b.done, err
 }
 
@@ -265,19 +277,30 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
 	b := &c.w
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if c.fast != nil {
+		c.fast.refresh(time.Now())
+	}
 	sent := 0
 	for sent < len(bufs) {
 		chunk := bufs[sent:]
 		if len(chunk) > MaxBatch {
 			chunk = chunk[:MaxBatch]
 		}
-		b.set(chunk)
-		err := c.rc.Write(b.fn)
-		b.clear()
-		if err == nil {
-			err = b.err
+		fast, k := c.fast.split(chunk)
+		var n int
+		var err error
+		if fast {
+			n, err = c.fast.write(chunk[:k])
+		} else {
+			b.set(chunk[:k])
+			err = c.rc.Write(b.fn)
+			b.clear()
+			if err == nil {
+				err = b.err
+			}
+			n = b.done
 		}
-		sent += b.done
+		sent += n
 		if err != nil {
 			return sent, err
 		}
@@ -307,4 +330,20 @@ func (c *Conn) send(fd uintptr) bool {
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
 
 // Close closes the socket; blocked calls return an error.
-func (c *Conn) Close() error { return c.f.Close() }
+func (c *Conn) Close() error {
+	err := c.f.Close()
+	if c.fast != nil {
+		c.fast.closeFile() // unblocks a writer waiting on it
+		c.w.mu.Lock()
+		c.fast.closeNetlink()
+		c.w.mu.Unlock()
+	}
+	return err
+}
+
+// attachStats lets the fast path count into the Link's Stats.
+func (c *Conn) attachStats(s *Stats) {
+	if c.fast != nil {
+		c.fast.stats = s
+	}
+}

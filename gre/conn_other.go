@@ -22,6 +22,7 @@ type Options struct {
 	Mark        int        // SO_MARK, 0 = none
 	CallID      uint16     // if non-zero, a kernel BPF filter passes only GRE for this Call ID
 	BufferBytes int        // SO_RCVBUF/SO_SNDBUF (with *FORCE fallback), default 4 MiB
+	FastPath    bool       // Linux only
 }
 
 var errUnsupported = errors.New("gre: raw GRE sockets are only implemented on Linux")
@@ -38,3 +39,4 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) { return 0, er
 func (c *Conn) WriteBatch(bufs [][]byte) (int, error)             { return 0, errUnsupported }
 func (c *Conn) SetReadDeadline(t time.Time) error                 { return errUnsupported }
 func (c *Conn) Close() error                                      { return nil }
+func (c *Conn) attachStats(*Stats)                                {}

@@ -135,6 +135,7 @@ func (l *Link) SetGapHandler(f func()) { l.rx.onGap = f }
 func NewLink(conn *Conn, cfg LinkConfig) *Link {
 	l := NewLinkOn(conn, cfg)
 	l.conn = conn
+	conn.attachStats(&l.stats)
 	return l
 }
 

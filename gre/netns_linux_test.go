@@ -20,6 +20,8 @@ import (
 type nsPair struct {
 	a, b         netns.NsHandle
 	addrA, addrB netip.Addr
+	nameA, nameB string // namespace names, for ip -n
+	devA         string // A's end of the veth pair
 }
 
 var nsCounter atomic.Uint32
@@ -43,6 +45,7 @@ func newNSPair(tb testing.TB) *nsPair {
 	p := &nsPair{
 		addrA: netip.AddrFrom4([4]byte{10, 47, byte(id), 1}),
 		addrB: netip.AddrFrom4([4]byte{10, 47, byte(id), 2}),
+		nameA: nsA, nameB: nsB, devA: vethA,
 	}
 	for _, ns := range []string{nsA, nsB} {
 		run(tb, "ip", "netns", "add", ns)

@@ -22,6 +22,7 @@ type Stats struct {
 	RxInvalid     atomic.Uint64 // packets failing GRE/IPv4 validation
 	RxAcks        atomic.Uint64 // acknowledgments received
 	TxSent        atomic.Uint64 // packets handed to the kernel (data and ack-only)
+	TxFast        atomic.Uint64 // of TxSent, packets sent by the packet-socket fast path
 	TxFailed      atomic.Uint64 // packets the kernel refused (ENOBUFS, EMSGSIZE, ...)
 	TxShort       atomic.Uint64 // frames refused for lack of headroom
 	TxAcks        atomic.Uint64 // ack-only packets sent
@@ -45,6 +46,7 @@ func (s *Stats) String() string {
 	line("rx invalid", s.RxInvalid.Load())
 	line("rx acks", s.RxAcks.Load())
 	line("tx sent", s.TxSent.Load())
+	line("tx fast", s.TxFast.Load())
 	line("tx failed", s.TxFailed.Load())
 	line("tx short", s.TxShort.Load())
 	line("tx acks", s.TxAcks.Load())

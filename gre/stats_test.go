@@ -22,14 +22,15 @@ func TestStatsString(t *testing.T) {
 		"rx lost      = 2\n",
 		"rx OS errors = 0\n",
 		"tx acks      = 3\n",
+		"tx fast      = 0\n",
 		"round trip   = 1500 usecs",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 15 {
-		t.Errorf("%d lines, want 16", n+1)
+	if n := strings.Count(got, "\n"); n != 16 {
+		t.Errorf("%d lines, want 17", n+1)
 	}
 }
 

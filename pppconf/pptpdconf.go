@@ -40,6 +40,7 @@ type PPTPDConf struct {
 	PidFile      string        // pidfile (default /var/run/pptpd.pid)
 	Speed        string        // speed (accepted; a tunnel has no baud rate)
 	PPP          string        // ppp (accepted and ignored: the built-in engine runs PPP)
+	GRETx        string        // gre-tx: "auto" (default) or "ip" (ours; see pptpd(8))
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -52,6 +53,7 @@ func DefaultPPTPDConf() *PPTPDConf {
 		StartTimeout: DefaultStartTimeout,
 		Connections:  DefaultConnections,
 		PidFile:      DefaultPPTPDPidFile,
+		GRETx:        GRETxAuto,
 		lines:        map[string]int{},
 	}
 	c.LocalIP, _ = ParseIPList(DefaultLocalIPList)
@@ -72,7 +74,21 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 }
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
-	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf"}
+	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx"}
+
+// GRE send modes (pptp --gre-tx, pptpd gre-tx).
+const (
+	GRETxAuto = "auto" // a packet socket on the egress Ethernet device when safe
+	GRETxIP   = "ip"   // every packet through the kernel's IP output
+)
+
+// ParseGRETx checks a gre-tx value.
+func ParseGRETx(v string) (string, error) {
+	if v != GRETxAuto && v != GRETxIP {
+		return "", fmt.Errorf("gre-tx must be %q or %q, got %q", GRETxAuto, GRETxIP, v)
+	}
+	return v, nil
+}
 
 // ParsePPTPDConfData parses pptpd.conf contents; path names the file in errors.
 func ParsePPTPDConfData(path string, data []byte) (*PPTPDConf, error) {
@@ -190,6 +206,12 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 		c.Listen = a
 	case "pidfile":
 		c.PidFile = val
+	case "gre-tx":
+		v, err := ParseGRETx(val)
+		if err != nil {
+			return fail("%v", err)
+		}
+		c.GRETx = v
 	case "speed":
 		c.Speed = val
 	case "ppp":

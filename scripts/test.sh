@@ -18,6 +18,7 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v ping >/dev/null || missing+=(iputils-ping)
 command -v iperf3 >/dev/null || missing+=(iperf3)
 command -v curl >/dev/null || missing+=(curl)
+command -v nft >/dev/null || missing+=(nftables) # the GRE fast path must step aside for a firewall
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "== installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+
+package gre
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The fast path's questions to the kernel, each one netlink request and reply
+// parsed in place: where does a packet to the peer leave (RTM_GETROUTE), what
+// is that device (RTM_GETLINK), what is the next hop's Ethernet address
+// (RTM_GETNEIGH), and is there anything in this namespace that expects to see
+// our packets in the IP output path (nftables or iptables tables, IPsec
+// policies).
+
+// Netlink constants x/sys/unix does not name.
+const (
+	nfnlSubsysNFTables = 10
+	nftMsgGetTable     = 1
+	nftMsgNewTable     = 0
+	rtaxMTU            = 2 // in RTA_METRICS
+	xfrmMsgNewPolicy   = 0x13
+	xfrmMsgGetPolicy   = 0x15
+)
+
+// nlAttrs walks the rtattr list b, calling f with each attribute's type and
+// payload; it stops at the first malformed attribute.
+func nlAttrs(b []byte, f func(typ uint16, data []byte)) {
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return
+		}
+		f(binary.NativeEndian.Uint16(b[2:])&^unix.NLA_F_NESTED, b[unix.SizeofRtAttr:l])
+		b = b[min(len(b), (l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
+	}
+}
+
+// nlMessages walks the netlink messages in b, calling f with each header and
+// payload until f returns false; it reports whether the stream was well formed.
+func nlMessages(b []byte, f func(h *unix.NlMsghdr, body []byte) bool) bool {
+	for len(b) > 0 {
+		if len(b) < unix.NLMSG_HDRLEN {
+			return false
+		}
+		h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
+		l := int(h.Len)
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			return false
+		}
+		if !f(h, b[unix.NLMSG_HDRLEN:l]) {
+			return true
+		}
+		b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
+	}
+	return true
+}
+
+// errNoReply is returned when the kernel's answer did not carry what was asked.
+var errNoReply = errors.New("gre: netlink: no usable reply")
+
+// nlErr turns an NLMSG_ERROR payload into an error (nil for an ack).
+func nlErr(body []byte) error {
+	if len(body) < 4 {
+		return errNoReply
+	}
+	if e := int32(binary.NativeEndian.Uint32(body)); e < 0 {
+		return unix.Errno(-e)
+	}
+	return nil
+}
+
+// route is where packets to the peer leave.
+type route struct {
+	oif     int
+	gateway netip.Addr // zero when the peer is on the link
+	mtu     int        // route or path MTU, 0 = the device's
+}
+
+// parseRoute reads an RTM_GETROUTE reply. ok is false unless it is one
+// unicast route with an output interface.
+func parseRoute(b []byte) (r route, err error) {
+	err = errNoReply
+	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
+		switch h.Type {
+		case unix.NLMSG_ERROR:
+			if e := nlErr(body); e != nil {
+				err = e
+			}
+		case unix.RTM_NEWROUTE:
+			if len(body) < unix.SizeofRtMsg || body[7] != unix.RTN_UNICAST {
+				return false
+			}
+			nlAttrs(body[unix.SizeofRtMsg:], func(typ uint16, d []byte) {
+				switch {
+				case typ == unix.RTA_OIF && len(d) == 4:
+					r.oif = int(binary.NativeEndian.Uint32(d))
+				case typ == unix.RTA_GATEWAY && len(d) == 4:
+					r.gateway = netip.AddrFrom4([4]byte(d))
+				case typ == unix.RTA_METRICS:
+					nlAttrs(d, func(typ uint16, d []byte) {
+						if typ == rtaxMTU && len(d) == 4 {
+							r.mtu = int(binary.NativeEndian.Uint32(d))
+						}
+					})
+				}
+			})
+			if r.oif > 0 {
+				err = nil
+			}
+		}
+		return false
+	})
+	return r, err
+}
+
+// device is what the fast path needs of the egress interface.
+type device struct {
+	ether bool // an up Ethernet device with a 6-byte address
+	mtu   int
+}
+
+func parseLink(b []byte) (d device, err error) {
+	err = errNoReply
+	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
+		switch h.Type {
+		case unix.NLMSG_ERROR:
+			if e := nlErr(body); e != nil {
+				err = e
+			}
+		case unix.RTM_NEWLINK:
+			if len(body) < unix.SizeofIfInfomsg {
+				return false
+			}
+			ifi := (*unix.IfInfomsg)(unsafe.Pointer(&body[0]))
+			hw := false
+			nlAttrs(body[unix.SizeofIfInfomsg:], func(typ uint16, a []byte) {
+				switch {
+				case typ == unix.IFLA_MTU && len(a) == 4:
+					d.mtu = int(binary.NativeEndian.Uint32(a))
+				case typ == unix.IFLA_ADDRESS:
+					hw = len(a) == 6
+				}
+			})
+			d.ether = ifi.Type == unix.ARPHRD_ETHER && ifi.Flags&unix.IFF_UP != 0 && hw && d.mtu >= 68
+			err = nil
+		}
+		return false
+	})
+	return d, err
+}
+
+// Neighbour states in which the link-layer address is usable.
+const (
+	nudUsable    = unix.NUD_REACHABLE | unix.NUD_STALE | unix.NUD_DELAY | unix.NUD_PROBE | unix.NUD_PERMANENT
+	nudConfirmed = unix.NUD_REACHABLE | unix.NUD_PERMANENT
+)
+
+// parseNeigh reads an RTM_GETNEIGH reply: the next hop's state and address.
+func parseNeigh(b []byte) (state uint16, mac [6]byte, err error) {
+	err = errNoReply
+	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
+		switch h.Type {
+		case unix.NLMSG_ERROR:
+			if e := nlErr(body); e != nil {
+				err = e
+			}
+		case unix.RTM_NEWNEIGH:
+			if len(body) < unix.SizeofNdMsg {
+				return false
+			}
+			st := binary.NativeEndian.Uint16(body[8:])
+			nlAttrs(body[unix.SizeofNdMsg:], func(typ uint16, a []byte) {
+				if typ == unix.NDA_LLADDR && len(a) == 6 {
+					state, mac, err = st, [6]byte(a), nil
+				}
+			})
+		}
+		return false
+	})
+	return state, mac, err
+}
+
+// dumpHas reads one part of a dump reply: found reports a message of type
+// want, done the end of the dump.
+func dumpHas(b []byte, want uint16) (found, done bool, err error) {
+	if !nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
+		switch h.Type {
+		case want:
+			found = true
+		case unix.NLMSG_DONE:
+			done = true
+		case unix.NLMSG_ERROR:
+			err, done = nlErr(body), true
+		}
+		return !found && !done
+	}) {
+		return false, true, errNoReply
+	}
+	return found, done, err
+}
+
+// nlSock is a netlink socket for request and reply, owned by one goroutine.
+type nlSock struct {
+	fd  int
+	seq uint32
+	req [64]byte
+	buf [16 << 10]byte
+}
+
+func openNetlink(proto int) (*nlSock, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, err
+	}
+	// The kernel answers within the send; the timeout only guards a bug.
+	tv := unix.Timeval{Sec: 1}
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &nlSock{fd: fd}, nil
+}
+
+func (s *nlSock) close() {
+	if s != nil {
+		unix.Close(s.fd)
+	}
+}
+
+// msg starts a request of type typ with a fixed header of hdrLen zero bytes
+// and returns that header for the caller to fill.
+func (s *nlSock) msg(typ, flags uint16, hdrLen int) []byte {
+	clear(s.req[:])
+	s.seq++
+	h := (*unix.NlMsghdr)(unsafe.Pointer(&s.req[0]))
+	*h = unix.NlMsghdr{Len: uint32(unix.NLMSG_HDRLEN + hdrLen), Type: typ, Flags: unix.NLM_F_REQUEST | flags, Seq: s.seq}
+	return s.req[unix.NLMSG_HDRLEN : unix.NLMSG_HDRLEN+hdrLen]
+}
+
+// attr appends an attribute to the request.
+func (s *nlSock) attr(typ uint16, data []byte) {
+	h := (*unix.NlMsghdr)(unsafe.Pointer(&s.req[0]))
+	off := int(h.Len)
+	binary.NativeEndian.PutUint16(s.req[off:], uint16(unix.SizeofRtAttr+len(data)))
+	binary.NativeEndian.PutUint16(s.req[off+2:], typ)
+	copy(s.req[off+unix.SizeofRtAttr:], data)
+	h.Len += uint32((unix.SizeofRtAttr + len(data) + 3) &^ 3)
+}
+
+// do sends the request and returns the first reply datagram of this sequence.
+// An unconnected netlink socket writes to the kernel; plain write and read
+// keep the exchange free of allocations.
+func (s *nlSock) do() ([]byte, error) {
+	h := (*unix.NlMsghdr)(unsafe.Pointer(&s.req[0]))
+	if _, err := unix.Write(s.fd, s.req[:h.Len]); err != nil {
+		return nil, err
+	}
+	return s.recv()
+}
+
+// recv returns the next datagram of the current request, skipping stale ones.
+func (s *nlSock) recv() ([]byte, error) {
+	for {
+		n, err := unix.Read(s.fd, s.buf[:])
+		if err != nil {
+			return nil, err
+		}
+		if n >= unix.NLMSG_HDRLEN && (*unix.NlMsghdr)(unsafe.Pointer(&s.buf[0])).Seq == s.seq {
+			return s.buf[:n], nil
+		}
+	}
+}
+
+// route asks for the route from local (if valid) to dst with mark.
+func (s *nlSock) route(dst, local netip.Addr, mark int) (route, error) {
+	rt := s.msg(unix.RTM_GETROUTE, 0, unix.SizeofRtMsg)
+	rt[0], rt[1] = unix.AF_INET, 32 // family, dst_len
+	d := dst.As4()
+	s.attr(unix.RTA_DST, d[:])
+	if local.IsValid() {
+		rt[2] = 32 // src_len
+		l := local.As4()
+		s.attr(unix.RTA_SRC, l[:])
+	}
+	if mark != 0 {
+		var m [4]byte
+		binary.NativeEndian.PutUint32(m[:], uint32(mark))
+		s.attr(unix.RTA_MARK, m[:])
+	}
+	b, err := s.do()
+	if err != nil {
+		return route{}, err
+	}
+	return parseRoute(b)
+}
+
+func (s *nlSock) link(index int) (device, error) {
+	ifi := s.msg(unix.RTM_GETLINK, 0, unix.SizeofIfInfomsg)
+	binary.NativeEndian.PutUint32(ifi[4:], uint32(index))
+	b, err := s.do()
+	if err != nil {
+		return device{}, err
+	}
+	return parseLink(b)
+}
+
+func (s *nlSock) neigh(index int, ip netip.Addr) (uint16, [6]byte, error) {
+	nd := s.msg(unix.RTM_GETNEIGH, 0, unix.SizeofNdMsg)
+	nd[0] = unix.AF_INET
+	binary.NativeEndian.PutUint32(nd[4:], uint32(index))
+	a := ip.As4()
+	s.attr(unix.NDA_DST, a[:])
+	b, err := s.do()
+	if err != nil {
+		return 0, [6]byte{}, err
+	}
+	return parseNeigh(b)
+}
+
+// dumpAny reports whether a dump of typ (with a zeroed fixed header of
+// hdrLen bytes) returns at least one message of type want.
+func (s *nlSock) dumpAny(typ uint16, hdrLen int, want uint16) (bool, error) {
+	s.msg(typ, unix.NLM_F_DUMP, hdrLen)
+	b, err := s.do()
+	for err == nil {
+		found, done, derr := dumpHas(b, want)
+		if found || done || derr != nil {
+			// Drain the rest of the dump so the next request starts clean;
+			// recv skips stale sequences anyway.
+			return found, derr
+		}
+		b, err = s.recv()
+	}
+	return false, err
+}
+
+// filtered reports whether this network namespace has anything that expects
+// to see our packets in the kernel's IP output: nftables tables, legacy
+// iptables tables (tables is /proc/net/ip_tables_names opened in the
+// namespace, -1 if it did not exist) or IPsec (XFRM) policies. An error
+// counts as yes.
+func filtered(tables int, nft, xfrm *nlSock) bool {
+	if tables >= 0 {
+		var b [1]byte
+		if n, err := unix.Pread(tables, b[:], 0); n > 0 || err != nil {
+			return true
+		}
+	}
+	if nft != nil {
+		found, err := nft.dumpAny(nfnlSubsysNFTables<<8|nftMsgGetTable, 4, nfnlSubsysNFTables<<8|nftMsgNewTable)
+		if found || err != nil && !absent(err) {
+			return true
+		}
+	}
+	if xfrm != nil {
+		found, err := xfrm.dumpAny(xfrmMsgGetPolicy, unix.SizeofIfInfomsg, xfrmMsgNewPolicy)
+		if found || err != nil && !absent(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// openTablesNames opens the legacy iptables table list of the calling
+// thread's namespace (/proc/net follows the process, not the thread). Without
+// the ip_tables module it does not exist: -1, no tables.
+func openTablesNames() int {
+	fd, err := unix.Open("/proc/thread-self/net/ip_tables_names", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// absent reports whether err says the kernel lacks the subsystem asked.
+func absent(err error) bool {
+	return errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPROTONOSUPPORT)
+}
