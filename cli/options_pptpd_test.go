@@ -66,6 +66,7 @@ func TestPPTPDArgsErrors(t *testing.T) {
 		{[]string{"-V", "red"}, "--vrf is not supported by this pptpd"},
 		{[]string{"extra"}, `unexpected argument "extra" (pptpd takes only options)`},
 		{[]string{"--fg=1"}, "option '--fg' doesn't allow an argument"},
+		{[]string{"--gre-tx", "fast"}, `--gre-tx must be "auto" or "ip", got "fast"`},
 	} {
 		_, err := ParsePPTPDArgs(tc.args)
 		if exitCode(err) != 1 || err.Error() != tc.msg {

@@ -226,6 +226,7 @@ func TestPPTPDConfErrors(t *testing.T) {
 		"listen 0:0::1":           `c:1: keyword "listen" needs an IPv4 address, got "0:0::1"`,
 		"debug yes":               `c:1: keyword "debug" takes no value, got "yes"`,
 		"option":                  `c:1: keyword "option" needs a value`,
+		"debug\ngre-tx raw":       `c:2: gre-tx must be "auto" or "ip", got "raw"`,
 		strings.Repeat("x", 5000): `c:1: line longer than 4096 bytes`,
 	} {
 		_, err := ParsePPTPDConfData("c", []byte(in))

@@ -224,10 +224,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		defer release()
 		return sess.Run(ctx)
 	})
+	st := link.Stats()
+	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
 	if err != nil {
-		logf("%s: client %s: session ended: %v", ifname, client, err)
+		logf("%s: client %s: session ended (%s): %v", ifname, client, counts, err)
 	} else {
-		logf("%s: client %s: session ended", ifname, client)
+		logf("%s: client %s: session ended (%s)", ifname, client, counts)
 	}
 	if s.cfg.SessionDown != nil {
 		s.cfg.SessionDown(ifname, err)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,6 +62,11 @@ const pppLocal = "10.99.0.1"
 
 // newBed starts pptpd (MS-CHAPv2 + MPPE-128 required unless opts say otherwise).
 func newBed(t *testing.T, pool string, opts ...string) *bed {
+	return newBedConf(t, pool, "", opts...)
+}
+
+// newBedConf is newBed with extra pptpd.conf lines.
+func newBedConf(t *testing.T, pool, confExtra string, opts ...string) *bed {
 	nstest.RequireRoot(t)
 	b := &bed{t: t, ns: nstest.NewPair(t, "e2e"), dir: t.TempDir(), srvLog: nstest.NewBuffer()}
 	if len(opts) == 0 {
@@ -74,7 +80,7 @@ func newBed(t *testing.T, pool string, opts ...string) *bed {
 		return p
 	}
 	options := write("pptpd-options", "name pptpd\nms-dns "+pppLocal+"\n"+strings.Join(opts, "\n")+"\n")
-	conf := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections 200\n", options, pppLocal, pool))
+	conf := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections 200\n%s", options, pppLocal, pool, confExtra))
 	secrets := write("chap-secrets", "alice pptpd \"wonderland\" *\n")
 	for i := 0; i < 60; i++ {
 		secrets = write("chap-secrets", readFile(t, secrets)+fmt.Sprintf("user%d * pass%d *\n", i, i))
@@ -455,6 +461,39 @@ func TestLaunchModeWithoutPPPD(t *testing.T) {
 
 // TestPidFile: --pidfile holds our pid while we run and is gone after; a stale file left by a
 // dead process does not block a start.
+// TestGRETx: both ends send through the packet-socket fast path by default, and
+// through the IP output path with gre-tx ip (pptpd.conf) and --gre-tx ip (pptp).
+func TestGRETx(t *testing.T) {
+	serverCounts := regexp.MustCompile(`session ended \(GRE sent (\d+), (\d+) of them fast`)
+	for _, mode := range []string{"auto", "ip"} {
+		t.Run(mode, func(t *testing.T) {
+			b := newBedConf(t, "10.99.0.100-109", "gre-tx "+mode+"\n")
+			status := filepath.Join(t.TempDir(), "status.json")
+			c := b.startClient("--user", "alice", "--password", "wonderland", "--gre-tx", mode, "--status-file", status)
+			b.waitAddr(c, "pptp0")
+			transfer(t, b, 4<<20)
+			b.stop(c)
+			var st struct{ GRE map[string]int64 }
+			raw, err := os.ReadFile(status)
+			if err == nil {
+				err = json.Unmarshal(raw, &st)
+			}
+			sent, fast := st.GRE["tx_sent"], st.GRE["tx_fast"]
+			if err != nil || sent < 3000 || (mode == "ip") != (fast == 0) || mode == "auto" && fast < sent*9/10 {
+				t.Errorf("client, --gre-tx %s: %d sent, %d fast (%v)", mode, sent, fast, err)
+			}
+			var m []string
+			nstest.WaitFor(5*time.Second, func() bool {
+				m = serverCounts.FindStringSubmatch(b.srvLog.String())
+				return m != nil
+			})
+			if m == nil || (mode == "ip") != (m[2] == "0") || m[1] == "0" {
+				t.Errorf("server, gre-tx %s: %q\n%s", mode, m, b.srvLog.String())
+			}
+		})
+	}
+}
+
 func TestPidFile(t *testing.T) {
 	b := newBed(t, "10.99.0.100-109")
 	pidfile := filepath.Join(t.TempDir(), "pptp.pid")
