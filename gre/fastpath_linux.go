@@ -42,8 +42,7 @@ const ipv4HeaderLen = 20
 type fastPath struct {
 	f             *os.File
 	rc            syscall.RawConn
-	rt, nft, xfrm *nlSock // xfrm and nft are nil where the kernel lacks them
-	tables        int     // /proc/net/ip_tables_names of our namespace, or -1
+	ns            *nsShared // nil once closed
 	remote, local netip.Addr
 	mark          int
 	peerSeen      atomic.Bool
@@ -83,20 +82,17 @@ func openFastPath(remote, local netip.Addr, opt Options, bufBytes int) *fastPath
 		unix.Close(fd)
 		return nil
 	}
-	rt, err := openNetlink(unix.NETLINK_ROUTE)
-	if err != nil {
+	ns := joinNamespace()
+	if ns == nil {
 		unix.Close(fd)
 		return nil
 	}
-	p := &fastPath{f: os.NewFile(uintptr(fd), "gre-fast:"+remote.String()), rt: rt, tables: -1,
+	p := &fastPath{f: os.NewFile(uintptr(fd), "gre-fast:"+remote.String()), ns: ns,
 		remote: remote, local: local, mark: opt.Mark, id: uint16(time.Now().UnixNano())}
 	if p.rc, err = p.f.SyscallConn(); err != nil {
 		p.close()
 		return nil
 	}
-	p.tables = openTablesNames()
-	p.nft, _ = openNetlink(unix.NETLINK_NETFILTER)
-	p.xfrm, _ = openNetlink(unix.NETLINK_XFRM)
 	p.fn = p.send
 	p.sll = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Halen: 6,
 		Protocol: htons(unix.ETH_P_IP)}
@@ -146,13 +142,9 @@ func defaultTTL() int {
 func (p *fastPath) closeFile() { p.f.Close() }
 
 func (p *fastPath) closeNetlink() {
-	p.rt.close()
-	p.nft.close()
-	p.xfrm.close()
-	p.rt, p.nft, p.xfrm = nil, nil, nil
-	if p.tables >= 0 {
-		unix.Close(p.tables)
-		p.tables = -1
+	if p.ns != nil {
+		p.ns.leave()
+		p.ns = nil
 	}
 	p.usable = false
 }
@@ -164,19 +156,22 @@ func (p *fastPath) close() {
 
 // refresh re-checks, when due, whether and where the fast path may send.
 func (p *fastPath) refresh(now time.Time) {
-	if now.Before(p.next) || !p.peerSeen.Load() || p.rt == nil {
+	if now.Before(p.next) || !p.peerSeen.Load() || p.ns == nil {
 		return
 	}
 	p.next = now.Add(fastRecheck)
 	p.usable = false
-	if filtered(p.tables, p.nft, p.xfrm) {
+	ns := p.ns
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.filteredLocked(now) {
 		return
 	}
-	r, err := p.rt.route(p.remote, p.local, p.mark)
+	r, err := ns.rt.route(p.remote, p.local, p.mark)
 	if err != nil {
 		return
 	}
-	dev, err := p.rt.link(r.oif)
+	dev, err := ns.rt.link(r.oif)
 	if err != nil || !dev.ether {
 		return
 	}
@@ -184,7 +179,7 @@ func (p *fastPath) refresh(now time.Time) {
 	if !hop.IsValid() {
 		hop = p.remote
 	}
-	state, mac, err := p.rt.neigh(r.oif, hop)
+	state, mac, err := ns.rt.neigh(r.oif, hop)
 	if err != nil || state&nudUsable == 0 {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp/internal/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 // fastRig is a Conn with the fast path in namespace A towards a plain Conn in B.
@@ -93,7 +94,12 @@ func (r *fastRig) peerSpeaks() {
 }
 
 // recheck makes the next WriteBatch re-read route, device, neighbour and filters.
-func (r *fastRig) recheck() { r.a.fast.next = time.Time{} }
+func (r *fastRig) recheck() {
+	r.a.fast.next = time.Time{}
+	r.a.fast.ns.mu.Lock()
+	r.a.fast.ns.checked = time.Time{}
+	r.a.fast.ns.mu.Unlock()
+}
 
 func (r *fastRig) ip(t *testing.T, args ...string) {
 	run(t, append([]string{"ip", "-n", r.p.nameA}, args...)...)
@@ -215,6 +221,9 @@ func TestFastPath(t *testing.T) {
 }
 
 func TestFastPathNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	r := newFastRig(t)
 	r.peerSpeaks()
 	pkts := r.packets(64, 1400)
@@ -245,5 +254,33 @@ func TestFastPathNotToLocalAddress(t *testing.T) {
 	a.w.mu.Unlock()
 	if usable {
 		t.Fatal("fast path usable towards a local address")
+	}
+}
+
+// TestFastPathSharesNamespace: the calls of one namespace share one set of
+// netlink sockets, released with the last call.
+func TestFastPathSharesNamespace(t *testing.T) {
+	p := newNSPair(t)
+	one := dialIn(t, p.a, p.addrB, Options{FastPath: true})
+	two := dialIn(t, p.a, p.addrB, Options{FastPath: true, Local: p.addrA})
+	other := dialIn(t, p.b, p.addrA, Options{FastPath: true})
+	ns := one.fast.ns
+	if ns == nil || two.fast.ns != ns || other.fast.ns == ns {
+		t.Fatalf("shares: %p %p %p", ns, two.fast.ns, other.fast.ns)
+	}
+	fd := ns.rt.fd
+	one.Close()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("netlink socket closed while a call still uses it: %v", err)
+	}
+	two.Close()
+	nsShares.Lock()
+	_, cached := nsShares.m[ns.key]
+	nsShares.Unlock()
+	if cached {
+		t.Fatal("namespace still cached after its last call closed")
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+		t.Fatal("netlink socket still open after the last call closed")
 	}
 }

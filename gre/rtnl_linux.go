@@ -205,15 +205,22 @@ func dumpHas(b []byte, want uint16) (found, done bool, err error) {
 	return found, done, err
 }
 
+// nlReplyBytes is the receive buffer: a link reply is under 2 KiB, and a dump
+// part that does not fit is cut and then fails to parse, which counts as
+// "cannot tell" (not usable).
+const nlReplyBytes = 8 << 10
+
 // nlSock is a netlink socket for request and reply, owned by one goroutine.
+// Sockets used one after the other may share buf.
 type nlSock struct {
 	fd  int
 	seq uint32
 	req [64]byte
-	buf [16 << 10]byte
+	buf []byte
 }
 
-func openNetlink(proto int) (*nlSock, error) {
+// openNetlink opens a socket of protocol proto that reads replies into buf.
+func openNetlink(proto int, buf []byte) (*nlSock, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return nil, err
@@ -225,7 +232,7 @@ func openNetlink(proto int) (*nlSock, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &nlSock{fd: fd}, nil
+	return &nlSock{fd: fd, buf: buf}, nil
 }
 
 func (s *nlSock) close() {
@@ -268,7 +275,7 @@ func (s *nlSock) do() ([]byte, error) {
 // recv returns the next datagram of the current request, skipping stale ones.
 func (s *nlSock) recv() ([]byte, error) {
 	for {
-		n, err := unix.Read(s.fd, s.buf[:])
+		n, err := unix.Read(s.fd, s.buf)
 		if err != nil {
 			return nil, err
 		}
