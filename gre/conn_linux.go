@@ -310,16 +310,22 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
 
 func (c *Conn) send(fd uintptr) bool {
 	b := &c.w
-	for b.done < b.n {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[b.done])), uintptr(b.n-b.done), 0, 0, 0)
+	return sendmmsg(fd, b.msgs[:b.n], &b.done, &b.err)
+}
+
+// sendmmsg sends msgs[*done:] for RawConn.Write, advancing *done: true when
+// all are sent or *errp is set, false when the socket would block.
+func sendmmsg(fd uintptr, msgs []mmsghdr, done *int, errp *error) bool {
+	for *done < len(msgs) {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&msgs[*done])), uintptr(len(msgs)-*done), 0, 0, 0)
 		switch e {
 		case 0:
-			b.done += int(r)
+			*done += int(r)
 		case unix.EINTR:
 		case unix.EAGAIN:
 			return false
 		default:
-			b.err = e
+			*errp = e
 			return true
 		}
 	}

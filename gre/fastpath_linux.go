@@ -242,19 +242,4 @@ func (p *fastPath) write(pkts [][]byte) (int, error) {
 	return p.done, err
 }
 
-func (p *fastPath) send(fd uintptr) bool {
-	for p.done < p.n {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&p.msgs[p.done])), uintptr(p.n-p.done), 0, 0, 0)
-		switch e {
-		case 0:
-			p.done += int(r)
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return false
-		default:
-			p.err = e
-			return true
-		}
-	}
-	return true
-}
+func (p *fastPath) send(fd uintptr) bool { return sendmmsg(fd, p.msgs[:p.n], &p.done, &p.err) }

@@ -82,39 +82,50 @@ type route struct {
 	mtu     int        // route or path MTU, 0 = the device's
 }
 
-// parseRoute reads an RTM_GETROUTE reply. ok is false unless it is one
-// unicast route with an output interface.
-func parseRoute(b []byte) (r route, err error) {
-	err = errNoReply
+// nlReply reads the answer to a request: an NLMSG_ERROR becomes the error, and the
+// first message of type want with at least hdrLen bytes is handed to f as its fixed
+// header and attributes; anything else is errNoReply.
+func nlReply(b []byte, want uint16, hdrLen int, f func(fixed, attrs []byte) error) error {
+	err := errNoReply
 	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
-		switch h.Type {
-		case unix.NLMSG_ERROR:
+		switch {
+		case h.Type == unix.NLMSG_ERROR:
 			if e := nlErr(body); e != nil {
 				err = e
 			}
-		case unix.RTM_NEWROUTE:
-			if len(body) < unix.SizeofRtMsg || body[7] != unix.RTN_UNICAST {
-				return false
-			}
-			nlAttrs(body[unix.SizeofRtMsg:], func(typ uint16, d []byte) {
-				switch {
-				case typ == unix.RTA_OIF && len(d) == 4:
-					r.oif = int(binary.NativeEndian.Uint32(d))
-				case typ == unix.RTA_GATEWAY && len(d) == 4:
-					r.gateway = netip.AddrFrom4([4]byte(d))
-				case typ == unix.RTA_METRICS:
-					nlAttrs(d, func(typ uint16, d []byte) {
-						if typ == rtaxMTU && len(d) == 4 {
-							r.mtu = int(binary.NativeEndian.Uint32(d))
-						}
-					})
-				}
-			})
-			if r.oif > 0 {
-				err = nil
-			}
+		case h.Type == want && len(body) >= hdrLen:
+			err = f(body[:hdrLen], body[hdrLen:])
 		}
 		return false
+	})
+	return err
+}
+
+// parseRoute reads an RTM_GETROUTE reply: one unicast route with an output
+// interface, or an error.
+func parseRoute(b []byte) (r route, err error) {
+	err = nlReply(b, unix.RTM_NEWROUTE, unix.SizeofRtMsg, func(rt, attrs []byte) error {
+		if rt[7] != unix.RTN_UNICAST {
+			return errNoReply
+		}
+		nlAttrs(attrs, func(typ uint16, d []byte) {
+			switch {
+			case typ == unix.RTA_OIF && len(d) == 4:
+				r.oif = int(binary.NativeEndian.Uint32(d))
+			case typ == unix.RTA_GATEWAY && len(d) == 4:
+				r.gateway = netip.AddrFrom4([4]byte(d))
+			case typ == unix.RTA_METRICS:
+				nlAttrs(d, func(typ uint16, d []byte) {
+					if typ == rtaxMTU && len(d) == 4 {
+						r.mtu = int(binary.NativeEndian.Uint32(d))
+					}
+				})
+			}
+		})
+		if r.oif <= 0 {
+			return errNoReply
+		}
+		return nil
 	})
 	return r, err
 }
@@ -126,31 +137,19 @@ type device struct {
 }
 
 func parseLink(b []byte) (d device, err error) {
-	err = errNoReply
-	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
-		switch h.Type {
-		case unix.NLMSG_ERROR:
-			if e := nlErr(body); e != nil {
-				err = e
+	err = nlReply(b, unix.RTM_NEWLINK, unix.SizeofIfInfomsg, func(fixed, attrs []byte) error {
+		ifi := (*unix.IfInfomsg)(unsafe.Pointer(&fixed[0]))
+		hw := false
+		nlAttrs(attrs, func(typ uint16, a []byte) {
+			switch {
+			case typ == unix.IFLA_MTU && len(a) == 4:
+				d.mtu = int(binary.NativeEndian.Uint32(a))
+			case typ == unix.IFLA_ADDRESS:
+				hw = len(a) == 6
 			}
-		case unix.RTM_NEWLINK:
-			if len(body) < unix.SizeofIfInfomsg {
-				return false
-			}
-			ifi := (*unix.IfInfomsg)(unsafe.Pointer(&body[0]))
-			hw := false
-			nlAttrs(body[unix.SizeofIfInfomsg:], func(typ uint16, a []byte) {
-				switch {
-				case typ == unix.IFLA_MTU && len(a) == 4:
-					d.mtu = int(binary.NativeEndian.Uint32(a))
-				case typ == unix.IFLA_ADDRESS:
-					hw = len(a) == 6
-				}
-			})
-			d.ether = ifi.Type == unix.ARPHRD_ETHER && ifi.Flags&unix.IFF_UP != 0 && hw && d.mtu >= 68
-			err = nil
-		}
-		return false
+		})
+		d.ether = ifi.Type == unix.ARPHRD_ETHER && ifi.Flags&unix.IFF_UP != 0 && hw && d.mtu >= 68
+		return nil
 	})
 	return d, err
 }
@@ -163,25 +162,14 @@ const (
 
 // parseNeigh reads an RTM_GETNEIGH reply: the next hop's state and address.
 func parseNeigh(b []byte) (state uint16, mac [6]byte, err error) {
-	err = errNoReply
-	nlMessages(b, func(h *unix.NlMsghdr, body []byte) bool {
-		switch h.Type {
-		case unix.NLMSG_ERROR:
-			if e := nlErr(body); e != nil {
-				err = e
+	err = nlReply(b, unix.RTM_NEWNEIGH, unix.SizeofNdMsg, func(nd, attrs []byte) error {
+		e := errNoReply
+		nlAttrs(attrs, func(typ uint16, a []byte) {
+			if typ == unix.NDA_LLADDR && len(a) == 6 {
+				state, mac, e = binary.NativeEndian.Uint16(nd[8:]), [6]byte(a), nil
 			}
-		case unix.RTM_NEWNEIGH:
-			if len(body) < unix.SizeofNdMsg {
-				return false
-			}
-			st := binary.NativeEndian.Uint16(body[8:])
-			nlAttrs(body[unix.SizeofNdMsg:], func(typ uint16, a []byte) {
-				if typ == unix.NDA_LLADDR && len(a) == 6 {
-					state, mac, err = st, [6]byte(a), nil
-				}
-			})
-		}
-		return false
+		})
+		return e
 	})
 	return state, mac, err
 }
