@@ -32,8 +32,9 @@ const ipv4HeaderLen = 20
 // fastRecheck while sending: a packet from the peer has arrived (the IP path
 // works and anything tracking connections has seen the flow), the namespace
 // has no netfilter tables and no IPsec policies (nothing there expects to see
-// our packets), the route to the peer leaves through an up Ethernet device,
-// and the next hop's Ethernet address is known. While that address is not
+// our packets), the route to the peer leaves through an up Ethernet device
+// with one transmit queue or none (see device), and the next hop's Ethernet
+// address is known. While that address is not
 // confirmed one packet per check goes the IP way, which makes the kernel
 // verify it. Packets longer than the path MTU always go the IP way, so the
 // kernel fragments or refuses them as before.
@@ -172,7 +173,7 @@ func (p *fastPath) refresh(now time.Time) {
 		return
 	}
 	dev, err := ns.rt.link(r.oif)
-	if err != nil || !dev.ether {
+	if err != nil || !dev.usable {
 		return
 	}
 	hop := r.gateway

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,6 +183,14 @@ func TestFastPath(t *testing.T) {
 			r.ip(t, "link", "set", "fptun", "up")
 			r.ip(t, "route", "add", r.p.addrB.String()+"/32", "dev", "fptun")
 		}, func(t *testing.T) { r.ip(t, "link", "del", "fptun") }},
+		{"route through a multi-queue device with a qdisc", func(t *testing.T) {
+			r.ip(t, "link", "add", "fpmq", "numtxqueues", "4", "type", "veth", "peer", "name", "fpmq2")
+			r.ip(t, "link", "set", "fpmq", "up")
+			run(t, "ip", "netns", "exec", r.p.nameA, "tc", "qdisc", "add", "dev", "fpmq", "root", "mq")
+			r.ip(t, "route", "add", r.p.addrB.String()+"/32", "dev", "fpmq")
+			// Everything else would do: only the queues must stop it.
+			r.ip(t, "neigh", "add", r.p.addrB.String(), "lladdr", "02:00:00:00:00:01", "dev", "fpmq", "nud", "permanent")
+		}, func(t *testing.T) { r.ip(t, "link", "del", "fpmq") }},
 		{"neighbour unknown", func(t *testing.T) { r.ip(t, "neigh", "flush", "dev", r.p.devA) }, func(*testing.T) {}},
 	}
 	for _, s := range steps {
@@ -191,14 +200,14 @@ func TestFastPath(t *testing.T) {
 			defer func() { r.t = parent }()
 			s.do(t)
 			r.recheck()
-			if s.name == "route through a non-Ethernet device" {
+			if strings.HasPrefix(s.name, "route through") {
 				// Nothing would arrive; only check the choice.
 				r.a.w.mu.Lock()
 				r.a.fast.refresh(time.Now())
 				usable := r.a.fast.usable
 				r.a.w.mu.Unlock()
 				if usable {
-					t.Fatal("fast path usable through a dummy device")
+					t.Fatal("fast path usable through this route")
 				}
 			} else {
 				pkts := r.packets(8, 500)

@@ -3,6 +3,7 @@
 package gre
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -132,23 +133,34 @@ func parseRoute(b []byte) (r route, err error) {
 
 // device is what the fast path needs of the egress interface.
 type device struct {
-	ether bool // an up Ethernet device with a 6-byte address
-	mtu   int
+	// usable: an up Ethernet device with a 6-byte address whose transmit
+	// queue is one for all our packets. A packet socket has no cached route,
+	// so on a device with several queues and a qdisc the kernel may pick the
+	// queue by CPU (XPS) and reorder our packets when the sending goroutine
+	// moves; the raw socket keeps one queue. Queue-less devices (veth,
+	// bridge: noqueue) reorder nothing.
+	usable bool
+	mtu    int
 }
 
 func parseLink(b []byte) (d device, err error) {
 	err = nlReply(b, unix.RTM_NEWLINK, unix.SizeofIfInfomsg, func(fixed, attrs []byte) error {
 		ifi := (*unix.IfInfomsg)(unsafe.Pointer(&fixed[0]))
-		hw := false
+		hw, queues, noqueue := false, 0, false
 		nlAttrs(attrs, func(typ uint16, a []byte) {
 			switch {
 			case typ == unix.IFLA_MTU && len(a) == 4:
 				d.mtu = int(binary.NativeEndian.Uint32(a))
 			case typ == unix.IFLA_ADDRESS:
 				hw = len(a) == 6
+			case typ == unix.IFLA_NUM_TX_QUEUES && len(a) == 4:
+				queues = int(binary.NativeEndian.Uint32(a))
+			case typ == unix.IFLA_QDISC:
+				noqueue = string(bytes.TrimRight(a, "\x00")) == "noqueue"
 			}
 		})
-		d.ether = ifi.Type == unix.ARPHRD_ETHER && ifi.Flags&unix.IFF_UP != 0 && hw && d.mtu >= 68
+		d.usable = ifi.Type == unix.ARPHRD_ETHER && ifi.Flags&unix.IFF_UP != 0 && hw && d.mtu >= 68 &&
+			(queues <= 1 || noqueue)
 		return nil
 	})
 	return d, err

@@ -68,12 +68,24 @@ func TestParseLinkAndNeigh(t *testing.T) {
 	binary.NativeEndian.PutUint16(ifi[2:], unix.ARPHRD_ETHER)
 	binary.NativeEndian.PutUint32(ifi[8:], unix.IFF_UP)
 	mac := []byte{2, 0, 0, 0, 0, 1}
-	d, err := parseLink(nlMsg(unix.RTM_NEWLINK, ifi, nlAttr(unix.IFLA_MTU, u32(1500)), nlAttr(unix.IFLA_ADDRESS, mac)))
-	if err != nil || !d.ether || d.mtu != 1500 {
-		t.Fatalf("link %+v, %v", d, err)
+	link := func(attrs ...[]byte) device {
+		d, err := parseLink(nlMsg(unix.RTM_NEWLINK, ifi, append([][]byte{nlAttr(unix.IFLA_MTU, u32(1500)), nlAttr(unix.IFLA_ADDRESS, mac)}, attrs...)...))
+		if err != nil || d.mtu != 1500 {
+			t.Fatalf("link %+v, %v", d, err)
+		}
+		return d
+	}
+	if !link().usable || !link(nlAttr(unix.IFLA_NUM_TX_QUEUES, u32(1)), nlAttr(unix.IFLA_QDISC, []byte("fq_codel\x00"))).usable {
+		t.Fatal("single-queue Ethernet link not usable")
+	}
+	if !link(nlAttr(unix.IFLA_NUM_TX_QUEUES, u32(8)), nlAttr(unix.IFLA_QDISC, []byte("noqueue\x00"))).usable {
+		t.Fatal("queue-less multi-queue link (veth) not usable")
+	}
+	if link(nlAttr(unix.IFLA_NUM_TX_QUEUES, u32(8)), nlAttr(unix.IFLA_QDISC, []byte("mq\x00"))).usable {
+		t.Fatal("multi-queue link with a qdisc usable")
 	}
 	binary.NativeEndian.PutUint32(ifi[8:], 0) // down
-	if d, _ := parseLink(nlMsg(unix.RTM_NEWLINK, ifi, nlAttr(unix.IFLA_MTU, u32(1500)), nlAttr(unix.IFLA_ADDRESS, mac))); d.ether {
+	if link().usable {
 		t.Fatal("down link usable")
 	}
 
