@@ -809,7 +809,7 @@ func TestServerHandlesClientMessages(t *testing.T) {
 		oc.SetCallID(700)
 		oc.SetMaximumBPS(1000)
 		p.write(oc)
-		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != defaultWindow {
+		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != defaultServerWindow {
 			t.Errorf("OCRP % X", []byte(r))
 		}
 		if err := <-errc; err != nil {
@@ -912,6 +912,19 @@ func TestIdleWaitZero(t *testing.T) {
 		}
 		if got := ct.types(); !slices.Equal(got, []ControlType{TypeSCCRQ, TypeOCRQ, TypeEchoRP}) {
 			t.Errorf("client sent %v", got)
+		}
+		cl.Close()
+		sv.Close()
+	})
+}
+
+// TestDefaultWindows: a client advertises 64 (pptpd answers with the same number as its own
+// window, which our sender then keeps to), a server 256.
+func TestDefaultWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cl, sv, _, _ := establish(t, ClientConfig{}, ServerConfig{})
+		if sv.PeerRecvWindow() != 64 || cl.PeerRecvWindow() != 256 {
+			t.Errorf("server sees the client's window %d, client the server's %d; want 64 and 256", sv.PeerRecvWindow(), cl.PeerRecvWindow())
 		}
 		cl.Close()
 		sv.Close()

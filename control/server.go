@@ -43,7 +43,7 @@ func (cfg *ServerConfig) setDefaults() {
 		cfg.MaxEchoWait = defaultMaxEchoWait
 	}
 	if cfg.RecvWindow == 0 {
-		cfg.RecvWindow = defaultWindow
+		cfg.RecvWindow = defaultServerWindow
 	}
 	if cfg.NewCall == nil {
 		cfg.NewCall = func(uint16, OCRQ) (uint16, error) { return randomCallID(), nil }
