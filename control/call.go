@@ -26,14 +26,16 @@ const (
 const (
 	defaultIdleWait    = 60 * time.Second
 	defaultMaxEchoWait = 60 * time.Second
-	// Packet Recv. Window Size we advertise. Debian's pptpd answers an OCRQ with our own
-	// window as its own, and we keep to the peer's window when sending: advertising more
-	// than 64 as a client made our uploads overrun pptpd (17-18 Mbit/s, 0 retransmits at 64;
-	// 1.7-17.8 with 11-163 retransmits at 256, alternating runs against refvm).
-	defaultClientWindow = 64
-	// Our server's socket buffer takes far more than 64 packets ahead of an ack; at 64 our
-	// own client was window-bound at local speed.
-	defaultServerWindow = 256
+	// defaultWindow is the Packet Recv. Window Size we advertise: our socket buffer takes
+	// far more than 64 packets ahead of an ack, and at 64 our own ends were window-bound at
+	// local speed.
+	defaultWindow = 256
+	// mirrorWindow caps the window of a server that is not ours. Debian's pptpd answers an
+	// OCRQ with the client's window as its own, and we keep to the peer's window when
+	// sending: trusting that echo of 256 made our uploads overrun pptpd (1.7-17.8 Mbit/s with
+	// 11-163 retransmits; 17-18 with none at 64, alternating runs against refvm).
+	mirrorWindow = 64
+	ourVendor    = "pptp-go"
 )
 
 // Call is one established PPTP call on its own control connection. After Dial or Accept

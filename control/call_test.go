@@ -809,7 +809,7 @@ func TestServerHandlesClientMessages(t *testing.T) {
 		oc.SetCallID(700)
 		oc.SetMaximumBPS(1000)
 		p.write(oc)
-		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != defaultServerWindow {
+		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != defaultWindow {
 			t.Errorf("OCRP % X", []byte(r))
 		}
 		if err := <-errc; err != nil {
@@ -918,15 +918,40 @@ func TestIdleWaitZero(t *testing.T) {
 	})
 }
 
-// TestDefaultWindows: a client advertises 64 (pptpd answers with the same number as its own
-// window, which our sender then keeps to), a server 256.
+// TestDefaultWindows: both ends advertise 256, and our client trusts it from our server.
 func TestDefaultWindows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cl, sv, _, _ := establish(t, ClientConfig{}, ServerConfig{})
-		if sv.PeerRecvWindow() != 64 || cl.PeerRecvWindow() != 256 {
-			t.Errorf("server sees the client's window %d, client the server's %d; want 64 and 256", sv.PeerRecvWindow(), cl.PeerRecvWindow())
+		if sv.PeerRecvWindow() != 256 || cl.PeerRecvWindow() != 256 {
+			t.Errorf("server sees the client's window %d, client the server's %d; want 256", sv.PeerRecvWindow(), cl.PeerRecvWindow())
 		}
 		cl.Close()
 		sv.Close()
+	})
+}
+
+// TestMirroredWindowCapped: pptpd answers with our own window; from a server that is not
+// ours the client keeps to at most 64.
+func TestMirroredWindowCapped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, errc, call := clientAgainst(t, ClientConfig{IdleWait: -1})
+		p.expect(TypeSCCRQ)
+		rp := sccrp(1)
+		rp.SetVendor("linux")
+		p.write(rp)
+		oc := OCRQ(p.expect(TypeOCRQ))
+		if oc.RecvWindow() != 256 {
+			t.Errorf("OCRQ window %d, want 256", oc.RecvWindow())
+		}
+		r := ocrp(99, oc.CallID(), 1)
+		r.SetRecvWindow(oc.RecvWindow()) // pptpd's echo
+		p.write(r)
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if w := (*call).PeerRecvWindow(); w != 64 {
+			t.Errorf("window from pptpd's echo %d, want 64", w)
+		}
+		(*call).Close()
 	})
 }

@@ -22,7 +22,7 @@ type ClientConfig struct {
 	Vendor         string        // default "pptp-go"
 	Phone          string        // OCRQ phone number (--phone), ≤ 64 bytes
 	CallID         uint16        // 0 = random non-zero
-	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 64 (pptpd mirrors it as its own)
+	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 256
 	ConnectTimeout time.Duration // TCP connect (and name resolution), default 10s
 	ReplyTimeout   time.Duration // SCCRP and OCRP each, default 10s
 	// IdleWait (--idle-wait, whose default is 60s): send an Echo-Request after this much
@@ -53,10 +53,10 @@ func (cfg *ClientConfig) setDefaults() {
 		cfg.HostName = "local"
 	}
 	if cfg.Vendor == "" {
-		cfg.Vendor = "pptp-go"
+		cfg.Vendor = ourVendor
 	}
 	if cfg.RecvWindow == 0 {
-		cfg.RecvWindow = defaultClientWindow
+		cfg.RecvWindow = defaultWindow
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
@@ -308,6 +308,9 @@ func (c *Call) clientSetup(ctx context.Context, cfg *ClientConfig) error {
 	}
 	c.peerID = r.CallID()
 	c.peerWindow = r.RecvWindow()
+	if string(rp.Vendor()) != ourVendor {
+		c.peerWindow = min(c.peerWindow, mirrorWindow)
+	}
 	c.speed = r.ConnectSpeed()
 	if bezeq {
 		s := SetLinkInfo(c.wbuf[:SLILen])
