@@ -34,10 +34,10 @@ const ipv4HeaderLen = 20
 // has no netfilter tables and no IPsec policies (nothing there expects to see
 // our packets), the route to the peer leaves through an up Ethernet device
 // with one transmit queue or none (see device), and the next hop's Ethernet
-// address is known. While that address is not
-// confirmed one packet per check goes the IP way, which makes the kernel
-// verify it. Packets longer than the path MTU always go the IP way, so the
-// kernel fragments or refuses them as before.
+// address is known. While that address is not confirmed one packet per check
+// goes the IP way, which makes the kernel verify it. Packets longer than the
+// path MTU always go the IP way, so the kernel fragments or refuses them as
+// before.
 //
 // Only the goroutine holding the Conn's write lock uses it, except peerSeen.
 type fastPath struct {
