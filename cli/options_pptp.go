@@ -79,6 +79,7 @@ type PPTPArgs struct {
 	// Ours.
 	PidFile    string   // --pidfile
 	GRETx      string   // --gre-tx: "auto" (default) or "ip"
+	SendWindow int      // --send-window N (0 = no limit); unset: the peer's window
 	LaunchPPPD bool     // --launch-pppd
 	PPPD       []string // --pppd "opts": extra pppd words for launch mode
 
@@ -407,6 +408,9 @@ var pptpOwnOpts = []pptpOpt{
 		return nil
 	}},
 	{"pidfile", "PATH", "write our process ID to PATH", func(a *PPTPArgs, v string) error { a.PidFile = v; return nil }},
+	{"send-window", "N", "packets sent ahead of the server's acknowledgment (default: the window it advertises, at most 64 unless it is pptp-go's; 0: no limit, as pptp-linux)", func(a *PPTPArgs, v string) error {
+		return pptpInt("--send-window", v, 0, math.MaxUint16, &a.SendWindow)
+	}},
 	{"gre-tx", "MODE", "auto (default): send GRE through a packet socket when safe; ip: always through the kernel's IP output", func(a *PPTPArgs, v string) error {
 		m, err := pppconf.ParseGRETx(v)
 		if err != nil {

@@ -224,6 +224,8 @@ func TestPPTPArgsMessages(t *testing.T) {
 		{[]string{"--route", "10.0.0.0", "h"}, 2, `option "route" needs an IPv4 network like 10.0.0.0/8, got "10.0.0.0"`},
 		{[]string{"--pppd", `"unterminated`, "h"}, 2, "--pppd: unterminated quoted string"},
 		{[]string{"--nolaunchpppd", "--launch-pppd", "h"}, 1, "--nolaunchpppd and --launch-pppd exclude each other"},
+		{[]string{"--send-window", "-1", "h"}, 2, "--send-window must be between 0 and 65535, got -1"},
+		{[]string{"--gre-tx", "raw", "h"}, 2, `--gre-tx must be "auto" or "ip", got "raw"`},
 	} {
 		_, err := ParsePPTPArgs(tc.args)
 		if exitCode(err) != tc.code || err.Error() != tc.msg {
@@ -282,6 +284,26 @@ func BenchmarkParsePPTPArgs(b *testing.B) {
 	for b.Loop() {
 		if _, err := ParsePPTPArgs(args); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSendWindowOption: unset keeps the peer's window, 0 lifts the limit, N is N.
+func TestSendWindowOption(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"h"}, 0},
+		{[]string{"--send-window", "0", "h"}, -1},
+		{[]string{"--send-window=200", "h"}, 200},
+	} {
+		a, err := ParsePPTPArgs(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sendWindow(a); got != tc.want {
+			t.Errorf("%q: DialConfig.SendWindow %d, want %d", tc.args, got, tc.want)
 		}
 	}
 }

@@ -39,6 +39,9 @@ type DialConfig struct {
 	// PacketSize is the receive buffer per packet; large buffers let the TUN coalesce
 	// received TCP segments (GRO) into one write. 0 = gre's default.
 	PacketSize int
+	// SendWindow is how many packets we send ahead of the peer's acknowledgment:
+	// 0 = the peer's Packet Recv. Window Size, negative = no limit (as pptp-linux).
+	SendWindow int
 	Logf       func(format string, args ...any)
 }
 
@@ -122,9 +125,20 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		TestType:    cfg.TestType,
 		TestRate:    cfg.TestRate,
 		PacketSize:  cfg.PacketSize,
-		SendWindow:  int(call.PeerRecvWindow()),
+		SendWindow:  sendWindow(cfg.SendWindow, call.PeerRecvWindow()),
 	})
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
+}
+
+// sendWindow is the gre.LinkConfig.SendWindow for a configured window and the peer's.
+func sendWindow(configured int, peer uint16) int {
+	switch {
+	case configured < 0:
+		return 0 // gre: no window
+	case configured > 0:
+		return configured
+	}
+	return int(peer)
 }
 
 // claimCallID picks a random Call ID that no other client in this network namespace uses

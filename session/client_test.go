@@ -35,3 +35,15 @@ func TestClaimCallIDSkipsTakenIDs(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestSendWindow(t *testing.T) {
+	for _, tc := range []struct {
+		configured int
+		peer       uint16
+		want       int
+	}{{0, 64, 64}, {-1, 64, 0}, {300, 64, 300}, {0, 0, 0}} {
+		if got := sendWindow(tc.configured, tc.peer); got != tc.want {
+			t.Errorf("sendWindow(%d, %d) = %d, want %d", tc.configured, tc.peer, got, tc.want)
+		}
+	}
+}
