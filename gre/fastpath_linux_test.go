@@ -5,6 +5,7 @@ package gre
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -176,7 +177,16 @@ func TestFastPath(t *testing.T) {
 			if _, err := exec.LookPath("nft"); err != nil {
 				t.Fatal("nft not installed (scripts/test.sh installs nftables)")
 			}
-			run(t, "ip", "netns", "exec", r.p.nameA, "nft", "add", "table", "ip", "fastpathtest")
+			// Enough tables that their dump takes several reads.
+			var script strings.Builder
+			for i := range 300 {
+				fmt.Fprintf(&script, "add table ip fastpathtest%d\n", i)
+			}
+			cmd := exec.Command("ip", "netns", "exec", r.p.nameA, "nft", "-f", "-")
+			cmd.Stdin = strings.NewReader(script.String())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("nft: %v\n%s", err, out)
+			}
 		}, func(t *testing.T) { run(t, "ip", "netns", "exec", r.p.nameA, "nft", "flush", "ruleset") }},
 		{"route through a non-Ethernet device", func(t *testing.T) {
 			r.ip(t, "tuntap", "add", "dev", "fptun", "mode", "tun")

@@ -79,7 +79,7 @@ func (s *nsShared) leave() {
 	}
 }
 
-// filtered is filtered() for the namespace, at most once per fastRecheck.
+// filteredLocked is filtered() for the namespace, re-read at most once per fastRecheck.
 // Precondition: s.mu held.
 func (s *nsShared) filteredLocked(now time.Time) bool {
 	if now.Sub(s.checked) >= fastRecheck || now.Before(s.checked) {

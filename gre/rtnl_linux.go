@@ -198,16 +198,16 @@ func dumpHas(b []byte, want uint16) (found, done bool, err error) {
 		case unix.NLMSG_ERROR:
 			err, done = nlErr(body), true
 		}
-		return !found && !done
+		return !done
 	}) {
-		return false, true, errNoReply
+		return found, true, errNoReply
 	}
 	return found, done, err
 }
 
-// nlReplyBytes is the receive buffer: a link reply is under 2 KiB, and a dump
-// part that does not fit is cut and then fails to parse, which counts as
-// "cannot tell" (not usable).
+// nlReplyBytes is the receive buffer: a link reply is under 2 KiB, and the
+// kernel sizes dump parts to the reader's buffer; a part that does not fit is
+// cut and then fails to parse, which counts as "cannot tell" (not usable).
 const nlReplyBytes = 8 << 10
 
 // nlSock is a netlink socket for request and reply, owned by one goroutine.
@@ -332,20 +332,22 @@ func (s *nlSock) neigh(index int, ip netip.Addr) (uint16, [6]byte, error) {
 }
 
 // dumpAny reports whether a dump of typ (with a zeroed fixed header of
-// hdrLen bytes) returns at least one message of type want.
+// hdrLen bytes) returns at least one message of type want. It reads the dump
+// to its end: the kernel refuses a new dump on a socket whose last one is
+// still running (EBUSY).
 func (s *nlSock) dumpAny(typ uint16, hdrLen int, want uint16) (bool, error) {
 	s.msg(typ, unix.NLM_F_DUMP, hdrLen)
 	b, err := s.do()
+	found := false
 	for err == nil {
-		found, done, derr := dumpHas(b, want)
-		if found || done || derr != nil {
-			// Drain the rest of the dump so the next request starts clean;
-			// recv skips stale sequences anyway.
+		f, done, derr := dumpHas(b, want)
+		found = found || f
+		if done {
 			return found, derr
 		}
 		b, err = s.recv()
 	}
-	return false, err
+	return found, err
 }
 
 // filtered reports whether this network namespace has anything that expects
