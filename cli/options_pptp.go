@@ -79,7 +79,7 @@ type PPTPArgs struct {
 	// Ours.
 	PidFile    string   // --pidfile
 	GRETx      string   // --gre-tx: "auto" (default) or "ip"
-	SendWindow int      // --send-window N (0 = no limit); unset: the peer's window
+	SendWindow int      // --send-window as session.DialConfig.SendWindow: 0 = the peer's (unset), -1 = no limit (given as 0)
 	LaunchPPPD bool     // --launch-pppd
 	PPPD       []string // --pppd "opts": extra pppd words for launch mode
 
@@ -409,7 +409,13 @@ var pptpOwnOpts = []pptpOpt{
 	}},
 	{"pidfile", "PATH", "write our process ID to PATH", func(a *PPTPArgs, v string) error { a.PidFile = v; return nil }},
 	{"send-window", "N", "packets sent ahead of the server's acknowledgment (default: the window it advertises, at most 64 unless it is pptp-go's; 0: no limit, as pptp-linux)", func(a *PPTPArgs, v string) error {
-		return pptpInt("--send-window", v, 0, math.MaxUint16, &a.SendWindow)
+		if err := pptpInt("--send-window", v, 0, math.MaxUint16, &a.SendWindow); err != nil {
+			return err
+		}
+		if a.SendWindow == 0 {
+			a.SendWindow = -1 // no limit
+		}
+		return nil
 	}},
 	{"gre-tx", "MODE", "auto (default): send GRE through a packet socket when safe; ip: always through the kernel's IP output", func(a *PPTPArgs, v string) error {
 		m, err := pppconf.ParseGRETx(v)

@@ -302,7 +302,7 @@ func TestSendWindowOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sendWindow(a); got != tc.want {
+		if got := dialConfig(a, nil).SendWindow; got != tc.want {
 			t.Errorf("%q: DialConfig.SendWindow %d, want %d", tc.args, got, tc.want)
 		}
 	}

@@ -102,20 +102,9 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 		// 32 KiB receive buffers: the TUN then coalesces up to 23 TCP segments into one
 		// write (GRO). 4 MiB per client (pages touched lazily), worth it for its one session.
 		PacketSize: 32768,
-		SendWindow: sendWindow(a),
+		SendWindow: a.SendWindow,
 		Logf:       log.Logf,
 	}
-}
-
-// sendWindow maps --send-window to session.DialConfig.SendWindow.
-func sendWindow(a *PPTPArgs) int {
-	switch {
-	case !a.IsSet("send-window"):
-		return 0 // the peer's
-	case a.SendWindow == 0:
-		return -1 // no limit
-	}
-	return a.SendWindow
 }
 
 // builtinSettings reads pppd's files and the command line into what the built-in client needs.

@@ -31,7 +31,7 @@ func (cfg *ServerConfig) setDefaults() {
 		cfg.HostName = "local"
 	}
 	if cfg.Vendor == "" {
-		cfg.Vendor = "pptp-go"
+		cfg.Vendor = ourVendor
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 10 * time.Second

@@ -341,7 +341,7 @@ func (c *Conn) Close() error {
 	if c.fast != nil {
 		c.fast.closeFile() // unblocks a writer waiting on it
 		c.w.mu.Lock()
-		c.fast.closeNetlink()
+		c.fast.release()
 		c.w.mu.Unlock()
 	}
 	return err

@@ -139,10 +139,11 @@ func defaultTTL() int {
 }
 
 // closeFile unblocks and closes the packet socket; safe to call concurrently
-// with a write. closeNetlink must follow under the write lock.
+// with a write. release must follow under the write lock.
 func (p *fastPath) closeFile() { p.f.Close() }
 
-func (p *fastPath) closeNetlink() {
+// release leaves the namespace's shared netlink sockets.
+func (p *fastPath) release() {
 	if p.ns != nil {
 		p.ns.leave()
 		p.ns = nil
@@ -152,7 +153,7 @@ func (p *fastPath) closeNetlink() {
 
 func (p *fastPath) close() {
 	p.closeFile()
-	p.closeNetlink()
+	p.release()
 }
 
 // refresh re-checks, when due, whether and where the fast path may send.

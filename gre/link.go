@@ -265,9 +265,9 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 }
 
 // MinSendWindow is the least send window kept, whatever the peer advertises. A peer's window
-// is honoured (Debian's pptpd, which mirrors the 64 we advertise, drops what overruns it: an
-// upload collapsed from 33 to 2 Mbit/s when we sent 256 ahead), but a token window of 1-3
-// would make the tunnel crawl where pptp-linux ignores windows altogether.
+// is honoured (Debian's pptpd drops what overruns it: an upload collapsed from 33 to 2 Mbit/s
+// when we sent 256 ahead; control caps the window it echoes back at 64), but a token window
+// of 1-3 would make the tunnel crawl where pptp-linux ignores windows altogether.
 const MinSendWindow = 32
 
 // windowWait bounds the wait for an ack when the send window is full: a peer that stops

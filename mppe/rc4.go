@@ -24,8 +24,8 @@ func (c *arc4) reset(key []byte) {
 	c.i, c.j = 0, 0
 	if len(key) == 8 || len(key) == 16 {
 		// MPPE's key lengths divide 16: a key repeated to 16 bytes schedules the same,
-		// and a fixed-size key drops the index wrap and bounds checks (−25 % per
-		// schedule; stateless MPPE runs two per packet).
+		// and reset16 runs with constant key offsets (stateless MPPE runs two
+		// schedules per packet).
 		var k16 [16]byte
 		copy(k16[:], key)
 		copy(k16[len(key):], key)
