@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -41,8 +40,7 @@ const ipv4HeaderLen = 20
 //
 // Only the goroutine holding the Conn's write lock uses it, except peerSeen.
 type fastPath struct {
-	f             *os.File
-	rc            syscall.RawConn
+	tx            *sendSocket
 	ns            *nsShared // nil once closed
 	remote, local netip.Addr
 	mark          int
@@ -58,12 +56,9 @@ type fastPath struct {
 	sum    uint32 // one's complement sum of tmpl's constant words
 	id     uint16
 
-	hdrs    [MaxBatch][ipv4HeaderLen]byte
-	iovs    [MaxBatch][2]unix.Iovec
-	msgs    [MaxBatch]mmsghdr
-	n, done int
-	err     error
-	fn      func(fd uintptr) bool
+	hdrs [MaxBatch][ipv4HeaderLen]byte
+	iovs [MaxBatch][2]unix.Iovec
+	msgs [MaxBatch]mmsghdr
 }
 
 // openFastPath prepares the fast path of a Conn to remote from local; nil
@@ -72,7 +67,7 @@ func openFastPath(remote, local netip.Addr, opt Options, bufBytes int) *fastPath
 	if !local.IsValid() {
 		return nil
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
@@ -83,18 +78,17 @@ func openFastPath(remote, local netip.Addr, opt Options, bufBytes int) *fastPath
 		unix.Close(fd)
 		return nil
 	}
+	tx, err := newSendSocket(fd, "gre-fast:"+remote.String())
+	if err != nil {
+		return nil
+	}
 	ns := joinNamespace()
 	if ns == nil {
-		unix.Close(fd)
+		tx.Close()
 		return nil
 	}
-	p := &fastPath{f: os.NewFile(uintptr(fd), "gre-fast:"+remote.String()), ns: ns,
-		remote: remote, local: local, mark: opt.Mark, id: uint16(time.Now().UnixNano())}
-	if p.rc, err = p.f.SyscallConn(); err != nil {
-		p.close()
-		return nil
-	}
-	p.fn = p.send
+	p := &fastPath{tx: tx, ns: ns, remote: remote, local: local, mark: opt.Mark,
+		id: uint16(time.Now().UnixNano())}
 	p.sll = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Halen: 6,
 		Protocol: htons(unix.ETH_P_IP)}
 	for i := range p.msgs {
@@ -140,7 +134,7 @@ func defaultTTL() int {
 
 // closeFile unblocks and closes the packet socket; safe to call concurrently
 // with a write. release must follow under the write lock.
-func (p *fastPath) closeFile() { p.f.Close() }
+func (p *fastPath) closeFile() { p.tx.Close() }
 
 // release leaves the namespace's shared netlink sockets.
 func (p *fastPath) release() {
@@ -149,11 +143,6 @@ func (p *fastPath) release() {
 		p.ns = nil
 	}
 	p.usable = false
-}
-
-func (p *fastPath) close() {
-	p.closeFile()
-	p.release()
 }
 
 // refresh re-checks, when due, whether and where the fast path may send.
@@ -230,18 +219,12 @@ func (p *fastPath) write(pkts [][]byte) (int, error) {
 		p.iovs[i][1].Base = unsafe.SliceData(b)
 		p.iovs[i][1].SetLen(len(b))
 	}
-	p.n, p.done, p.err = len(pkts), 0, nil
-	err := p.rc.Write(p.fn)
+	n, err := p.tx.sendmmsg(p.msgs[:len(pkts)])
 	for i := range pkts {
 		p.iovs[i][1].Base = nil
 	}
-	if err == nil {
-		err = p.err
-	}
 	if p.stats != nil {
-		p.stats.TxFast.Add(uint64(p.done))
+		p.stats.TxFast.Add(uint64(n))
 	}
-	return p.done, err
+	return n, err
 }
-
-func (p *fastPath) send(fd uintptr) bool { return sendmmsg(fd, p.msgs[:p.n], &p.done, &p.err) }
