@@ -90,7 +90,8 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 	return session.DialConfig{
 		Server:  a.Server,
 		Control: cc,
-		GRE:     gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP},
+		// One call per process: its GRE reads may hold a thread (see gre.Options.Blocking).
+		GRE: gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP, Blocking: true},
 		Reorder: gre.ReorderConfig{
 			Timeout:       a.Timeout,
 			NoBuffer:      a.NoBuffer,

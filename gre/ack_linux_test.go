@@ -168,7 +168,7 @@ func TestWriteErrors(t *testing.T) {
 	}
 	// A refused packet is counted and the rest of the batch still goes out:
 	// a socketpair refuses datagrams larger than its send buffer (EMSGSIZE).
-	if err := unix.SetsockoptInt(int(l.conn.f.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+	if err := unix.SetsockoptInt(int(l.conn.s.f.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
 		t.Fatal(err)
 	}
 	var logged []string

@@ -5,10 +5,12 @@ package gre
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
-	"syscall"
+	"sync/atomic"
+
 	"time"
 	"unsafe"
 
@@ -34,6 +36,10 @@ type Options struct {
 	// Ethernet device, skipping the kernel's IP output, whenever that is safe
 	// (see fastPath); Stats.TxFast counts the packets sent so.
 	FastPath bool
+	// Blocking keeps the GRE socket out of the runtime poller: a ReadBatch
+	// that has to wait sleeps in recvmmsg and holds its OS thread meanwhile.
+	// Fewer wake-ups per packet (see sock); for a process with few calls.
+	Blocking bool
 }
 
 // mmsghdr is struct mmsghdr: a msghdr and the byte count the kernel fills
@@ -50,22 +56,18 @@ type batch struct {
 	msgs [MaxBatch]mmsghdr
 	iovs [MaxBatch]unix.Iovec
 	n    int // messages in this call
-	done int // messages completed
-	err  error
-	fn   func(fd uintptr) bool // method value bound once
 }
 
-func (b *batch) init(fn func(fd uintptr) bool) {
+func (b *batch) init() {
 	for i := range b.msgs {
 		b.msgs[i].hdr.Iov = &b.iovs[i]
 		b.msgs[i].hdr.Iovlen = 1
 	}
-	b.fn = fn
 }
 
 // set points the first len(bufs) iovecs at bufs.
 func (b *batch) set(bufs [][]byte) {
-	b.n, b.done, b.err = len(bufs), 0, nil
+	b.n = len(bufs)
 	for i, p := range bufs {
 		b.iovs[i].Base = unsafe.SliceData(p)
 		b.iovs[i].SetLen(len(p))
@@ -83,18 +85,27 @@ func (b *batch) clear() {
 // delivers GRE from that address (every such socket on the host gets its own
 // copy). Reads return whole IPv4 packets, header included; writes take GRE
 // packets and the kernel adds the IPv4 header. I/O is batched with
-// recvmmsg/sendmmsg through the Go runtime poller, so deadlines and Close
-// work and a blocked read parks only its goroutine.
+// recvmmsg/sendmmsg, through the Go runtime poller (a blocked read parks
+// only its goroutine) or, with Options.Blocking, in blocking calls.
 //
 // ReadBatch and WriteBatch may be called concurrently with each other and
-// with SetReadDeadline and Close.
+// with SetReadDeadline and Close. In blocking mode a deadline set while a
+// ReadBatch waits applies from the next ReadBatch.
 type Conn struct {
-	f      *os.File
-	rc     syscall.RawConn
+	s      *sock
 	remote netip.Addr
 	local  netip.Addr
 	r, w   batch
 	fast   *fastPath // nil: every packet goes the IP way
+
+	// Reading, under r.mu.
+	rfn      func(fd uintptr) bool // c.recv bound once
+	rflags   int                   // recvmmsg flags of the call in progress
+	rtimeo   time.Duration         // SO_RCVTIMEO to set first, if not what is set
+	rtimeoOn time.Duration         // SO_RCVTIMEO set on the socket (blocking mode)
+	rdone    int
+	rerr     error
+	deadline atomic.Int64 // blocking mode: read deadline in Unix ns, 0 = none
 }
 
 // Dial opens a raw GRE socket connected to remote (IPv4).
@@ -107,7 +118,11 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	if local.IsValid() && !local.Is4() {
 		return nil, fmt.Errorf("gre: local address %v is not an IPv4 address", opt.Local)
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_GRE)
+	kind := unix.SOCK_RAW | unix.SOCK_CLOEXEC
+	if !opt.Blocking {
+		kind |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(unix.AF_INET, kind, unix.IPPROTO_GRE)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("raw GRE socket needs root or CAP_NET_RAW: %w", err)
@@ -172,19 +187,17 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	return c, err
 }
 
-// newConn wraps a connected, non-blocking datagram socket; it takes
-// ownership of fd.
+// newConn wraps a connected datagram socket, polled if it is non-blocking;
+// it takes ownership of fd.
 func newConn(fd int, remote, local netip.Addr) (*Conn, error) {
-	// A non-blocking fd makes os.NewFile register it with the poller.
-	f := os.NewFile(uintptr(fd), "gre:"+remote.String())
-	rc, err := f.SyscallConn()
+	s, err := newSock(fd, "gre:"+remote.String())
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("gre: %w", err)
 	}
-	c := &Conn{f: f, rc: rc, remote: remote, local: local}
-	c.r.init(c.recv)
-	c.w.init(c.send)
+	c := &Conn{s: s, remote: remote, local: local}
+	c.r.init()
+	c.w.init()
+	c.rfn = c.recv
 	return c, nil
 }
 
@@ -236,35 +249,64 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	b := &c.r
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	c.rflags, c.rdone, c.rerr = 0, 0, nil
+	if c.s.blocking {
+		// Return once at least one packet is in, or at the deadline.
+		c.rflags, c.rtimeo = unix.MSG_WAITFORONE, 0
+		if d := c.deadline.Load(); d != 0 {
+			if c.rtimeo = time.Until(time.Unix(0, d)); c.rtimeo <= 0 {
+				c.rflags = unix.MSG_DONTWAIT
+			}
+		}
+	}
 	b.set(bufs[:n])
-	err := c.rc.Read(b.fn)
+	err := c.s.rc.Read(c.rfn)
 	b.clear()
 	if err == nil {
-		err = b.err
+		err = c.rerr
 	}
-	for i := range b.done {
+	if c.s.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	for i := range c.rdone {
 		sizes[i] = int(b.msgs[i].n)
 	}
-	if b.done > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
+	if c.rdone > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
 		c.fast.peerSeen.Store(true)
 	}
-	return b.done, err
+	return c.rdone, err
 }
 
+// recv is the RawConn.Read callback: true when done or failed, false to
+// wait in the poller.
 func (c *Conn) recv(fd uintptr) bool {
+	if c.rflags == unix.MSG_WAITFORONE && c.rtimeo != c.rtimeoOn {
+		// Rounded up: SO_RCVTIMEO of zero means no timeout.
+		tv := unix.NsecToTimeval(int64(max(c.rtimeo, time.Microsecond)))
+		if c.rtimeo == 0 {
+			tv = unix.Timeval{}
+		}
+		if err := unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			c.rerr = err
+			return true
+		}
+		c.rtimeoOn = c.rtimeo
+	}
 	b := &c.r
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(b.n), 0, 0, 0)
-		switch e {
-		case 0:
-			b.done = int(r)
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(b.n), uintptr(c.rflags), 0, 0)
+		switch {
+		case e == 0:
+			c.rdone = int(r)
 			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false // wait in the poller
+		case e == unix.EINTR:
+		case e == unix.EAGAIN && c.s.blocking: // the deadline passed
+			c.rerr = os.ErrDeadlineExceeded
+			return true
+		case e == unix.EAGAIN:
+			return false
 		default:
-			b.err = e
+			c.rerr = e
 			return true
 		}
 	}
@@ -293,12 +335,8 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
 			n, err = c.fast.write(chunk[:k])
 		} else {
 			b.set(chunk[:k])
-			err = c.rc.Write(b.fn)
+			n, err = c.s.sendmmsg(b.msgs[:k])
 			b.clear()
-			if err == nil {
-				err = b.err
-			}
-			n = b.done
 		}
 		sent += n
 		if err != nil {
@@ -308,36 +346,22 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
 	return sent, nil
 }
 
-func (c *Conn) send(fd uintptr) bool {
-	b := &c.w
-	return sendmmsg(fd, b.msgs[:b.n], &b.done, &b.err)
-}
-
-// sendmmsg sends msgs[*done:] for RawConn.Write, advancing *done: true when
-// all are sent or *errp is set, false when the socket would block.
-func sendmmsg(fd uintptr, msgs []mmsghdr, done *int, errp *error) bool {
-	for *done < len(msgs) {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&msgs[*done])), uintptr(len(msgs)-*done), 0, 0, 0)
-		switch e {
-		case 0:
-			*done += int(r)
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return false
-		default:
-			*errp = e
-			return true
-		}
-	}
-	return true
-}
-
 // SetReadDeadline sets the deadline for ReadBatch; the zero Time means none.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if !c.s.blocking {
+		return c.s.f.SetReadDeadline(t)
+	}
+	var d int64
+	if !t.IsZero() {
+		d = max(t.UnixNano(), 1)
+	}
+	c.deadline.Store(d)
+	return nil
+}
 
 // Close closes the socket; blocked calls return an error.
 func (c *Conn) Close() error {
-	err := c.f.Close()
+	err := c.s.Close()
 	if c.fast != nil {
 		c.fast.closeFile() // unblocks a writer waiting on it
 		c.w.mu.Lock()

@@ -40,7 +40,7 @@ const ipv4HeaderLen = 20
 //
 // Only the goroutine holding the Conn's write lock uses it, except peerSeen.
 type fastPath struct {
-	tx            *sendSocket
+	tx            *sock
 	ns            *nsShared // nil once closed
 	remote, local netip.Addr
 	mark          int
@@ -78,7 +78,7 @@ func openFastPath(remote, local netip.Addr, opt Options, bufBytes int) *fastPath
 		unix.Close(fd)
 		return nil
 	}
-	tx, err := newSendSocket(fd, "gre-fast:"+remote.String())
+	tx, err := newSock(fd, "gre-fast:"+remote.String()) // blocking: see sock
 	if err != nil {
 		return nil
 	}

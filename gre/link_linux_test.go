@@ -5,6 +5,7 @@ package gre
 import (
 	"encoding/binary"
 	"errors"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -121,10 +122,25 @@ func pump(tb testing.TB, link *Link, s *sender, peer *endpoint, total int, infli
 	}
 }
 
-func TestLinkBothWays(t *testing.T) {
+// bothModes runs a test with polled and with blocking sockets (and, so that
+// the blocking send path runs too, the fast path on).
+func bothModes(t *testing.T, test func(t *testing.T, opt Options)) {
+	t.Run("polled", func(t *testing.T) { test(t, Options{}) })
+	t.Run("blocking", func(t *testing.T) { test(t, Options{Blocking: true, FastPath: true}) })
+}
+
+// with returns opt with CallID set.
+func with(opt Options, callID uint16) Options {
+	opt.CallID = callID
+	return opt
+}
+
+func TestLinkBothWays(t *testing.T) { bothModes(t, testLinkBothWays) }
+
+func testLinkBothWays(t *testing.T, opt Options) {
 	p := newNSPair(t)
-	a := startEndpoint(t, dialIn(t, p.a, p.addrB, Options{CallID: callA}), callA, callB, LinkConfig{})
-	b := startEndpoint(t, dialIn(t, p.b, p.addrA, Options{CallID: callB}), callB, callA, LinkConfig{})
+	a := startEndpoint(t, dialIn(t, p.a, p.addrB, with(opt, callA)), callA, callB, LinkConfig{})
+	b := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA, LinkConfig{})
 
 	const total = 10000
 	start := time.Now()
@@ -303,10 +319,12 @@ func BenchmarkLinkWrite(b *testing.B) {
 	b.ReportMetric(float64(s.next)/time.Since(start).Seconds(), "tx-pkts/s")
 }
 
-func TestLinkReorderTimeout(t *testing.T) {
+func TestLinkReorderTimeout(t *testing.T) { bothModes(t, testLinkReorderTimeout) }
+
+func testLinkReorderTimeout(t *testing.T, opt Options) {
 	p := newNSPair(t)
-	raw := dialIn(t, p.a, p.addrB, Options{})
-	rx := startEndpoint(t, dialIn(t, p.b, p.addrA, Options{CallID: callB}), callB, callA,
+	raw := dialIn(t, p.a, p.addrB, opt)
+	rx := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA,
 		LinkConfig{Reorder: ReorderConfig{Timeout: 50 * time.Millisecond}})
 	send := func(seqs ...uint32) {
 		var pkts [][]byte
@@ -378,5 +396,45 @@ func TestLinkConcurrentWriters(t *testing.T) {
 	st := b.link.Stats()
 	if st.RxAccepted.Load() != writers*each || st.RxLost.Load()+st.RxUnderWin.Load()+st.RxBuffered.Load() != 0 {
 		t.Fatalf("sequence numbers not unique and in send order:\n%v", st)
+	}
+}
+
+// Close wakes a ReadBatch waiting with no deadline, in either mode, and a
+// ReadBatch after Close fails at once.
+func TestConnCloseUnblocksRead(t *testing.T) { bothModes(t, testConnCloseUnblocksRead) }
+
+func testConnCloseUnblocksRead(t *testing.T, opt Options) {
+	p := newNSPair(t)
+	c := dialIn(t, p.a, p.addrB, opt)
+	buf := make([]byte, 2048)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ReadBatch([][]byte{buf}, []int{0})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it wait in the kernel or the poller
+	select {
+	case err := <-done:
+		t.Fatalf("ReadBatch returned before Close: %v", err)
+	default:
+	}
+	start := time.Now()
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+			t.Errorf("ReadBatch after Close: %v", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("ReadBatch returned %v after Close", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadBatch still waiting 5 s after Close")
+	}
+	if _, err := c.ReadBatch([][]byte{buf}, []int{0}); err == nil {
+		t.Error("ReadBatch after Close succeeded")
+	}
+	if _, err := c.WriteBatch([][]byte{make([]byte, 16)}); err == nil {
+		t.Error("WriteBatch after Close succeeded")
 	}
 }

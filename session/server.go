@@ -76,7 +76,11 @@ type Server struct {
 	callIDs  sync.Map // uint16 → struct{}
 	wg       sync.WaitGroup
 	sessions atomic.Int64
+	blocking atomic.Int64 // control connections counted against blockingCalls
 }
+
+// blockingCalls is how many calls at a time read GRE with gre.Options.Blocking.
+const blockingCalls = 32
 
 // NewServer checks cfg and returns a server.
 func NewServer(cfg ServerConfig) (*Server, error) {
@@ -153,6 +157,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	// are not answered with ICMP protocol-unreachable.
 	gopt := s.cfg.GRE
 	gopt.Local, gopt.CallID = local.Addr().Unmap(), localID
+	// The first calls read GRE in blocking system calls, which is faster but holds an OS
+	// thread per waiting call; beyond blockingCalls they wait in the runtime poller.
+	if s.blocking.Add(1) <= blockingCalls {
+		gopt.Blocking = true
+	}
+	defer s.blocking.Add(-1)
 	conn, err := gre.Dial(client, gopt)
 	if err != nil {
 		logf("client %s: %v", client, err)

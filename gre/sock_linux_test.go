@@ -13,13 +13,13 @@ import (
 
 // A send blocked on a full buffer returns net.ErrClosed soon after Close,
 // having sent what fitted; a send after Close fails at once.
-func TestSendSocketCloseUnblocks(t *testing.T) {
+func TestSockCloseUnblocksSend(t *testing.T) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fds[1])
-	s, err := newSendSocket(fds[0], "test")
+	s, err := newSock(fds[0], "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestSendSocketCloseUnblocks(t *testing.T) {
 	select {
 	case r := <-done:
 		t.Fatalf("sendmmsg of %d returned before Close: %d, %v", total, r.n, r.err)
-	case <-time.After(3 * sendTimeout * time.Microsecond):
+	case <-time.After(3 * blockTimeout * time.Microsecond):
 	}
 	start := time.Now()
 	if err := s.Close(); err != nil {
