@@ -363,7 +363,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 func (c *Conn) Close() error {
 	err := c.s.Close()
 	if c.fast != nil {
-		c.fast.closeFile() // unblocks a writer waiting on it
+		c.fast.closeFile() // a writer blocked on it gives up within blockTimeout
 		c.w.mu.Lock()
 		c.fast.release()
 		c.w.mu.Unlock()

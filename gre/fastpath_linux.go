@@ -132,7 +132,7 @@ func defaultTTL() int {
 	return 64
 }
 
-// closeFile unblocks and closes the packet socket; safe to call concurrently
+// closeFile closes the packet socket (see sock.Close); safe to call concurrently
 // with a write. release must follow under the write lock.
 func (p *fastPath) closeFile() { p.tx.Close() }
 
