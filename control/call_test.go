@@ -918,12 +918,12 @@ func TestIdleWaitZero(t *testing.T) {
 	})
 }
 
-// TestDefaultWindows: both ends advertise 256, and our client trusts it from our server.
+// TestDefaultWindows: both ends advertise 1024, and our client trusts it from our server.
 func TestDefaultWindows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cl, sv, _, _ := establish(t, ClientConfig{}, ServerConfig{})
-		if sv.PeerRecvWindow() != 256 || cl.PeerRecvWindow() != 256 {
-			t.Errorf("server sees the client's window %d, client the server's %d; want 256", sv.PeerRecvWindow(), cl.PeerRecvWindow())
+		if sv.PeerRecvWindow() != 1024 || cl.PeerRecvWindow() != 1024 {
+			t.Errorf("server sees the client's window %d, client the server's %d; want 1024", sv.PeerRecvWindow(), cl.PeerRecvWindow())
 		}
 		cl.Close()
 		sv.Close()
@@ -940,8 +940,8 @@ func TestMirroredWindowCapped(t *testing.T) {
 		rp.SetVendor("linux")
 		p.write(rp)
 		oc := OCRQ(p.expect(TypeOCRQ))
-		if oc.RecvWindow() != 256 {
-			t.Errorf("OCRQ window %d, want 256", oc.RecvWindow())
+		if oc.RecvWindow() != 1024 {
+			t.Errorf("OCRQ window %d, want 1024", oc.RecvWindow())
 		}
 		r := ocrp(99, oc.CallID(), 1)
 		r.SetRecvWindow(oc.RecvWindow()) // pptpd's echo
