@@ -156,6 +156,9 @@ cpu_ticks() { # utime+stime of a process, in clock ticks (0 when there is none)
 	[ -n "${1:-}" ] || { echo 0; return; }
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+machine_ticks() { # "busy total" clock ticks of all CPUs from /proc/stat (busy: not idle, not iowait)
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 ping_avg() { # ns dest count interval -> average RTT in ms
 	ip netns exec "$1" ping -q -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
@@ -178,8 +181,8 @@ suite() {
 	say "$c: ping idle"
 	R[$c.rtt_idle_ms]=$(ping_avg $CLI "$dst" 20 0.05)
 
-	local c0 s0 bytes=0 t
-	c0=$(cpu_ticks "$cpid") s0=$(cpu_ticks "$spid")
+	local c0 s0 m0 bytes=0 t
+	c0=$(cpu_ticks "$cpid") s0=$(cpu_ticks "$spid") m0=$(machine_ticks)
 	for t in tcp1_up tcp1_down tcp4_up tcp4_down; do
 		local args=()
 		case $t in *_down) args+=(-R) ;; esac
@@ -218,8 +221,17 @@ suite() {
 		R[$c.${t}_mbps]=$(awk -v b="$bps" 'BEGIN { if (b == "null") print "null"; else printf "%.0f", b / 1e6 }')
 		bytes=$((bytes + $(jq -r '.end.sum_received.bytes // 0 | floor' "$f.$t.json" 2>/dev/null || echo 0)))
 	done
-	local c1 s1
-	c1=$(cpu_ticks "$cpid") s1=$(cpu_ticks "$spid")
+	local c1 s1 m1
+	c1=$(cpu_ticks "$cpid") s1=$(cpu_ticks "$spid") m1=$(machine_ticks)
+	# The whole machine (both tunnel ends, iperf3, the kernel's TCP, everything): how much CPU a
+	# GB took, and how much of the cores stayed idle (a tunnel held back by waiting, not CPU).
+	if [ "$bytes" -gt 0 ]; then
+		read -r "R[$c.cpu_machine_s_per_gb]" "R[$c.idle_pct]" < <(awk -v a="$m0" -v b="$m1" -v hz="$HZ" -v by="$bytes" 'BEGIN {
+			split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; all = y[2] - x[2]
+			printf "%.2f %.1f\n", busy / hz / (by / 1e9), (all > 0 ? 100 * (all - busy) / all : 0) }')
+	else
+		R[$c.cpu_machine_s_per_gb]=null R[$c.idle_pct]=null
+	fi
 	if [ -n "$cpid" ] && [ "$bytes" -gt 0 ]; then
 		R[$c.cpu_client_s_per_gb]=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v b="$bytes" 'BEGIN { printf "%.2f", d / hz / (b / 1e9) }')
 		R[$c.cpu_server_s_per_gb]=$(awk -v d=$((s1 - s0)) -v hz="$HZ" -v b="$bytes" 'BEGIN { printf "%.2f", d / hz / (b / 1e9) }')
@@ -426,7 +438,7 @@ fi
 # ---- report ------------------------------------------------------------------------------
 metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
 	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
-	client_rss_mib connect_s)
+	cpu_machine_s_per_gb idle_pct client_rss_mib connect_s)
 ratio() { # value base -> value/base, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'
 }
@@ -449,7 +461,7 @@ ratio() { # value base -> value/base, or "-"
 		done
 		echo
 	done
-	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct'
+	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
 	if [ "$scale_json" != null ]; then
 		echo
 		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)"' <<<"$scale_json")"
