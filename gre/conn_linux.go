@@ -100,9 +100,7 @@ type Conn struct {
 
 	// Reading, under r.mu.
 	rfn      func(fd uintptr) bool // c.recv bound once
-	rflags   int                   // recvmmsg flags of the call in progress
-	rtimeo   time.Duration         // SO_RCVTIMEO to set first, if not what is set
-	rtimeoOn time.Duration         // SO_RCVTIMEO set on the socket (blocking mode)
+	rtimeo   time.Duration         // SO_RCVTIMEO set on the socket (blocking mode), 0 = none
 	rdone    int
 	rerr     error
 	deadline atomic.Int64 // blocking mode: read deadline in Unix ns, 0 = none
@@ -249,16 +247,7 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	b := &c.r
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c.rflags, c.rdone, c.rerr = 0, 0, nil
-	if c.s.blocking {
-		// Return once at least one packet is in, or at the deadline.
-		c.rflags, c.rtimeo = unix.MSG_WAITFORONE, 0
-		if d := c.deadline.Load(); d != 0 {
-			if c.rtimeo = time.Until(time.Unix(0, d)); c.rtimeo <= 0 {
-				c.rflags = unix.MSG_DONTWAIT
-			}
-		}
-	}
+	c.rdone, c.rerr = 0, nil
 	b.set(bufs[:n])
 	err := c.s.rc.Read(c.rfn)
 	b.clear()
@@ -280,26 +269,19 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 // recv is the RawConn.Read callback: true when done or failed, false to
 // wait in the poller.
 func (c *Conn) recv(fd uintptr) bool {
-	if c.rflags == unix.MSG_WAITFORONE && c.rtimeo != c.rtimeoOn {
-		// Rounded up: SO_RCVTIMEO of zero means no timeout.
-		tv := unix.NsecToTimeval(int64(max(c.rtimeo, time.Microsecond)))
-		if c.rtimeo == 0 {
-			tv = unix.Timeval{}
-		}
-		if err := unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+	b := &c.r
+	for {
+		flags, err := c.readFlags(fd)
+		if err != nil {
 			c.rerr = err
 			return true
 		}
-		c.rtimeoOn = c.rtimeo
-	}
-	b := &c.r
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(b.n), uintptr(c.rflags), 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(b.n), uintptr(flags), 0, 0)
 		switch {
 		case e == 0:
 			c.rdone = int(r)
 			return true
-		case e == unix.EINTR:
+		case e == unix.EINTR: // again, with what is left of the deadline
 		case e == unix.EAGAIN && c.s.blocking: // the deadline passed
 			c.rerr = os.ErrDeadlineExceeded
 			return true
@@ -310,6 +292,31 @@ func (c *Conn) recv(fd uintptr) bool {
 			return true
 		}
 	}
+}
+
+// readFlags returns the recvmmsg flags for a read now. In blocking mode
+// that is: return once at least one packet is in, and SO_RCVTIMEO is made
+// what is left of the deadline (rounded up; zero means none), or, if it has
+// passed, do not wait at all.
+func (c *Conn) readFlags(fd uintptr) (int, error) {
+	if !c.s.blocking {
+		return 0, nil
+	}
+	var left time.Duration
+	if d := c.deadline.Load(); d != 0 {
+		if left = time.Until(time.Unix(0, d)); left <= 0 {
+			return unix.MSG_DONTWAIT, nil
+		}
+		left = max(left, time.Microsecond)
+	}
+	if left != c.rtimeo {
+		tv := unix.NsecToTimeval(int64(left))
+		if err := unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return 0, err
+		}
+		c.rtimeo = left
+	}
+	return unix.MSG_WAITFORONE, nil
 }
 
 // WriteBatch sends each of bufs as one GRE packet, MaxBatch per sendmmsg.

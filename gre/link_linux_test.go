@@ -270,10 +270,12 @@ func TestLinkDropsOtherCallIDs(t *testing.T) {
 	}
 }
 
-func TestLinkAllocs(t *testing.T) {
+func TestLinkAllocs(t *testing.T) { bothModes(t, testLinkAllocs) }
+
+func testLinkAllocs(t *testing.T, opt Options) {
 	p := newNSPair(t)
-	a := startEndpoint(t, dialIn(t, p.a, p.addrB, Options{CallID: callA}), callA, callB, LinkConfig{})
-	b := startEndpoint(t, dialIn(t, p.b, p.addrA, Options{CallID: callB}), callB, callA, LinkConfig{})
+	a := startEndpoint(t, dialIn(t, p.a, p.addrB, with(opt, callA)), callA, callB, LinkConfig{})
+	b := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA, LinkConfig{})
 	sa, sb := newSender(64, 1400), newSender(64, 1400)
 	// Warm up both directions (timers, poller registration, deadlines).
 	pump(t, a.link, sa, b, 64*20, 512)
