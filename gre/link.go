@@ -333,8 +333,9 @@ func (l *Link) sendLoneAck() {
 }
 
 // eagerAck is how many received packets may wait for a piggybacked ack before a lone ack
-// goes out at once: a quarter of the receive window of 64 we advertise, so a peer that keeps
-// to it need not wait for our timer, while a one-way stream costs one ack per 16 packets.
+// goes out at once: a quarter of the smallest window a peer may ask for (64, what we keep to
+// with third-party servers), so a peer that keeps to it need not wait for our timer, while a
+// one-way stream costs one ack per 16 packets.
 const eagerAck = 16
 
 // sendAckLocked sends an ack-only packet for tx.ackPending. Precondition: l.tx is locked.

@@ -14,7 +14,10 @@ import "time"
 // closed. WriteBatch sends each bufs[i] as one GRE packet (no IP header) and
 // returns how many it sent; on an error, bufs[n] is the one refused (a
 // syscall.Errno the Link deems transient lets it go on with the rest). Both
-// may run concurrently with each other and with SetReadDeadline and Close.
+// may run concurrently with each other and with SetReadDeadline and Close,
+// but a deadline need only apply from the next ReadBatch (a blocking *Conn
+// does not shorten a read already waiting; the Link sets deadlines from its
+// reading goroutine).
 // Neither may keep the caller's buffers after it returns.
 type PacketConn interface {
 	ReadBatch(bufs [][]byte, sizes []int) (n int, err error)

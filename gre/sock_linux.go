@@ -29,7 +29,9 @@ const blockTimeout = 100 * 1000 // microseconds
 // switches with its fast-path socket in the poller, 47 k and 68 k outside
 // it (TCP +9 % up, +17 % down); reading GRE in a blocking call instead of
 // through the poller added another 8-11 % (docs/performance.md). The price
-// is an OS thread per waiting reader, so servers keep most calls polled.
+// is an OS thread per waiting reader, so servers keep most calls' GRE
+// sockets polled. The fast path's packet socket is always blocking: it only
+// sends, and a send waits only while 4 MiB are queued on the device.
 //
 // A blocked send gives up every blockTimeout to look at the closed flag;
 // Close shuts a blocking socket down, which wakes a blocked read at once.
@@ -77,6 +79,9 @@ func (s *sock) sendmmsg(msgs []mmsghdr) (int, error) {
 	s.msgs = nil
 	if err == nil {
 		err = s.err
+	}
+	if err != nil && s.closed.Load() {
+		err = net.ErrClosed // also when closed before the call ("use of closed file")
 	}
 	return s.done, err
 }

@@ -76,7 +76,7 @@ type Server struct {
 	callIDs  sync.Map // uint16 → struct{}
 	wg       sync.WaitGroup
 	sessions atomic.Int64
-	blocking atomic.Int64 // control connections counted against blockingCalls
+	blocking atomic.Int64 // connections holding a blocking GRE socket (at most blockingCalls)
 }
 
 // blockingCalls is how many calls at a time read GRE with gre.Options.Blocking.
@@ -161,8 +161,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	// thread per waiting call; beyond blockingCalls they wait in the runtime poller.
 	if s.blocking.Add(1) <= blockingCalls {
 		gopt.Blocking = true
+		defer s.blocking.Add(-1)
+	} else {
+		s.blocking.Add(-1)
 	}
-	defer s.blocking.Add(-1)
 	conn, err := gre.Dial(client, gopt)
 	if err != nil {
 		logf("client %s: %v", client, err)
