@@ -3,8 +3,10 @@
 // Package session joins the parts of one PPTP call: the control call, the GRE link and, above
 // it, either our own PPP engine with a TUN device (built-in mode) or pppd on a pty (HDLC modes).
 //
-// The IP datapath has two goroutines per session, one per direction, each owning its MPPE state
-// and its buffers; the PPP engine runs in a third and learns nothing per packet.
+// The IP datapath has three goroutines per session: one reads the TUN and frames (and encrypts)
+// what it reads, one writes those batches to the GRE link, one receives from the link; each
+// direction owns its MPPE state and its buffers. The PPP engine runs in another goroutine and
+// learns nothing per packet.
 package session
 
 import (
@@ -81,10 +83,23 @@ func (d *datapath) setUp(st *cryptoState) {
 	d.once.Do(func() { close(d.up) })
 }
 
-// RoutineReadFromTUN reads batches from the TUN device, frames them as PPP (optionally MPPE)
-// in place and writes them to the GRE link. It returns nil when the device is closed or done
-// is, and the error when reading fails otherwise (the session must then end: nothing would
-// carry traffic to the peer any more).
+// txBatch is one TUN read's worth of buffers, handed from RoutineReadFromTUN to its writer.
+type txBatch struct {
+	bufs, out [][]byte // TUN read buffers; the framed packets to send (m of them)
+	sizes     []int
+	m, start  int // start: where every packet's PPP header begins in its buffer
+}
+
+// txDepth is how many batches are in flight between the TUN reader and its GRE writer: one
+// being read and framed while the other goes through the kernel. Overlapping the two gave
+// 9-13 % more TCP with stateful MPPE and 3-4 % without (three alternating runs each).
+const txDepth = 2
+
+// RoutineReadFromTUN reads batches from the TUN device and frames them as PPP (optionally MPPE)
+// in place; a writer goroutine it starts (and waits for before returning) writes them to the
+// GRE link in order. It returns nil when the device is closed or done is, and the error when
+// reading fails otherwise (the session must then end: nothing would carry traffic to the peer
+// any more).
 func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 	select {
 	case <-d.up:
@@ -92,17 +107,37 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 		return nil
 	}
 	batch := d.dev.BatchSize()
-	bufs := make([][]byte, batch)
-	out := make([][]byte, batch)
-	sizes := make([]int, batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, bufSize+TunOffset)
-	}
-	for {
-		n, err := d.dev.Read(bufs, sizes, TunOffset)
-		if n > 0 {
-			d.sendBatch(bufs[:n], sizes[:n], out)
+	free := make(chan *txBatch, txDepth)
+	full := make(chan *txBatch, txDepth)
+	for range txDepth {
+		b := &txBatch{bufs: make([][]byte, batch), out: make([][]byte, batch), sizes: make([]int, batch)}
+		for i := range b.bufs {
+			b.bufs[i] = make([]byte, bufSize+TunOffset)
 		}
+		free <- b
+	}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for b := range full {
+			if b.m > 0 {
+				d.link.Write(b.out[:b.m], b.start)
+			}
+			free <- b
+		}
+	}()
+	defer func() {
+		close(full)
+		<-written
+	}()
+	for {
+		b := <-free
+		n, err := d.dev.Read(b.bufs, b.sizes, TunOffset)
+		b.m = 0
+		if n > 0 {
+			b.m, b.start = d.frameBatch(b.bufs[:n], b.sizes[:n], b.out)
+		}
+		full <- b
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || isClosed(done) {
 				return nil
@@ -115,18 +150,19 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 	}
 }
 
-// sendBatch encapsulates bufs[i][TunOffset:TunOffset+sizes[i]] in place and writes the batch.
-func (d *datapath) sendBatch(bufs [][]byte, sizes []int, out [][]byte) {
+// frameBatch encapsulates bufs[i][TunOffset:TunOffset+sizes[i]] in place as PPP (and MPPE)
+// frames and puts the m it kept in out[:m]; each frame starts at start in its buffer, where
+// the GRE header goes in front of it.
+func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, start int) {
 	st := d.state.Load()
 	// Every packet of a batch gets the same headers, so they all start at the same offset.
-	start := TunOffset - 2 // inner protocol
+	start = TunOffset - 2 // inner protocol
 	if st.enc != nil {
 		start -= mppe.HeaderLen + 2
 	}
 	if !st.acfc {
 		start -= 2
 	}
-	m := 0
 	for i, b := range bufs {
 		size := sizes[i]
 		if size == 0 || b[TunOffset]>>4 != 4 {
@@ -150,9 +186,7 @@ func (d *datapath) sendBatch(bufs [][]byte, sizes []int, out [][]byte) {
 		d.stats.TxPackets.Add(1)
 		d.stats.TxBytes.Add(uint64(size))
 	}
-	if m > 0 {
-		d.link.Write(out[:m], start)
-	}
+	return m, start
 }
 
 // deliver is the GRE link's receive callback: it decrypts in place, writes IP packets to the TUN

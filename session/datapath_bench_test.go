@@ -19,6 +19,13 @@ import (
 	"github.com/pptp-go/pptp/ppp"
 )
 
+// sendBatch is what RoutineReadFromTUN and its writer do with one batch, in one goroutine.
+func (d *datapath) sendBatch(bufs [][]byte, sizes []int, out [][]byte) {
+	if m, start := d.frameBatch(bufs, sizes, out); m > 0 {
+		d.link.Write(out[:m], start)
+	}
+}
+
 // The per-packet path of the built-in datapath, measured without the kernel: sendBatch
 // (PPP framing, MPPE encryption in place, gre.Link.Write) into a PacketConn that discards, and a
 // full round trip: sendBatch → an in-memory pipe (which adds the IPv4 header the raw socket
@@ -201,16 +208,16 @@ func newBenchDatapath(tb testing.TB, m benchMode, pc gre.PacketConn, local, peer
 	return d, link
 }
 
-// txBatch is a batch of IPv4 packets at TunOffset, as RoutineReadFromTUN reads them.
-type txBatch struct {
+// benchTx is a batch of IPv4 packets at TunOffset, as RoutineReadFromTUN reads them.
+type benchTx struct {
 	bufs  [][]byte
 	sizes []int
 	out   [][]byte
 	tmpl  []byte
 }
 
-func newTxBatch(size int) *txBatch {
-	tb := &txBatch{bufs: make([][]byte, benchBatch), sizes: make([]int, benchBatch), out: make([][]byte, benchBatch)}
+func newBenchTx(size int) *benchTx {
+	tb := &benchTx{bufs: make([][]byte, benchBatch), sizes: make([]int, benchBatch), out: make([][]byte, benchBatch)}
 	tb.tmpl = make([]byte, size)
 	for i := range tb.tmpl {
 		tb.tmpl[i] = byte(i * 7)
@@ -237,7 +244,7 @@ func newTxBatch(size int) *txBatch {
 // (tests compare the bytes), else only the 20-byte IP header that sendBatch and the
 // receiver's check look at (the cost of RC4 does not depend on the bytes, and copying the
 // payload would add work the TUN read does).
-func (tb *txBatch) refill(full bool) {
+func (tb *benchTx) refill(full bool) {
 	for _, b := range tb.bufs {
 		if full {
 			copy(b[TunOffset:], tb.tmpl)
@@ -252,14 +259,14 @@ type pair struct {
 	tx, rx   *datapath
 	txl, rxl *gre.Link
 	dev      *countTUN
-	batch    *txBatch
+	batch    *benchTx
 	sent     int64
 	done     chan struct{}
 }
 
 func newPair(tb testing.TB, m benchMode, size int) *pair {
 	pc := newPipeConn()
-	p := &pair{dev: newCountTUN(), batch: newTxBatch(size), done: make(chan struct{})}
+	p := &pair{dev: newCountTUN(), batch: newBenchTx(size), done: make(chan struct{})}
 	p.tx, p.txl = newBenchDatapath(tb, m, pc, 1, 2, newCountTUN(), false)
 	p.rx, p.rxl = newBenchDatapath(tb, m, pipeReader{pc}, 2, 1, p.dev, true)
 	go func() {
@@ -329,7 +336,7 @@ func TestDatapathNoAllocs(t *testing.T) {
 			if a := testing.AllocsPerRun(200, func() { p.roundTrip(false) }); a != 0 {
 				t.Errorf("%v allocations per batch of %d packets, want 0", a, benchBatch)
 			}
-			tx := newTxBatch(1400)
+			tx := newBenchTx(1400)
 			d, _ := newBenchDatapath(t, m, &discardConn{closed: make(chan struct{})}, 1, 2, newCountTUN(), false)
 			if a := testing.AllocsPerRun(200, func() {
 				tx.refill(false)
@@ -350,7 +357,7 @@ func BenchmarkDatapathSend(b *testing.B) {
 				conn := &discardConn{closed: make(chan struct{})}
 				d, link := newBenchDatapath(b, m, conn, 1, 2, newCountTUN(), false)
 				defer link.Close()
-				tx := newTxBatch(size)
+				tx := newBenchTx(size)
 				b.ReportAllocs()
 				b.SetBytes(int64(benchBatch * size))
 				for b.Loop() {
