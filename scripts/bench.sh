@@ -202,6 +202,8 @@ suite() {
 			if [ -n "$cpid" ]; then
 				(for _ in 1 2 3; do sleep 1; rss_kib "$cpid"; done >"$f.rss") &
 				bg+=($!)
+				(for _ in 1 2 3; do sleep 1; rss_kib "$spid"; done >"$f.srss") &
+				bg+=($!)
 			fi
 			iperf "$dst" "$f.$t.json" "${args[@]}"
 			wait "${bg[@]}" # only these: pptp and pptpd are children too
@@ -209,8 +211,10 @@ suite() {
 			if [ -n "$cpid" ]; then
 				rss=$(sort -n "$f.rss" | tail -1)
 				R[$c.client_rss_mib]=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+				rss=$(sort -n "$f.srss" | tail -1)
+				R[$c.server_rss_mib]=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
 			else
-				R[$c.client_rss_mib]=null
+				R[$c.client_rss_mib]=null R[$c.server_rss_mib]=null
 			fi
 		else
 			iperf "$dst" "$f.$t.json" "${args[@]}"
@@ -438,7 +442,7 @@ fi
 # ---- report ------------------------------------------------------------------------------
 metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
 	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
-	cpu_machine_s_per_gb idle_pct client_rss_mib connect_s)
+	cpu_machine_s_per_gb idle_pct client_rss_mib server_rss_mib connect_s)
 ratio() { # value base -> value/base, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'
 }
@@ -461,7 +465,7 @@ ratio() { # value base -> value/base, or "-"
 		done
 		echo
 	done
-	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, client_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
+	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, *_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
 	if [ "$scale_json" != null ]; then
 		echo
 		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)"' <<<"$scale_json")"
