@@ -28,9 +28,8 @@ const (
 	defaultMaxEchoWait = 60 * time.Second
 	// defaultWindow is the Packet Recv. Window Size we advertise: our 4 MiB socket buffer
 	// (forced with CAP_NET_ADMIN, which the TUN needs too) takes about 1800 full-size
-	// packets ahead of an ack, and between our own ends at local
-	// speed 64 and later 256 bound the sender (1024: +10-12 % TCP over 256; no limit at all
-	// gained nothing more).
+	// packets ahead of an ack, and between our own ends at local speed 64 and later 256
+	// bound the sender (1024: +10-12 % TCP over 256; no limit at all gained nothing more).
 	defaultWindow = 1024
 	// mirrorWindow caps the window of a server that is not ours. Debian's pptpd answers an
 	// OCRQ with the client's window as its own, and we keep to the peer's window when

@@ -18,7 +18,7 @@ type ServerConfig struct {
 	// IdleWait and MaxEchoWait as in ClientConfig, but 0 means the default of 60s each
 	// (pptpd's fixed values); IdleWait < 0 turns our Echo-Requests off.
 	IdleWait, MaxEchoWait time.Duration
-	RecvWindow            uint16 // OCRP Packet Recv. Window Size, default 256
+	RecvWindow            uint16 // OCRP Packet Recv. Window Size, default 1024 (defaultWindow)
 	// NewCall is called for an OCRQ: it returns our Call ID, or a non-nil error mapped to
 	// OCRP result 4 (Busy) if errors.Is(err, ErrBusy), else 7 (Not Accepted). req is only
 	// valid during the call. nil accepts every call with a random Call ID.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,7 +15,7 @@ import (
 
 // blockTimeout bounds a blocking send waiting for buffer space (SO_SNDTIMEO),
 // so that a sender notices Close within it.
-const blockTimeout = 100 * 1000 // microseconds
+const blockTimeout = 100 * time.Millisecond
 
 // sock is a datagram socket used with batched system calls, either through
 // the Go runtime poller (a non-blocking descriptor) or outside it (a blocking
@@ -53,7 +54,7 @@ type sock struct {
 func newSock(fd int, name string) (*sock, error) {
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err == nil && flags&unix.O_NONBLOCK == 0 {
-		tv := unix.Timeval{Usec: blockTimeout}
+		tv := unix.NsecToTimeval(int64(blockTimeout))
 		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	}
 	if err != nil {

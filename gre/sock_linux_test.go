@@ -45,7 +45,7 @@ func TestSockCloseUnblocksSend(t *testing.T) {
 	select {
 	case r := <-done:
 		t.Fatalf("sendmmsg of %d returned before Close: %d, %v", total, r.n, r.err)
-	case <-time.After(3 * blockTimeout * time.Microsecond):
+	case <-time.After(3 * blockTimeout):
 	}
 	start := time.Now()
 	if err := s.Close(); err != nil {

@@ -87,7 +87,7 @@ func (d *datapath) setUp(st *cryptoState) {
 type txBatch struct {
 	bufs, out [][]byte // TUN read buffers; the framed packets to send (m of them)
 	sizes     []int
-	m, start  int // start: where every packet's PPP header begins in its buffer
+	m, start  int // m > 0; start: where every packet's PPP header begins in its buffer
 }
 
 // txDepth is how many batches are in flight between the TUN reader and its GRE writer: one
@@ -120,9 +120,7 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 	go func() {
 		defer close(written)
 		for b := range full {
-			if b.m > 0 {
-				d.link.Write(b.out[:b.m], b.start)
-			}
+			d.link.Write(b.out[:b.m], b.start)
 			free <- b
 		}
 	}()
@@ -137,7 +135,11 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 		if n > 0 {
 			b.m, b.start = d.frameBatch(b.bufs[:n], b.sizes[:n], b.out)
 		}
-		full <- b
+		if b.m > 0 {
+			full <- b
+		} else {
+			free <- b // nothing to send: no hand-off
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || isClosed(done) {
 				return nil
