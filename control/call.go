@@ -23,14 +23,17 @@ const (
 	echoLogLimit = 10              // echo messages logged per connection, like pptp-linux
 )
 
+// DefaultWindow is the Packet Recv. Window Size we advertise unless told otherwise (the
+// session package advertises less when the GRE socket's buffer is smaller:
+// gre.Conn.RecvWindow). Our 4 MiB socket buffer (forced with CAP_NET_ADMIN, which the TUN
+// needs too; the kernel doubles it) takes some 3600 full-size packets ahead of an ack; between our own ends at
+// local speed 64 and later 256 bound the sender (1024: +10-12 % TCP over 256; no limit at
+// all gained nothing more).
+const DefaultWindow = 1024
+
 const (
 	defaultIdleWait    = 60 * time.Second
 	defaultMaxEchoWait = 60 * time.Second
-	// defaultWindow is the Packet Recv. Window Size we advertise: our 4 MiB socket buffer
-	// (forced with CAP_NET_ADMIN, which the TUN needs too) takes about 1800 full-size
-	// packets ahead of an ack, and between our own ends at local speed 64 and later 256
-	// bound the sender (1024: +10-12 % TCP over 256; no limit at all gained nothing more).
-	defaultWindow = 1024
 	// mirrorWindow caps the window of a server that is not ours. Debian's pptpd answers an
 	// OCRQ with the client's window as its own, and we keep to the peer's window when
 	// sending: trusting that echo of 256 made our uploads overrun pptpd (1.7-17.8 Mbit/s with

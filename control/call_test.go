@@ -809,7 +809,7 @@ func TestServerHandlesClientMessages(t *testing.T) {
 		oc.SetCallID(700)
 		oc.SetMaximumBPS(1000)
 		p.write(oc)
-		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != defaultWindow {
+		if r := OCRP(p.expect(TypeOCRP)); r.CallID() != 600 || r.PeerCallID() != 700 || r.ResultCode() != 1 || r.ConnectSpeed() != 1000 || r.RecvWindow() != DefaultWindow {
 			t.Errorf("OCRP % X", []byte(r))
 		}
 		if err := <-errc; err != nil {

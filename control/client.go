@@ -22,7 +22,7 @@ type ClientConfig struct {
 	Vendor         string        // default "pptp-go"
 	Phone          string        // OCRQ phone number (--phone), ≤ 64 bytes
 	CallID         uint16        // 0 = random non-zero
-	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 1024 (defaultWindow)
+	RecvWindow     uint16        // OCRQ Packet Recv. Window Size, default 1024 (DefaultWindow)
 	ConnectTimeout time.Duration // TCP connect (and name resolution), default 10s
 	ReplyTimeout   time.Duration // SCCRP and OCRP each, default 10s
 	// IdleWait (--idle-wait, whose default is 60s): send an Echo-Request after this much
@@ -56,7 +56,7 @@ func (cfg *ClientConfig) setDefaults() {
 		cfg.Vendor = ourVendor
 	}
 	if cfg.RecvWindow == 0 {
-		cfg.RecvWindow = defaultWindow
+		cfg.RecvWindow = DefaultWindow
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second

@@ -18,7 +18,7 @@ type ServerConfig struct {
 	// IdleWait and MaxEchoWait as in ClientConfig, but 0 means the default of 60s each
 	// (pptpd's fixed values); IdleWait < 0 turns our Echo-Requests off.
 	IdleWait, MaxEchoWait time.Duration
-	RecvWindow            uint16 // OCRP Packet Recv. Window Size, default 1024 (defaultWindow)
+	RecvWindow            uint16 // OCRP Packet Recv. Window Size, default 1024 (DefaultWindow)
 	// NewCall is called for an OCRQ: it returns our Call ID, or a non-nil error mapped to
 	// OCRP result 4 (Busy) if errors.Is(err, ErrBusy), else 7 (Not Accepted). req is only
 	// valid during the call. nil accepts every call with a random Call ID.
@@ -43,7 +43,7 @@ func (cfg *ServerConfig) setDefaults() {
 		cfg.MaxEchoWait = defaultMaxEchoWait
 	}
 	if cfg.RecvWindow == 0 {
-		cfg.RecvWindow = defaultWindow
+		cfg.RecvWindow = DefaultWindow
 	}
 	if cfg.NewCall == nil {
 		cfg.NewCall = func(uint16, OCRQ) (uint16, error) { return randomCallID(), nil }

@@ -440,3 +440,57 @@ func testConnCloseUnblocksRead(t *testing.T, opt Options) {
 		t.Error("WriteBatch after Close succeeded")
 	}
 }
+
+// The window a Conn advertises must fit its receive queue: a peer that sends a whole
+// window while we do not read loses nothing. Four windows must not fit, or the test would
+// not show that the buffer is the limit.
+func TestRecvWindowFitsBuffer(t *testing.T) {
+	p := newNSPair(t)
+	const frame = 1500 - 20 - 16 // the longest frame a 1500-byte path carries
+	a := dialIn(t, p.a, p.addrB, Options{CallID: callA, FastPath: true})
+	link := NewLink(a, LinkConfig{LocalCallID: callA, PeerCallID: callB})
+	t.Cleanup(func() { link.Close() })
+	s := newSender(MaxBatch, frame)
+	for _, size := range []int{48 << 10, 200 << 10} {
+		b := dialIn(t, p.b, p.addrA, Options{CallID: callB, BufferBytes: size})
+		w := int(b.RecvWindow(4096))
+		if w >= 4096 || w < 8 {
+			t.Fatalf("buffer %d: window %d", b.rcvbuf, w)
+		}
+		burst := func(n int) int {
+			for sent := 0; sent < n; {
+				bufs := s.fill(min(len(s.bufs), n-sent))
+				if m, err := link.Write(bufs, txOff); err != nil || m != len(bufs) {
+					t.Fatalf("Write = %d, %v", m, err)
+				}
+				sent += len(bufs)
+			}
+			got := 0
+			rb := make([][]byte, MaxBatch)
+			for i := range rb {
+				rb[i] = make([]byte, 2048)
+			}
+			sizes := make([]int, MaxBatch)
+			for {
+				b.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+				m, err := b.ReadBatch(rb, sizes)
+				got += m
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return got
+				}
+				if err != nil {
+					t.Fatalf("ReadBatch: %v", err)
+				}
+			}
+		}
+		if got := burst(w); got != w {
+			t.Errorf("buffer %d: window %d, %d of a window's burst queued", b.rcvbuf, w, got)
+		}
+		got := burst(4 * w)
+		if got >= 4*w {
+			t.Errorf("buffer %d: all of 4 windows (%d) queued; the buffer is not the limit", b.rcvbuf, 4*w)
+		}
+		t.Logf("buffer %d: window %d; 4 windows: %d queued, %d bytes each", b.rcvbuf, w, got, b.rcvbuf/max(got, 1))
+		b.Close()
+	}
+}

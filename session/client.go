@@ -106,6 +106,9 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		release()
 		return nil, err
 	}
+	if cfg.Control.RecvWindow == 0 {
+		cfg.Control.RecvWindow = recvWindow(conn, cfg.Logf)
+	}
 	addr := server.String()
 	if _, port, err := net.SplitHostPort(cfg.Server); err == nil {
 		addr = net.JoinHostPort(addr, port)
@@ -128,6 +131,17 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		SendWindow:  sendWindow(cfg.SendWindow, call.PeerRecvWindow()),
 	})
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
+}
+
+// recvWindow is the Packet Recv. Window Size to advertise for conn: control.DefaultWindow,
+// or what its receive buffer holds if that is less (the kernel caps the buffer when we may
+// not force it), said in the log.
+func recvWindow(conn *gre.Conn, logf func(string, ...any)) uint16 {
+	w := conn.RecvWindow(control.DefaultWindow)
+	if w < control.DefaultWindow && logf != nil {
+		logf("GRE receive buffer holds %d packets (net.core.rmem_max; CAP_NET_ADMIN lifts it): advertising a window of %d", w, w)
+	}
+	return w
 }
 
 // sendWindow is the gre.LinkConfig.SendWindow for a configured window and the peer's.

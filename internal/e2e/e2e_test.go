@@ -16,11 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/internal/nstest"
 )
 
@@ -131,8 +133,14 @@ type client struct {
 }
 
 func (b *bed) startClient(args ...string) *client {
+	return b.startClientVia(nil, args...)
+}
+
+// startClientVia runs the client under a wrapper command (e.g. setpriv).
+func (b *bed) startClientVia(wrap []string, args ...string) *client {
 	c := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
-	c.cmd = nstest.Cmd(context.Background(), b.ns.B, pptpBin, append([]string{b.ns.AddrA}, args...)...)
+	argv := append(append(wrap, pptpBin, b.ns.AddrA), args...)
+	c.cmd = nstest.Cmd(context.Background(), b.ns.B, argv[0], argv[1:]...)
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	if err := c.cmd.Start(); err != nil {
 		b.t.Fatal(err)
@@ -381,6 +389,50 @@ func countFDs(pid int) int {
 // server on the far side through the PPP link and a user-space TCP/IP stack.
 func TestProxyMode(t *testing.T) {
 	b := newBed(t, "10.99.0.100-109")
+	c := testProxy(t, b, nil)
+	b.stop(c)
+}
+
+// TestProxyModeWithoutNetAdmin: proxy mode needs only CAP_NET_RAW. Without CAP_NET_ADMIN
+// net.core.rmem_max caps the GRE receive buffer, and when that holds fewer packets than the
+// default window the client advertises (and says) the smaller one.
+func TestProxyModeWithoutNetAdmin(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not found")
+	}
+	b := newBed(t, "10.99.0.110-119")
+	c := testProxy(t, b, []string{setpriv, "--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"})
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`CapEff:\s*([0-9a-f]+)`).FindSubmatch(status); m == nil {
+		t.Fatalf("no CapEff in the client's status:\n%s", status)
+	} else if eff, _ := strconv.ParseUint(string(m[1]), 16, 64); eff&(1<<12) != 0 {
+		t.Fatalf("the client kept CAP_NET_ADMIN (CapEff %s)", m[1])
+	}
+	raw, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel doubles the buffer asked for; a full-size packet counts as 3 KiB.
+	want := min(2*rmemMax/3072, control.DefaultWindow)
+	said := strings.Contains(c.log.String(), "advertising a window of")
+	if want < control.DefaultWindow && !strings.Contains(c.log.String(), fmt.Sprintf("advertising a window of %d", want)) ||
+		want == control.DefaultWindow && said {
+		t.Errorf("net.core.rmem_max %d: want window %d:\n%s", rmemMax, want, c.log.String())
+	}
+	b.stop(c)
+}
+
+// testProxy starts a client in proxy mode and fetches a page from the server's namespace
+// through its SOCKS5 and its HTTP proxy.
+func testProxy(t *testing.T, b *bed, wrap []string) *client {
 	ln, err := nstest.Listen(b.ns.A, "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +453,7 @@ func TestProxyMode(t *testing.T) {
 			}()
 		}
 	}()
-	c := b.startClient("--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080", "--http-proxy", "127.0.0.1:8080")
+	c := b.startClientVia(wrap, "--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080", "--http-proxy", "127.0.0.1:8080")
 	if !nstest.WaitFor(15*time.Second, func() bool { return strings.Contains(c.log.String(), "HTTP proxy listening") }) {
 		t.Fatalf("proxies did not come up:\n%s", c.log.String())
 	}
@@ -415,7 +467,7 @@ func TestProxyMode(t *testing.T) {
 	if links, _ := nstest.Output(b.ns.B, "ip", "-o", "link"); strings.Contains(links, "pptp") {
 		t.Errorf("proxy mode created an interface:\n%s", links)
 	}
-	b.stop(c)
+	return c
 }
 
 // TestPoolExhausted: with one address in the pool a second client gets a clear refusal and
