@@ -164,6 +164,11 @@ func replayCapture(t *testing.T, tc replayCase) {
 			}
 			synctest.Wait()
 			sent := low.sent[before:]
+			if req := findIn(sent, ProtoLCP, codeEchoReq); req != nil {
+				// Our readiness probe (Engine.maybeUp): answer it as pppd would.
+				x.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, codeEchoRep, req.ID(), []byte{0, 0, 0, 0})))
+				synctest.Wait()
+			}
 
 			switch {
 			case (proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP && tc.bits != 0) && p.Code() == codeConfReq:

@@ -115,6 +115,17 @@ const (
 	maxResetRetries = 5
 )
 
+// readyWait bounds the wait for the Echo-Reply that tells the peer is ready for data
+// (Engine.maybeUp); a peer that does not answer echoes gets the link after it.
+const readyWait = time.Second
+
+// Readiness probe states (Engine.ready).
+const (
+	readyNone    = iota // not asked
+	readyProbing        // Echo-Request sent, waiting for its reply
+	readyDone           // replied, or readyWait passed
+)
+
 // Engine runs one PPP link. Create it with NewEngine, run Run in its own goroutine.
 type Engine struct {
 	cfg   Config
@@ -148,17 +159,24 @@ type Engine struct {
 	authUser     string
 	keys         *auth.KeyMaterial
 
-	ccpUsed      bool
-	ipcpStarted  bool // IPCP opened (after CCP settled, when CCP runs)
-	ccpErr       error
-	upCalled     bool
-	echoDeadline time.Time
-	lastReset    time.Time
-	resetDue     time.Time // a rate-limited Reset-Request is sent then
-	resetAckDue  time.Time // the last Reset-Request is repeated then unless acknowledged
-	resetID      uint8
-	resetTries   int
-	peerTerm     string // reason text of the peer's last Terminate-Request
+	ccpUsed     bool
+	ipcpStarted bool // IPCP opened (after CCP settled, when CCP runs)
+	ccpErr      error
+	upCalled    bool
+	// Before Up the peer is sent an Echo-Request, and Up waits for its reply: pppd answers
+	// only after its ip-pre-up script has run and its interface is configured, and its
+	// kernel drops data that arrives earlier (the first ping after link-up, measured against
+	// Debian's pppd). Other peers answer at once.
+	ready         uint8 // readyNone, readyProbing, readyDone
+	readyID       uint8
+	readyDeadline time.Time
+	echoDeadline  time.Time
+	lastReset     time.Time
+	resetDue      time.Time // a rate-limited Reset-Request is sent then
+	resetAckDue   time.Time // the last Reset-Request is repeated then unless acknowledged
+	resetID       uint8
+	resetTries    int
+	peerTerm      string // reason text of the peer's last Terminate-Request
 
 	// authRand, if set, feeds the MS-CHAP challenges (tests replaying captures, fuzzing).
 	authRand io.Reader
@@ -343,7 +361,7 @@ func (e *Engine) failReason(err error, reason string) {
 
 func (e *Engine) nextDeadline() (time.Time, bool) {
 	var d time.Time
-	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
+	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.readyDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -360,6 +378,10 @@ func (e *Engine) fireTimers() {
 	}
 	if !e.authDeadline.IsZero() && !now.Before(e.authDeadline) {
 		e.authTimeout()
+	}
+	if !e.readyDeadline.IsZero() && !now.Before(e.readyDeadline) {
+		e.debugf("no Echo-Reply from the %s in %v: network layer up without it", e.peerRole(), readyWait)
+		e.peerReady()
 	}
 	if !e.echoDeadline.IsZero() && !now.Before(e.echoDeadline) {
 		e.echoTimeout()
@@ -641,6 +663,7 @@ func (e *Engine) lcpDown() {
 		e.setPhase(phaseEstablish)
 	}
 	e.echoDeadline = time.Time{}
+	e.ready, e.readyDeadline = readyNone, time.Time{}
 	e.authDeadline = time.Time{}
 	e.authEx = nil
 	e.authDone = false
@@ -804,6 +827,7 @@ func (e *Engine) ipcpFinished() {
 
 // ncpDown is tld of IPCP or CCP: the network layer is no longer usable.
 func (e *Engine) ncpDown() {
+	e.ready, e.readyDeadline = readyNone, time.Time{}
 	if e.upCalled {
 		e.upCalled = false
 		e.logf("network layer down")
@@ -841,6 +865,14 @@ func (e *Engine) maybeUp() {
 	}
 	if e.cfg.MPPE.Require && mp == nil {
 		e.failReason(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.peerRole())), "MPPE required but peer negotiation failed")
+		return
+	}
+	switch e.ready {
+	case readyNone:
+		e.ready, e.readyID = readyProbing, e.lcpc.echo()
+		e.readyDeadline = e.now().Add(readyWait)
+		return
+	case readyProbing:
 		return
 	}
 	mtu := int(e.peerMRU())
@@ -890,6 +922,15 @@ func (e *Engine) maybeUp() {
 	if e.cfg.Up != nil {
 		e.cfg.Up(p)
 	}
+}
+
+// peerReady ends the readiness probe (its Echo-Reply came, or readyWait passed).
+func (e *Engine) peerReady() {
+	if e.ready != readyProbing {
+		return
+	}
+	e.ready, e.readyDeadline = readyDone, time.Time{}
+	e.maybeUp()
 }
 
 // deriveKeys turns the MS-CHAP key material into MPPE start keys (RFC 3079, pppd 2.4.9).

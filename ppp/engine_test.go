@@ -718,3 +718,58 @@ func TestErrorKinds(t *testing.T) {
 		}
 	}
 }
+
+// Up waits for the reply to an Echo-Request sent when the network layer is ready on our
+// side (pppd answers it only once its own interface is configured), and for at most
+// readyWait when no reply comes.
+func TestEngineUpWaitsForPeer(t *testing.T) {
+	for _, answered := range []bool{true, false} {
+		t.Run(fmt.Sprintf("answered=%v", answered), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, s := newSide(clientConfig()), newSide(serverConfig())
+				if !answered {
+					s.out.setDrop(func(proto uint16, info []byte) bool {
+						return proto == ProtoLCP && len(info) > 0 && info[0] == codeEchoRep
+					})
+				}
+				c.out.peer, s.out.peer = s.e, c.e
+				for _, x := range []*side{c, s} {
+					go func() { x.err = x.e.Run(context.Background()); close(x.done) }()
+				}
+				defer shutdown(t, c, s)
+				start := time.Now()
+				synctest.Wait() // negotiation needs no timer: it is over at once
+				probes := c.out.find(ProtoLCP, codeEchoReq)
+				if len(probes) != 1 {
+					t.Fatalf("client sent %d Echo-Requests", len(probes))
+				}
+				if len(s.upCh) != 1 {
+					t.Fatalf("server not up at once (its probe is answered)")
+				}
+				if answered {
+					if len(c.upCh) != 1 || time.Since(start) != 0 {
+						t.Fatalf("client up %d times after %v", len(c.upCh), time.Since(start))
+					}
+					reps := s.out.find(ProtoLCP, codeEchoRep)
+					if len(reps) != 1 || reps[0].ID() != probes[0].ID() {
+						t.Fatalf("server's replies %v to probe %v", reps, probes[0])
+					}
+					return
+				}
+				if len(c.upCh) != 0 {
+					t.Fatal("client up without the Echo-Reply")
+				}
+				time.Sleep(readyWait - time.Millisecond)
+				synctest.Wait()
+				if len(c.upCh) != 0 {
+					t.Fatalf("client up after %v", time.Since(start))
+				}
+				time.Sleep(time.Millisecond)
+				synctest.Wait()
+				if len(c.upCh) != 1 {
+					t.Fatalf("client not up after %v", time.Since(start))
+				}
+			})
+		})
+	}
+}

@@ -408,6 +408,9 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		l.e.sendPacket(ProtoLCP, codeEchoRep, id, reply)
 	case codeEchoRep:
 		l.echoPending = 0
+		if l.e.ready == readyProbing && id == l.e.readyID {
+			l.e.peerReady()
+		}
 	}
 }
 
@@ -427,11 +430,18 @@ func (l *lcp) extcode(code, id uint8, data []byte) bool {
 
 // sendEcho sends the next keepalive Echo-Request.
 func (l *lcp) sendEcho() {
+	l.echo()
+	l.echoPending++
+}
+
+// echo sends an Echo-Request and returns its Identifier.
+func (l *lcp) echo() uint8 {
 	var m [4]byte
 	if l.got.neg.magic {
 		binary.BigEndian.PutUint32(m[:], l.got.magic)
 	}
-	l.e.sendPacket(ProtoLCP, codeEchoReq, l.echoID, m[:])
+	id := l.echoID
+	l.e.sendPacket(ProtoLCP, codeEchoReq, id, m[:])
 	l.echoID++
-	l.echoPending++
+	return id
 }
