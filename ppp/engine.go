@@ -115,8 +115,8 @@ const (
 	maxResetRetries = 5
 )
 
-// readyWait bounds the wait for the Echo-Reply that tells the peer is ready for data
-// (Engine.maybeUp); a peer that does not answer echoes gets the link after it.
+// readyWait bounds the wait for the Echo-Reply that shows the peer ready for data
+// (Engine.maybeUp); with a peer that does not answer echoes the link comes up after it.
 const readyWait = time.Second
 
 // Readiness probe states (Engine.ready).

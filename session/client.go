@@ -139,7 +139,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 func recvWindow(conn *gre.Conn, logf func(string, ...any)) uint16 {
 	w := conn.RecvWindow(control.DefaultWindow)
 	if w < control.DefaultWindow && logf != nil {
-		logf("GRE receive buffer holds %d packets (net.core.rmem_max; CAP_NET_ADMIN lifts it): advertising a window of %d", w, w)
+		logf("GRE receive buffer holds only %d full-size packets (net.core.rmem_max caps it without CAP_NET_ADMIN): advertising a window of %d", w, w)
 	}
 	return w
 }
