@@ -163,7 +163,7 @@ type Engine struct {
 	ipcpStarted bool // IPCP opened (after CCP settled, when CCP runs)
 	ccpErr      error
 	upCalled    bool
-	// Before Up the peer is sent an Echo-Request, and Up waits for its reply: pppd answers
+	// Before Up a client sends an Echo-Request, and Up waits for its reply: pppd answers
 	// only after its ip-pre-up script has run and its interface is configured, and its
 	// kernel drops data that arrives earlier (the first ping after link-up, measured against
 	// Debian's pppd). Other peers answer at once.
@@ -867,13 +867,17 @@ func (e *Engine) maybeUp() {
 		e.failReason(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.peerRole())), "MPPE required but peer negotiation failed")
 		return
 	}
-	switch e.ready {
-	case readyNone:
-		e.ready, e.readyID = readyProbing, e.lcpc.echo()
-		e.readyDeadline = e.now().Add(readyWait)
-		return
-	case readyProbing:
-		return
+	// Only the client waits: a server sends data only in answer to the client's, and if it
+	// waited too, a client as quick as ours could send before the server was up.
+	if !e.cfg.Server {
+		switch e.ready {
+		case readyNone:
+			e.ready, e.readyID = readyProbing, e.lcpc.echo()
+			e.readyDeadline = e.now().Add(readyWait)
+			return
+		case readyProbing:
+			return
+		}
 	}
 	mtu := int(e.peerMRU())
 	if e.cfg.MTU != 0 && int(e.cfg.MTU) < mtu {
