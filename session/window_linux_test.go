@@ -27,25 +27,17 @@ func TestDialAdvertisesWhatTheBufferHolds(t *testing.T) {
 	}
 	defer ln.Close()
 	windows := make(chan uint16, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				call, err := control.Accept(context.Background(), c, control.ServerConfig{
-					NewCall: func(_ uint16, req control.OCRQ) (uint16, error) {
-						windows <- req.RecvWindow()
-						return 0x4242, nil
-					},
-				})
-				if err == nil {
-					call.Close()
-				}
-			}()
+	nstest.Serve(ln, func(c net.Conn) {
+		call, err := control.Accept(context.Background(), c, control.ServerConfig{
+			NewCall: func(_ uint16, req control.OCRQ) (uint16, error) {
+				windows <- req.RecvWindow()
+				return 0x4242, nil
+			},
+		})
+		if err == nil {
+			call.Close()
 		}
-	}()
+	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	for _, tc := range []struct {
 		buffer int

@@ -439,20 +439,12 @@ func testProxy(t *testing.T, b *bed, wrap []string) *client {
 	}
 	defer ln.Close()
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				c.Read(buf)
-				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello through the tunnel\n")
-			}()
-		}
-	}()
+	nstest.Serve(ln, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello through the tunnel\n")
+	})
 	c := b.startClientVia(wrap, "--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080", "--http-proxy", "127.0.0.1:8080")
 	if !nstest.WaitFor(15*time.Second, func() bool { return strings.Contains(c.log.String(), "HTTP proxy listening") }) {
 		t.Fatalf("proxies did not come up:\n%s", c.log.String())

@@ -112,6 +112,19 @@ func Listen(ns, addr string) (net.Listener, error) {
 	return ln, err
 }
 
+// Serve accepts connections on ln until it is closed, each handled in a goroutine of its own.
+func Serve(ln net.Listener, handle func(net.Conn)) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+}
+
 // Dial opens a TCP connection from inside ns.
 func Dial(ns, addr string, timeout time.Duration) (net.Conn, error) {
 	var c net.Conn
