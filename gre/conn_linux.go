@@ -190,21 +190,10 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	return c, nil
 }
 
-// queuedPacketBytes is what one full-size packet waiting on the socket counts against
-// its receive buffer: its truesize (the data in a 2 KiB slab, the sk_buff and shared
-// info: 2.3 KiB measured over veth), with room for drivers that give a packet more.
-const queuedPacketBytes = 3 << 10
-
 // RecvWindow returns the Packet Recv. Window Size (RFC 2637 §4.2) the socket's receive
-// buffer holds: at most limit, fewer if the kernel granted less than Options.BufferBytes
-// (without CAP_NET_ADMIN net.core.rmem_max caps it, ~208 KiB by default: 138 packets).
-// A peer that keeps to a larger window could overrun the queue while a read is late.
-func (c *Conn) RecvWindow(limit uint16) uint16 {
-	if c.rcvbuf <= 0 {
-		return limit
-	}
-	return uint16(min(max(c.rcvbuf/queuedPacketBytes, 1), int(limit)))
-}
+// buffer holds (WindowFor): at most limit, fewer if the kernel granted less than
+// Options.BufferBytes (without CAP_NET_ADMIN net.core.rmem_max caps it).
+func (c *Conn) RecvWindow(limit uint16) uint16 { return WindowFor(c.rcvbuf, limit) }
 
 // newConn wraps a connected datagram socket, polled if it is non-blocking;
 // it takes ownership of fd.

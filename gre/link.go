@@ -191,6 +191,22 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	return l
 }
 
+// queuedPacketBytes is what one full-size packet waiting on a socket counts against its
+// receive buffer: its truesize (the data in a 2 KiB slab, the sk_buff and shared info:
+// 2.3 KiB measured over veth), with room for drivers that give a packet more.
+const queuedPacketBytes = 3 << 10
+
+// WindowFor is the Packet Recv. Window Size a receive buffer of rcvbuf bytes (SO_RCVBUF as
+// the kernel reports it: twice what was asked) holds, at most limit; limit itself if rcvbuf
+// is unknown (≤ 0). A peer that keeps to a larger window could overrun the queue while a
+// read is late. The default net.core.rmem_max (212992) gives 138.
+func WindowFor(rcvbuf int, limit uint16) uint16 {
+	if rcvbuf <= 0 {
+		return limit
+	}
+	return uint16(min(max(rcvbuf/queuedPacketBytes, 1), int(limit)))
+}
+
 // Stats returns the Link's live counters.
 func (l *Link) Stats() *Stats { return &l.stats }
 

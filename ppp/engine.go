@@ -119,13 +119,6 @@ const (
 // (Engine.maybeUp); with a peer that does not answer echoes the link comes up after it.
 const readyWait = time.Second
 
-// Readiness probe states (Engine.ready).
-const (
-	readyNone    = iota // not asked
-	readyProbing        // Echo-Request sent, waiting for its reply
-	readyDone           // replied, or readyWait passed
-)
-
 // Engine runs one PPP link. Create it with NewEngine, run Run in its own goroutine.
 type Engine struct {
 	cfg   Config
@@ -167,9 +160,9 @@ type Engine struct {
 	// only after its ip-pre-up script has run and its interface is configured, and its
 	// kernel drops data that arrives earlier (the first ping after link-up, measured against
 	// Debian's pppd). Other peers answer at once.
-	ready         uint8 // readyNone, readyProbing, readyDone
-	readyID       uint8
-	readyDeadline time.Time
+	readyOK       bool      // the probe was answered, or readyWait passed
+	readyID       uint8     // the probe's Identifier
+	readyDeadline time.Time // non-zero while the probe waits for its reply
 	echoDeadline  time.Time
 	lastReset     time.Time
 	resetDue      time.Time // a rate-limited Reset-Request is sent then
@@ -663,7 +656,6 @@ func (e *Engine) lcpDown() {
 		e.setPhase(phaseEstablish)
 	}
 	e.echoDeadline = time.Time{}
-	e.ready, e.readyDeadline = readyNone, time.Time{}
 	e.authDeadline = time.Time{}
 	e.authEx = nil
 	e.authDone = false
@@ -827,7 +819,7 @@ func (e *Engine) ipcpFinished() {
 
 // ncpDown is tld of IPCP or CCP: the network layer is no longer usable.
 func (e *Engine) ncpDown() {
-	e.ready, e.readyDeadline = readyNone, time.Time{}
+	e.readyOK, e.readyDeadline = false, time.Time{}
 	if e.upCalled {
 		e.upCalled = false
 		e.logf("network layer down")
@@ -869,15 +861,12 @@ func (e *Engine) maybeUp() {
 	}
 	// Only the client waits: a server sends data only in answer to the client's, and if it
 	// waited too, a client as quick as ours could send before the server was up.
-	if !e.cfg.Server {
-		switch e.ready {
-		case readyNone:
-			e.ready, e.readyID = readyProbing, e.lcpc.echo()
+	if !e.cfg.Server && !e.readyOK {
+		if e.readyDeadline.IsZero() {
+			e.readyID = e.lcpc.echo()
 			e.readyDeadline = e.now().Add(readyWait)
-			return
-		case readyProbing:
-			return
 		}
+		return
 	}
 	mtu := int(e.peerMRU())
 	if e.cfg.MTU != 0 && int(e.cfg.MTU) < mtu {
@@ -930,10 +919,10 @@ func (e *Engine) maybeUp() {
 
 // peerReady ends the readiness probe (its Echo-Reply came, or readyWait passed).
 func (e *Engine) peerReady() {
-	if e.ready != readyProbing {
+	if e.readyDeadline.IsZero() {
 		return
 	}
-	e.ready, e.readyDeadline = readyDone, time.Time{}
+	e.readyOK, e.readyDeadline = true, time.Time{}
 	e.maybeUp()
 }
 

@@ -408,7 +408,7 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		l.e.sendPacket(ProtoLCP, codeEchoRep, id, reply)
 	case codeEchoRep:
 		l.echoPending = 0
-		if l.e.ready == readyProbing && id == l.e.readyID {
+		if !l.e.readyDeadline.IsZero() && id == l.e.readyID {
 			l.e.peerReady()
 		}
 	}
