@@ -102,6 +102,6 @@ func BenchmarkRekey(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		k.rekey(false)
+		k.rekey()
 	}
 }

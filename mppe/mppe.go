@@ -80,6 +80,13 @@ type keys struct {
 	shaIn   [2*16 + 2*padLen]byte
 	session [16]byte
 	rc      arc4
+	// next is the session key that follows session, valid when hasNext. Each re-key
+	// derives it alongside rc's key schedule: the two RC4 key schedules run interleaved
+	// (reset16x2) in little more than the time of one, and stateless MPPE needs both for
+	// every packet. spare is the RC4 state that derivation uses.
+	next    [16]byte
+	hasNext bool
+	spare   arc4
 }
 
 func (k *keys) init(startKey []byte, bits int) error {
@@ -98,30 +105,66 @@ func (k *keys) init(startKey []byte, bits int) error {
 	copy(k.shaIn[:k.n], startKey)
 	copy(k.shaIn[2*k.n+padLen:], pad2[:])
 	// The initial session key is derived from the start key itself (Linux: session_key
-	// starts as a copy of the master key), without the RC4 step.
+	// starts as a copy of the master key), without the RC4 step of RFC 3078 §7.3
+	// (RFC 3079 §3.2–3.3).
 	copy(k.session[:], startKey[:k.n])
-	k.rekey(true)
+	k.session = k.interim(&k.session)
+	k.weaken(&k.session)
+	k.rc.reset(k.session[:k.n])
+	k.hasNext = false
 	return nil
 }
 
-// rekey derives the next session key and re-keys RC4 with it. initial skips the RC4 step
-// of RFC 3078 §7.3, as for the initial session key (RFC 3079 §3.2–3.3).
-func (k *keys) rekey(initial bool) {
+// rekey moves to the next session key (RFC 3078 §7.3) and re-keys RC4 with it.
+func (k *keys) rekey() {
+	if !k.hasNext {
+		in := k.interim(&k.session)
+		k.spare.reset(in[:k.n])
+		k.next = k.finish(&in)
+	}
+	k.session = k.next
+	in := k.interim(&k.session)
+	reset16x2(&k.rc, &k.spare, k.key16(&k.session), k.key16(&in))
+	k.next = k.finish(&in)
+	k.hasNext = true
+}
+
+// interim returns GetNewKeyFromSHA(StartKey, session) (its first n bytes).
+func (k *keys) interim(session *[16]byte) (in [16]byte) {
 	n := k.n
-	copy(k.shaIn[n+padLen:], k.session[:n])
+	copy(k.shaIn[n+padLen:], session[:n])
 	d := sha1.Sum(k.shaIn[:2*n+2*padLen])
-	copy(k.session[:n], d[:n])
-	if !initial {
-		k.rc.reset(d[:n])
-		k.rc.xor(k.session[:n])
-	}
+	copy(in[:n], d[:n])
+	return in
+}
+
+// finish turns an interim key into the session key: RC4 of the interim key under itself
+// (k.spare must be keyed with it), then the fixed bytes of the weaker strengths.
+func (k *keys) finish(in *[16]byte) [16]byte {
+	s := *in
+	k.spare.xor(s[:k.n])
+	k.weaken(&s)
+	return s
+}
+
+// weaken fixes the leading bytes of a 40- or 56-bit session key (RFC 3079 §3.1), leaving
+// 40 or 56 secret bits.
+func (k *keys) weaken(s *[16]byte) {
 	switch k.bits {
-	case 40: // RFC 3079 §3.1: the first 3 bytes are fixed, leaving 40 secret bits
-		k.session[0], k.session[1], k.session[2] = 0xd1, 0x26, 0x9e
+	case 40:
+		s[0], s[1], s[2] = 0xd1, 0x26, 0x9e
 	case 56:
-		k.session[0] = 0xd1
+		s[0] = 0xd1
 	}
-	k.rc.reset(k.session[:n])
+}
+
+// key16 returns the first n bytes of key repeated to 16: RC4 schedules an 8-byte key
+// exactly as the same key written twice.
+func (k *keys) key16(key *[16]byte) *[16]byte {
+	if k.n == 8 {
+		copy(key[8:], key[:8])
+	}
+	return key
 }
 
 // Encrypter is the sending half of one MPPE direction. Encrypt is called by one goroutine
@@ -157,7 +200,7 @@ func (e *Encrypter) Encrypt(hdr, b []byte) {
 	// Consume a pending reset even when this packet re-keys anyway: one re-key answers it.
 	reset := e.reset.Swap(false)
 	if e.stateless || e.count&0xff == flagByte || reset {
-		e.k.rekey(false)
+		e.k.rekey()
 		flags |= FlagFlushed
 	}
 	Header(hdr).Encode(flags, e.count)
@@ -227,7 +270,7 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 			return false, d.bogus(1, ErrDuplicate)
 		}
 		for d.count != count {
-			d.k.rekey(false)
+			d.k.rekey()
 			d.count = (d.count + 1) & countMask
 		}
 	} else {
@@ -243,7 +286,7 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 			d.discard = false
 			d.count = count
 		} else if flushed {
-			d.k.rekey(false)
+			d.k.rekey()
 		}
 	}
 	d.k.rc.xor(b)
@@ -268,11 +311,11 @@ const maxLostAnswers = 256
 func (d *Decrypter) resync(count uint16, b []byte) bool {
 	k := d.k
 	for c := d.count; count&^0xff != c&^0xff; c = (c + 0x100) & countMask {
-		k.rekey(false)
+		k.rekey()
 	}
 	var probe [64]byte
 	for range maxLostAnswers + 1 {
-		k.rekey(false)
+		k.rekey()
 		rc := k.rc
 		p := probe[:copy(probe[:], b)]
 		rc.xor(p)

@@ -5,6 +5,7 @@ package mppe
 import (
 	"bytes"
 	"crypto/rc4"
+	"crypto/sha1"
 	"encoding/hex"
 	"math/rand/v2"
 	"strings"
@@ -219,5 +220,96 @@ func TestBadKeyLength(t *testing.T) {
 	}
 	if _, err := NewEncrypter(make([]byte, 16), 40, true); err != nil {
 		t.Errorf("16-byte key for 40 bits: %v", err)
+	}
+}
+
+// TestResetTwoMatchesStdlib checks the interleaved key schedule against crypto/rc4 for
+// both of its states, with 16-byte keys and 8-byte keys written twice.
+func TestResetTwoMatchesStdlib(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, klen := range []int{8, 16} {
+		for range 50 {
+			var ka, kb [16]byte
+			for i := range klen {
+				ka[i], kb[i] = byte(r.Uint32()), byte(r.Uint32())
+			}
+			if klen == 8 {
+				copy(ka[8:], ka[:8])
+				copy(kb[8:], kb[:8])
+			}
+			var a, b arc4
+			a.s[7], b.i = 1, 9 // leftovers of an earlier key must not matter
+			reset16x2(&a, &b, &ka, &kb)
+			for _, c := range []struct {
+				rc  *arc4
+				key []byte
+			}{{&a, ka[:klen]}, {&b, kb[:klen]}} {
+				got := make([]byte, 300)
+				c.rc.xor(got)
+				std, _ := rc4.NewCipher(c.key)
+				want := make([]byte, 300)
+				std.XORKeyStream(want, want)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("key %x: key stream differs from crypto/rc4", c.key)
+				}
+			}
+		}
+	}
+}
+
+// TestRekeyChainMatchesReference follows 600 re-keys of every strength against RFC 3078
+// §7.3 / RFC 3079 §3.1 written with crypto/sha1 and crypto/rc4, so the next key that
+// rekey derives in advance is checked to be the one the chain reaches.
+func TestRekeyChainMatchesReference(t *testing.T) {
+	start := unhex(t, "8B 7C DC 14 9B 99 3A 1B A1 18 CB 15 3F 56 DC CB")
+	for _, bits := range []int{40, 56, 128} {
+		n := 16
+		if bits != 128 {
+			n = 8
+		}
+		weaken := func(s []byte) {
+			switch bits {
+			case 40:
+				copy(s, []byte{0xd1, 0x26, 0x9e})
+			case 56:
+				s[0] = 0xd1
+			}
+		}
+		newKey := func(session []byte) []byte {
+			h := sha1.New()
+			h.Write(start[:n])
+			h.Write(make([]byte, padLen))
+			h.Write(session)
+			h.Write(pad2[:])
+			return h.Sum(nil)[:n]
+		}
+		ref := newKey(start[:n]) // the initial session key: no RC4 step
+		weaken(ref)
+		var k keys
+		if err := k.init(start, bits); err != nil {
+			t.Fatal(err)
+		}
+		for step := range 600 {
+			if step > 0 {
+				in := newKey(ref)
+				c, _ := rc4.NewCipher(in)
+				ref = make([]byte, n)
+				c.XORKeyStream(ref, in)
+				weaken(ref)
+				k.rekey()
+			}
+			if !bytes.Equal(k.session[:n], ref) {
+				t.Fatalf("%d-bit, re-key %d: session key %x, want %x", bits, step, k.session[:n], ref)
+			}
+			got := make([]byte, 32)
+			rc := k.rc // a copy: the chain goes on from the fresh state
+			rc.xor(got)
+			c, _ := rc4.NewCipher(ref)
+			want := make([]byte, 32)
+			c.XORKeyStream(want, want)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d-bit, re-key %d: RC4 not keyed with the session key", bits, step)
+			}
+		}
 	}
 }
