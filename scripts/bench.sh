@@ -11,8 +11,11 @@
 # Prints one table with each tunnel's ratio to
 # wireguard-go and writes the same as JSON (bench.json, or --json PATH).
 #
-# Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--perf DIR] [--pprof DIR] [--only LIST]
+# Usage: sudo scripts/bench.sh [--json PATH] [--time SECS] [--rounds N] [--perf DIR] [--pprof DIR] [--only LIST]
 #   --time SECS   length of each iperf3 test (default 4)
+#   --rounds N    measure sections 1-3 N times, the configs in turn each round, and report
+#                 each metric's median (default 1; wireguard-go alone moves by 15-20 % between
+#                 runs, so single-run ratios carry that noise)
 #   --perf DIR    also record `perf` CPU profiles of pptp and pptpd during the 1-stream upload
 #                 (unstripped binaries are built for it); reports land in DIR
 #   --pprof DIR   also write Go CPU profiles of pptp and pptpd over their whole run (all the
@@ -27,6 +30,7 @@ top=$PWD
 
 json_out=$PWD/bench.json
 T=4
+rounds=1
 perf_dir=
 pprof_dir=
 only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect,scale
@@ -35,14 +39,17 @@ while [ $# -gt 0 ]; do
 	--json) json_out=$2; shift 2 ;;
 	--json=*) json_out=${1#*=}; shift ;;
 	--time) T=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_dir=$2; shift 2 ;;
 	--pprof) pprof_dir=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
 case $json_out in /*) ;; *) json_out=$OLDPWD/$json_out ;; esac
+[[ $rounds =~ ^[1-9][0-9]?$ ]] || { echo "bench: --rounds takes 1 to 99, not '$rounds'" >&2; exit 2; }
+[[ $T =~ ^[1-9][0-9]*$ ]] || { echo "bench: --time takes whole seconds, not '$T'" >&2; exit 2; }
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: run as root (network namespaces, TUN, raw GRE sockets): sudo make bench" >&2
@@ -267,18 +274,35 @@ wait_addr() { # ns dev pid -> 0 when dev has an IPv4 address, within 15 s
 now() { date +%s.%N; }
 
 configs=()
+round=1
+add_config() { [ "$round" != 1 ] || configs+=("$1"); }
 want() { [[ ",$only," == *",$1,"* ]]; }
+
+declare -A S # S[config.metric] = the values of every round, one per line
+sample_round() {
+	local c m
+	for c in "${configs[@]}"; do
+		for m in "${metrics[@]}"; do S[$c.$m]+="${R[$c.$m]:-null}"$'\n'; done
+	done
+}
+metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
+	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
+	cpu_machine_s_per_gb idle_pct client_rss_mib server_rss_mib connect_s)
+
+# Sections 1-3 are the body of this loop: each round measures every config in turn.
+for round in $(seq 1 "$rounds"); do
+[ "$rounds" = 1 ] || say "round $round of $rounds"
 
 # ---- 1. bare veth ------------------------------------------------------------------------
 if want veth; then
-	configs+=(veth)
+	add_config veth
 	suite veth $OUTER_SRV
 	R[veth.connect_s]=null
 fi
 
 # ---- 2. wireguard-go ---------------------------------------------------------------------
 if want wireguard; then
-	configs+=(wireguard)
+	add_config wireguard
 	say "wireguard: wireguard-go in both namespaces"
 	umask 077
 	wg genkey >"$work/wg-srv.key"
@@ -322,7 +346,7 @@ chmod 600 "$work/refvm-password"
 
 run_pptp() { # config server-option-lines client-flags
 	local c=$1 sopts=$2 cflags=$3
-	configs+=("$c")
+	add_config "$c"
 	say "$c: pptpd in $SRV, pptp in $CLI"
 	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
 	printf 'name pptpd\nrequire-mschap-v2\n%b\n' "$sopts" >"$work/$c-options"
@@ -372,6 +396,16 @@ want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
 want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
 want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
 	'--require-mppe-128 --mppe-stateful-only'
+sample_round
+done
+
+# With several rounds each metric is the median of its rounds (nulls left out).
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if [ "$rounds" -gt 1 ]; then
+	for c in "${configs[@]}"; do
+		for m in "${metrics[@]}"; do R[$c.$m]=$(printf '%s' "${S[$c.$m]}" | { grep -v '^null$' || true; } | median); done
+	done
+fi
 
 # ---- 4. connect time against Debian's pptpd, next to pptp-linux + pppd ----------------------
 # refvm (../shared/refvm) runs Debian's pptpd at 192.0.2.2 in User-Mode Linux. Our client:
@@ -380,7 +414,6 @@ want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-on
 refvm=$top/../shared/refvm/refvm
 refvm_cache=${REFVM_CACHE:-/var/tmp/refvm}
 connect_json=null
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 if want refvm-connect; then
 	if [ ! -x "$refvm" ] || [ ! -d "$refvm_cache/rootfs" ]; then
 		say "refvm-connect: skipped, refvm not built (run: $refvm build)"
@@ -440,16 +473,14 @@ if want scale; then
 fi
 
 # ---- report ------------------------------------------------------------------------------
-metrics=(tcp1_up_mbps tcp1_down_mbps tcp4_up_mbps tcp4_down_mbps udp64_kpps udp64_loss_pct
-	udp1400_kpps udp1400_loss_pct rtt_idle_ms rtt_load_ms cpu_client_s_per_gb cpu_server_s_per_gb
-	cpu_machine_s_per_gb idle_pct client_rss_mib server_rss_mib connect_s)
 ratio() { # value base -> value/base, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'
 }
 {
 	echo
-	printf 'pptp-go bench %s, %s, %d cores, %s s per TCP test (ratio: value / wireguard-go)\n' \
-		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T"
+	printf 'pptp-go bench %s, %s, %d cores, %s s per TCP test%s (ratio: value / wireguard-go)\n' \
+		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T" \
+		"$([ "$rounds" = 1 ] || echo ", medians of $rounds rounds")"
 	[ ${#configs[@]} -gt 0 ] && printf '%-20s' metric
 	for c in "${configs[@]}"; do printf '%18s' "$c"; done
 	[ ${#configs[@]} -gt 0 ] && echo
@@ -477,8 +508,8 @@ ratio() { # value base -> value/base, or "-"
 }
 
 {
-	printf '{\n  "commit": "%s",\n  "date": "%s",\n  "cores": %d,\n  "tcp_seconds": %s,\n' \
-		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T"
+	printf '{\n  "commit": "%s",\n  "date": "%s",\n  "cores": %d,\n  "tcp_seconds": %s,\n  "rounds": %d,\n' \
+		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo dev)" "$(date -u +%FT%TZ)" "$(nproc)" "$T" "$rounds"
 	printf '  "wireguard_go": "%s",\n  "results": {\n' "$WG_VERSION"
 	first=1
 	for c in "${configs[@]}"; do
@@ -494,6 +525,15 @@ ratio() { # value base -> value/base, or "-"
 				r=$(ratio "${R[$c.$m]:-null}" "${R[wireguard.$m]:-null}")
 				[ "$r" = - ] && r=null || r=${r%x}
 				printf '%s"%s": %s' "$sep" "$m" "$r"
+				sep=', '
+			done
+			printf '}'
+		fi
+		if [ "$rounds" -gt 1 ]; then # every round's value, in order
+			printf ', "rounds": {'
+			sep=
+			for m in "${metrics[@]}"; do
+				printf '%s"%s": [%s]' "$sep" "$m" "$(printf '%s' "${S[$c.$m]}" | paste -sd, -)"
 				sep=', '
 			done
 			printf '}'
