@@ -158,8 +158,9 @@ func (k *keys) weaken(s *[16]byte) {
 	}
 }
 
-// key16 returns the first n bytes of key repeated to 16: RC4 schedules an 8-byte key
-// exactly as the same key written twice.
+// key16 repeats the first n bytes of key over all 16, in place (bytes n… of a key are
+// otherwise unused), and returns it: RC4 schedules an 8-byte key exactly as the same key
+// written twice.
 func (k *keys) key16(key *[16]byte) *[16]byte {
 	if k.n == 8 {
 		copy(key[8:], key[:8])
