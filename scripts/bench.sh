@@ -458,12 +458,13 @@ fi
 
 # ---- 5. server scale: SCALE_N sessions into one pptpd -------------------------------------
 # internal/scalebench: pptpd in its own namespaces, the sessions from one Go process (user-
-# space stacks, one ICMP echo through each), set-ups/s and the server's RSS per session.
+# space stacks, one ICMP echo through each), set-ups/s and the server's RSS per session, idle
+# and after 64 full-size packets back to back through every session.
 scale_json=null
 if want scale; then
 	n=${SCALE_N:-1000}
 	say "scale: $n sessions into one pptpd"
-	if (cd "$top" && go run ./internal/scalebench -n "$n" -pptpd "$pptpd" -json "$work/scale.json") >"$work/scale.log" 2>&1; then
+	if (cd "$top" && go run ./internal/scalebench -n "$n" -burst 64 -pptpd "$pptpd" -json "$work/scale.json") >"$work/scale.log" 2>&1; then
 		scale_json=$(cat "$work/scale.json")
 	else
 		tail -20 "$work/scale.log" | sed 's/^/   scalebench: /' >&2
@@ -499,7 +500,7 @@ ratio() { # value base -> value/base, or "-"
 	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, *_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
 	if [ "$scale_json" != null ]; then
 		echo
-		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)"' <<<"$scale_json")"
+		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
 	fi
 	if [ "$connect_json" != null ]; then
 		echo

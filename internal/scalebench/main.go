@@ -11,7 +11,9 @@
 // to the last link up, -c set-ups in flight), the server's RSS before, with all sessions up
 // and after they closed, checks that the sessions carry traffic (one ICMP echo each through
 // the tunnel to the server's end of the link), and that the server returns to zero sessions
-// and no pptpd* interfaces. Run as root from the module root:
+// and no pptpd* interfaces. With -burst K every session then sends K full-size echoes back
+// to back and the server's RSS is read again: what a server whose calls have all been busy
+// holds (buffers stay resident while a call lives). Run as root from the module root:
 //
 //	go run ./internal/scalebench -n 1000 -json scale.json
 //
@@ -54,6 +56,7 @@ type options struct {
 	n         int
 	conc      int
 	ping      int
+	burst     int
 	timeout   time.Duration
 	settle    time.Duration
 	jsonPath  string
@@ -73,6 +76,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 100, "number of concurrent sessions (1..10000)")
 	flag.IntVar(&o.conc, "c", 32, "set-ups in flight at once (dial to link up)")
 	flag.IntVar(&o.ping, "ping", -1, "sessions to check with one ICMP echo through the tunnel (-1 = all, 0 = none)")
+	flag.IntVar(&o.burst, "burst", 0, "after the ping check, send this many full-size ICMP echoes back to back through every session and read the server's RSS with all of them busy once (0 = none)")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-session limit from dial to link up")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "wait with all sessions up before reading the server's memory")
 	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
@@ -153,6 +157,14 @@ type result struct {
 	IfacesAfter            int       `json:"server_interfaces_after"`
 	PingChecked            int       `json:"ping_checked"`
 	PingFailed             int       `json:"ping_failed"`
+	// Burst* are the -burst stage: every session sent Burst full-size echoes back to back;
+	// ServerRSSBusyKiB is the server's RSS afterwards, with every call's receive and send
+	// buffers touched (they stay resident while the call lives).
+	Burst            int     `json:"burst,omitempty"`
+	BurstSent        int     `json:"burst_sent,omitempty"`
+	BurstAnswered    int     `json:"burst_answered,omitempty"`
+	ServerRSSBusyKiB int64   `json:"server_rss_busy_kib,omitempty"`
+	RSSPerBusyKiB    float64 `json:"rss_per_busy_session_kib,omitempty"`
 	// ServerTUNReadErrors are server sessions whose TUN reader stopped on an error (pptpd
 	// logs "pptpdN: TUN read: …"): from then on nothing goes from the server to that client.
 	ServerTUNReadErrors int `json:"server_tun_read_errors"`
@@ -342,6 +354,26 @@ func (b *bench) measure(ctx context.Context) (*result, error) {
 		}
 		fmt.Fprintf(os.Stderr, "scalebench: ping through %d sessions: %d failed\n", res.PingChecked, res.PingFailed)
 	}
+	// Every session busy once: the memory a server full of active calls needs. The server's
+	// kernel counts the echoes it answered; the client side does not read the replies (the
+	// user-space stack's ICMP socket queues only a few full-size packets).
+	if o.burst > 0 && ctx.Err() == nil {
+		res.Burst = o.burst
+		snmp := netSNMP(pid)
+		res.BurstSent = b.burstAll(ctx, sessions)
+		nstest.WaitFor(5*time.Second, func() bool {
+			return netSNMP(pid)["Icmp.OutEchoReps"]-snmp["Icmp.OutEchoReps"] >= int64(res.BurstSent)
+		})
+		res.BurstAnswered = int(netSNMP(pid)["Icmp.OutEchoReps"] - snmp["Icmp.OutEchoReps"])
+		sleepCtx(ctx, time.Second)
+		res.ServerRSSBusyKiB = procStatus(pid)["VmRSS"]
+		if res.SessionsUp > 0 {
+			res.RSSPerBusyKiB = round(float64(res.ServerRSSBusyKiB-res.ServerRSSIdleKiB)/float64(res.SessionsUp), 1)
+		}
+		fmt.Fprintf(os.Stderr, "scalebench: %d full-size echoes back to back through each session: the server answered %d of %d; server RSS %d MiB\n",
+			o.burst, res.BurstAnswered, res.BurstSent, res.ServerRSSBusyKiB>>10)
+	}
+
 	// Sessions whose server side stopped reading its TUN while up (a ping may not have
 	// caught them, or they failed it): each is a failure, counted once.
 	tunErrs := b.tunReadErrors()
@@ -577,6 +609,55 @@ func (b *bench) pingCheck(ctx context.Context, sessions []*client, failedIfs map
 	}
 	wg.Wait()
 	return checked, failed
+}
+
+// burstAll sends o.burst full-size ICMP echoes back to back through every session that is
+// up, 32 sessions at a time, and returns how many went out.
+func (b *bench) burstAll(ctx context.Context, sessions []*client) (sent int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, c := range sessions {
+		if c == nil || c.err != nil || c.tnet == nil || ctx.Err() != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n := burst(c, uint16(i), b.o.burst)
+			mu.Lock()
+			sent += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return sent
+}
+
+// burstPayload makes 1356-byte IPv4 packets: full size within the tunnel's MTU (1396 less
+// the MPPE and PPP headers a peer may add).
+const burstPayload = 1328
+
+// burst sends n echoes with identifier id back to back and returns how many went out.
+func burst(c *client, id uint16, n int) (sent int) {
+	pc, err := c.tnet.DialPingAddr(c.params.Local, c.params.Peer)
+	if err != nil {
+		return 0
+	}
+	defer pc.Close()
+	req := make([]byte, 8+burstPayload)
+	req[0] = 8 // echo request
+	binary.BigEndian.PutUint16(req[4:], id)
+	for seq := range n {
+		binary.BigEndian.PutUint16(req[2:], 0)
+		binary.BigEndian.PutUint16(req[6:], uint16(seq))
+		binary.BigEndian.PutUint16(req[2:], inetChecksum(req))
+		if _, err := pc.Write(req); err != nil {
+			break
+		}
+		sent++
+	}
+	return sent
 }
 
 func ping(ctx context.Context, c *client, seq uint16) error {
@@ -908,11 +989,18 @@ func (b *bench) report(r *result) {
 		{"server goroutines idle/full/after", fmt.Sprintf("%d / %d / %d", r.GoroutinesIdle, r.GoroutinesFull, r.GoroutinesAfter)},
 		{"server sessions / pptpd* ifaces, all up", fmt.Sprintf("%d / %d", r.ServerActiveFull, r.IfacesFull)},
 		{"ping through the tunnel", fmt.Sprintf("%d checked, %d failed", r.PingChecked, r.PingFailed)},
+	}
+	if r.Burst > 0 {
+		rows = append(rows,
+			[2]string{"burst of full-size echoes per session", fmt.Sprintf("%d: the server answered %d of %d", r.Burst, r.BurstAnswered, r.BurstSent)},
+			[2]string{"server RSS, every session busy once", fmt.Sprintf("%s, %.1f KiB per session", kib(r.ServerRSSBusyKiB), r.RSSPerBusyKiB)})
+	}
+	rows = append(rows, [][2]string{
 		{"client teardown / server drained", fmt.Sprintf("%.2f s / %.2f s later", r.TeardownSeconds, r.ServerDrainSeconds)},
 		{"server sessions / ifaces after close", fmt.Sprintf("%d / %d", r.ServerActiveAfter, r.IfacesAfter)},
 		{"this process's RSS, all up", kib(r.ClientRSSFullKiB)},
 		{"whole run", fmt.Sprintf("%.1f s", r.TotalSeconds)},
-	}
+	}...)
 	fmt.Printf("pptp-go scalebench %s, %s, %d cores, MS-CHAPv2 + MPPE-128 stateless\n", r.Version, r.Date, r.Cores)
 	for _, row := range rows {
 		fmt.Printf("  %-42s %s\n", row[0], row[1])
