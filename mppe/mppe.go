@@ -80,13 +80,12 @@ type keys struct {
 	shaIn   [2*16 + 2*padLen]byte
 	session [16]byte
 	rc      arc4
-	// next is the session key that follows session, valid when hasNext. Each re-key
-	// derives it alongside rc's key schedule: the two RC4 key schedules run interleaved
-	// (reset16x2) in little more than the time of one, and stateless MPPE needs both for
-	// every packet. spare is the RC4 state that derivation uses.
-	next    [16]byte
-	hasNext bool
-	spare   arc4
+	// next is the session key that follows session, derived alongside rc's key schedule
+	// (advance): the two RC4 key schedules run interleaved (reset16x2) in little more than
+	// the time of one, and stateless MPPE needs both for every packet. spare is the RC4
+	// state that derivation uses.
+	next  [16]byte
+	spare arc4
 }
 
 func (k *keys) init(startKey []byte, bits int) error {
@@ -110,23 +109,21 @@ func (k *keys) init(startKey []byte, bits int) error {
 	copy(k.session[:], startKey[:k.n])
 	k.session = k.interim(&k.session)
 	k.weaken(&k.session)
-	k.rc.reset(k.session[:k.n])
-	k.hasNext = false
+	k.advance()
 	return nil
 }
 
 // rekey moves to the next session key (RFC 3078 §7.3) and re-keys RC4 with it.
 func (k *keys) rekey() {
-	if !k.hasNext {
-		in := k.interim(&k.session)
-		k.spare.reset(in[:k.n])
-		k.next = k.finish(&in)
-	}
 	k.session = k.next
+	k.advance()
+}
+
+// advance keys rc with session and derives next from it, the two key schedules at once.
+func (k *keys) advance() {
 	in := k.interim(&k.session)
 	reset16x2(&k.rc, &k.spare, k.key16(&k.session), k.key16(&in))
 	k.next = k.finish(&in)
-	k.hasNext = true
 }
 
 // interim returns GetNewKeyFromSHA(StartKey, session) (its first n bytes).

@@ -18,35 +18,10 @@ var identity = func() (s [256]byte) {
 	return s
 }()
 
-// reset runs the key-scheduling algorithm. len(key) must be 1..256.
-func (c *arc4) reset(key []byte) {
-	c.s = identity
-	c.i, c.j = 0, 0
-	if len(key) == 8 || len(key) == 16 {
-		// MPPE's key lengths divide 16: a key repeated to 16 bytes schedules the same,
-		// and reset16x2 runs with constant key offsets, a third faster than the loop.
-		// Its second schedule is thrown away: it costs next to nothing beside the first.
-		var k16 [16]byte
-		copy(k16[:], key)
-		copy(k16[len(key):], key)
-		var spare arc4
-		reset16x2(c, &spare, &k16, &k16)
-		return
-	}
-	var j uint8
-	k := 0 // i mod len(key), without a division per step
-	for i := range 256 {
-		j += c.s[i] + key[k]
-		c.s[i], c.s[j] = c.s[j], c.s[i]
-		if k++; k == len(key) {
-			k = 0
-		}
-	}
-}
-
 // reset16x2 runs the key schedules of a (key ka) and b (key kb) interleaved: each is a
 // chain of dependent loads and stores, so two run side by side in about the time of one
-// (BenchmarkRekey). Both start from the identity, as in reset.
+// (BenchmarkRekey). Both start from the identity. MPPE's keys are 8 or 16 bytes; an 8-byte
+// key schedules exactly as the same key written twice.
 func reset16x2(a, b *arc4, ka, kb *[16]byte) {
 	a.s, b.s = identity, identity
 	a.i, a.j, b.i, b.j = 0, 0, 0, 0

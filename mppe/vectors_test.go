@@ -42,14 +42,16 @@ func passwordHashHash(password string) [16]byte {
 
 func TestRC4MatchesStdlib(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, klen := range []int{1, 5, 7, 8, 16, 32, 256} {
+	for _, klen := range []int{8, 16} { // MPPE's key lengths
 		for range 20 {
-			key := make([]byte, klen)
-			for i := range key {
-				key[i] = byte(r.Uint32())
+			var k16 [16]byte
+			for i := range klen {
+				k16[i] = byte(r.Uint32())
 			}
-			var ours arc4
-			ours.reset(key)
+			copy(k16[klen:], k16[:klen])
+			key := k16[:klen]
+			var ours, other arc4
+			reset16x2(&ours, &other, &k16, &k16)
 			std, err := rc4.NewCipher(key)
 			if err != nil {
 				t.Fatal(err)
