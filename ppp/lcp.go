@@ -408,8 +408,8 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		l.e.sendPacket(ProtoLCP, codeEchoRep, id, reply)
 	case codeEchoRep:
 		l.echoPending = 0
-		if !l.e.readyDeadline.IsZero() && id == l.e.readyID {
-			l.e.peerReady()
+		if id == l.e.readyID {
+			l.e.peerReady() // a no-op unless the readiness probe waits
 		}
 	}
 }

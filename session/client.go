@@ -106,9 +106,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		release()
 		return nil, err
 	}
-	if cfg.Control.RecvWindow == 0 {
-		cfg.Control.RecvWindow = recvWindow(conn, cfg.Logf)
-	}
+	cfg.Control.RecvWindow = recvWindow(cfg.Control.RecvWindow, conn, cfg.Logf)
 	addr := server.String()
 	if _, port, err := net.SplitHostPort(cfg.Server); err == nil {
 		addr = net.JoinHostPort(addr, port)
@@ -133,10 +131,13 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
 }
 
-// recvWindow is the Packet Recv. Window Size to advertise for conn: control.DefaultWindow,
-// or what its receive buffer holds if that is less (the kernel caps the buffer when we may
-// not force it), said in the log.
-func recvWindow(conn *gre.Conn, logf func(string, ...any)) uint16 {
+// recvWindow is the Packet Recv. Window Size to advertise for conn: the configured one if
+// set, else control.DefaultWindow, or what its receive buffer holds if that is less (the
+// kernel caps the buffer when we may not force it), said in the log.
+func recvWindow(configured uint16, conn *gre.Conn, logf func(string, ...any)) uint16 {
+	if configured != 0 {
+		return configured
+	}
 	w := conn.RecvWindow(control.DefaultWindow)
 	if w < control.DefaultWindow && logf != nil {
 		logf("GRE receive buffer holds only %d full-size packets (net.core.rmem_max caps it without CAP_NET_ADMIN): advertising a window of %d", w, w)

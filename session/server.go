@@ -173,9 +173,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	var pair AddrPair
 	var havePair bool
 	ccfg := s.cfg.Control
-	if ccfg.RecvWindow == 0 {
-		ccfg.RecvWindow = recvWindow(conn, logf)
-	}
+	ccfg.RecvWindow = recvWindow(ccfg.RecvWindow, conn, logf)
 	ccfg.NewCall = func(peerCallID uint16, req control.OCRQ) (uint16, error) {
 		if s.sessions.Add(1) > int64(s.cfg.Connections) {
 			s.sessions.Add(-1)
