@@ -104,6 +104,13 @@ type Conn struct {
 	rdone    int
 	rerr     error
 	deadline atomic.Int64 // blocking mode: read deadline in Unix ns, 0 = none
+
+	// A Conn from Mux.Dial reads from q, which the Mux fills, and sends through its
+	// own descriptor of the Mux's unconnected socket, addressed to sa.
+	mux    *Mux
+	q      *rxQueue
+	callID uint16
+	sa     unix.RawSockaddrInet4
 }
 
 // Dial opens a raw GRE socket connected to remote (IPv4).
@@ -116,16 +123,9 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	if local.IsValid() && !local.Is4() {
 		return nil, fmt.Errorf("gre: local address %v is not an IPv4 address", opt.Local)
 	}
-	kind := unix.SOCK_RAW | unix.SOCK_CLOEXEC
-	if !opt.Blocking {
-		kind |= unix.SOCK_NONBLOCK
-	}
-	fd, err := unix.Socket(unix.AF_INET, kind, unix.IPPROTO_GRE)
+	fd, err := openRaw(opt, 1)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("raw GRE socket needs root or CAP_NET_RAW: %w", err)
-		}
-		return nil, fmt.Errorf("gre: socket: %w", err)
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -133,26 +133,8 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 			unix.Close(fd)
 		}
 	}()
-	if opt.Mark != 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, opt.Mark); err != nil {
-			return nil, fmt.Errorf("gre: SO_MARK %d: %w", opt.Mark, err)
-		}
-	}
-	size := opt.BufferBytes
-	if size <= 0 {
-		size = DefaultBufferBytes
-	}
-	// Larger buffers only cost memory and their absence only performance,
-	// so failures here are not fatal. The FORCE variants need CAP_NET_ADMIN
-	// and ignore net.core.[rw]mem_max.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size)
-	}
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, size)
-	}
 	if opt.CallID != 0 {
-		if err := attachCallIDFilter(fd, opt.CallID); err != nil {
+		if err := attachFilter(fd, callIDProgram(bpf.JumpEqual, uint32(opt.CallID))); err != nil {
 			return nil, err
 		}
 	}
@@ -185,15 +167,62 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	}
 	c.rcvbuf = rcvbuf
 	if opt.FastPath {
-		c.fast = openFastPath(remote, local, opt, size)
+		c.fast = openFastPath(remote, local, opt, bufferBytes(opt))
 	}
 	return c, nil
 }
 
+// bufferBytes is Options.BufferBytes or its default.
+func bufferBytes(opt Options) int {
+	if opt.BufferBytes <= 0 {
+		return DefaultBufferBytes
+	}
+	return opt.BufferBytes
+}
+
+// openRaw opens a raw GRE socket with opt's mark and factor × its buffer sizes, blocking
+// if opt.Blocking.
+func openRaw(opt Options, factor int) (int, error) {
+	kind := unix.SOCK_RAW | unix.SOCK_CLOEXEC
+	if !opt.Blocking {
+		kind |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(unix.AF_INET, kind, unix.IPPROTO_GRE)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return -1, fmt.Errorf("raw GRE socket needs root or CAP_NET_RAW: %w", err)
+		}
+		return -1, fmt.Errorf("gre: socket: %w", err)
+	}
+	if opt.Mark != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, opt.Mark); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("gre: SO_MARK %d: %w", opt.Mark, err)
+		}
+	}
+	size := factor * bufferBytes(opt)
+	// Larger buffers only cost memory and their absence only performance,
+	// so failures here are not fatal. The FORCE variants need CAP_NET_ADMIN
+	// and ignore net.core.[rw]mem_max.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, size)
+	}
+	return fd, nil
+}
+
 // RecvWindow returns the Packet Recv. Window Size (RFC 2637 §4.2) the socket's receive
 // buffer holds (WindowFor): at most limit, fewer if the kernel granted less than
-// Options.BufferBytes (without CAP_NET_ADMIN net.core.rmem_max caps it).
-func (c *Conn) RecvWindow(limit uint16) uint16 { return WindowFor(c.rcvbuf, limit) }
+// Options.BufferBytes (without CAP_NET_ADMIN net.core.rmem_max caps it). A muxed Conn
+// also keeps to its queue (MuxQueueLen).
+func (c *Conn) RecvWindow(limit uint16) uint16 {
+	if c.q != nil {
+		limit = min(limit, MuxQueueLen)
+	}
+	return WindowFor(c.rcvbuf, limit)
+}
 
 // newConn wraps a connected datagram socket, polled if it is non-blocking;
 // it takes ownership of fd.
@@ -213,20 +242,30 @@ func newConn(fd int, remote, local netip.Addr) (*Conn, error) {
 // GRE packets whose Call ID (IPv4 header length + 6) is callID. A raw socket
 // filter sees the packet from the IPv4 header on.
 func CallIDFilter(callID uint16) ([]bpf.RawInstruction, error) {
-	return bpf.Assemble([]bpf.Instruction{
-		bpf.LoadMemShift{Off: 0},                     // X = IPv4 header length
-		bpf.LoadIndirect{Off: callIDOffset, Size: 2}, // A = GRE Call ID
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(callID), SkipFalse: 1},
-		bpf.RetConstant{Val: 0xFFFFFFFF}, // whole packet
-		bpf.RetConstant{Val: 0},          // drop
-	})
+	return bpf.Assemble(callIDProgram(bpf.JumpEqual, uint32(callID)))
 }
 
-func attachCallIDFilter(fd int, callID uint16) error {
-	raw, err := CallIDFilter(callID)
+// callIDProgram passes the packets whose GRE Call ID meets cond with val, whole.
+func callIDProgram(cond bpf.JumpTest, val uint32) []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadMemShift{Off: 0},                     // X = IPv4 header length
+		bpf.LoadIndirect{Off: callIDOffset, Size: 2}, // A = GRE Call ID
+		bpf.JumpIf{Cond: cond, Val: val, SkipFalse: 1},
+		bpf.RetConstant{Val: 0xFFFFFFFF}, // whole packet
+		bpf.RetConstant{Val: 0},          // drop
+	}
+}
+
+// attachFilter assembles prog and attaches it to fd.
+func attachFilter(fd int, prog []bpf.Instruction) error {
+	raw, err := bpf.Assemble(prog)
 	if err != nil {
 		return fmt.Errorf("gre: BPF filter: %w", err)
 	}
+	return attachRaw(fd, raw)
+}
+
+func attachRaw(fd int, raw []bpf.RawInstruction) error {
 	prog := make([]unix.SockFilter, len(raw))
 	for i, ins := range raw {
 		prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
@@ -253,6 +292,13 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	n := min(len(bufs), len(sizes), MaxBatch)
 	if n == 0 {
 		return 0, nil
+	}
+	if c.q != nil {
+		n, err := c.q.read(bufs[:n], sizes)
+		if n > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
+			c.fast.peerSeen.Store(true)
+		}
+		return n, err
 	}
 	b := &c.r
 	b.mu.Lock()
@@ -365,20 +411,31 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
 
 // SetReadDeadline sets the deadline for ReadBatch; the zero Time means none.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.q != nil {
+		c.q.deadline.Store(deadlineNs(t))
+		return nil
+	}
 	if !c.s.blocking {
 		return c.s.f.SetReadDeadline(t)
 	}
-	var d int64
-	if !t.IsZero() {
-		d = max(t.UnixNano(), 1)
-	}
-	c.deadline.Store(d)
+	c.deadline.Store(deadlineNs(t))
 	return nil
+}
+
+// deadlineNs is t in Unix nanoseconds, 0 for the zero Time.
+func deadlineNs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
 }
 
 // Close closes the socket; blocked calls return an error.
 func (c *Conn) Close() error {
 	err := c.s.Close()
+	if c.q != nil {
+		c.closeMuxed()
+	}
 	if c.fast != nil {
 		c.fast.closeFile() // a writer blocked on it gives up within blockTimeout
 		c.w.mu.Lock()

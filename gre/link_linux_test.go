@@ -407,7 +407,10 @@ func TestConnCloseUnblocksRead(t *testing.T) { bothModes(t, testConnCloseUnblock
 
 func testConnCloseUnblocksRead(t *testing.T, opt Options) {
 	p := newNSPair(t)
-	c := dialIn(t, p.a, p.addrB, opt)
+	checkCloseUnblocksRead(t, dialIn(t, p.a, p.addrB, opt))
+}
+
+func checkCloseUnblocksRead(t *testing.T, c *Conn) {
 	buf := make([]byte, 2048)
 	done := make(chan error, 1)
 	go func() {

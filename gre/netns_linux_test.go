@@ -21,7 +21,7 @@ type nsPair struct {
 	a, b         netns.NsHandle
 	addrA, addrB netip.Addr
 	nameA, nameB string // namespace names, for ip -n
-	devA         string // A's end of the veth pair
+	devA, devB   string // A's and B's ends of the veth pair
 }
 
 var nsCounter atomic.Uint32
@@ -45,7 +45,7 @@ func newNSPair(tb testing.TB) *nsPair {
 	p := &nsPair{
 		addrA: netip.AddrFrom4([4]byte{10, 47, byte(id), 1}),
 		addrB: netip.AddrFrom4([4]byte{10, 47, byte(id), 2}),
-		nameA: nsA, nameB: nsB, devA: vethA,
+		nameA: nsA, nameB: nsB, devA: vethA, devB: vethB,
 	}
 	for _, ns := range []string{nsA, nsB} {
 		run(tb, "ip", "netns", "add", ns)
@@ -75,35 +75,41 @@ func newNSPair(tb testing.TB) *nsPair {
 // dialIn opens a Conn inside ns; the socket keeps its namespace afterwards.
 func dialIn(tb testing.TB, ns netns.NsHandle, remote netip.Addr, opt Options) *Conn {
 	tb.Helper()
-	type result struct {
-		c   *Conn
-		err error
-	}
-	ch := make(chan result, 1)
+	var c *Conn
+	inNS(tb, ns, func() (err error) {
+		c, err = Dial(remote, opt)
+		return err
+	})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// inNS runs fn on a thread switched into ns (sockets it opens stay there); an error fails
+// the test.
+func inNS(tb testing.TB, ns netns.NsHandle, fn func() error) {
+	tb.Helper()
+	ch := make(chan error, 1)
 	go func() {
 		// A thread whose namespace could not be restored must die with
 		// its goroutine, so it is only unlocked after a clean restore.
 		runtime.LockOSThread()
 		orig, err := netns.Get()
 		if err != nil {
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
 		defer orig.Close()
 		if err := netns.Set(ns); err != nil {
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
-		c, err := Dial(remote, opt)
+		err = fn()
 		if netns.Set(orig) == nil {
 			runtime.UnlockOSThread()
 		}
-		ch <- result{c, err}
+		ch <- err
 	}()
-	r := <-ch
-	if r.err != nil {
-		tb.Fatal(r.err)
+	if err := <-ch; err != nil {
+		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { r.c.Close() })
-	return r.c
 }

@@ -42,6 +42,7 @@ type sock struct {
 	f        *os.File
 	rc       syscall.RawConn
 	blocking bool
+	shared   bool // a duplicate of another sock's descriptor: Close must not shut the socket down
 	closed   atomic.Bool
 
 	msgs []mmsghdr // the sendmmsg in progress
@@ -115,7 +116,7 @@ func (s *sock) send(fd uintptr) bool {
 // uses it.
 func (s *sock) Close() error {
 	s.closed.Store(true)
-	if s.blocking {
+	if s.blocking && !s.shared {
 		_ = s.rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RDWR) })
 	}
 	return s.f.Close()

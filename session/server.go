@@ -76,11 +76,14 @@ type Server struct {
 	callIDs  sync.Map // uint16 → struct{}
 	wg       sync.WaitGroup
 	sessions atomic.Int64
-	blocking atomic.Int64 // connections holding a blocking GRE socket (at most blockingCalls)
+
+	greMu sync.Mutex
+	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
+	own   map[netip.Addr]struct{} // client addresses with a call on a GRE socket of its own
 }
 
-// blockingCalls is how many calls at a time read GRE with gre.Options.Blocking.
-const blockingCalls = 32
+// ownSocketCalls is how many calls at a time get a GRE socket of their own (see dialGRE).
+const ownSocketCalls = 32
 
 // NewServer checks cfg and returns a server.
 func NewServer(cfg ServerConfig) (*Server, error) {
@@ -134,9 +137,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-func (s *Server) newCallID() uint16 {
+// newCallID picks a free Call ID, with gre.MuxCallIDBit set if muxed and clear if not.
+func (s *Server) newCallID(muxed bool) uint16 {
 	for {
-		id := RandomCallID()
+		id := RandomCallID() &^ gre.MuxCallIDBit
+		if muxed {
+			id |= gre.MuxCallIDBit
+		}
+		if id == 0 {
+			continue
+		}
 		if _, busy := s.callIDs.LoadOrStore(id, struct{}{}); !busy {
 			return id
 		}
@@ -151,25 +161,14 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	local, _ := netip.ParseAddrPort(c.LocalAddr().String())
 	client := remote.Addr().Unmap()
 
-	localID := s.newCallID()
-	defer s.callIDs.Delete(localID)
 	// The GRE socket exists before the Outgoing-Call-Reply, so the client's first LCP frames
 	// are not answered with ICMP protocol-unreachable.
-	gopt := s.cfg.GRE
-	gopt.Local, gopt.CallID = local.Addr().Unmap(), localID
-	// The first calls read GRE in blocking system calls, which is faster but holds an OS
-	// thread per waiting call; beyond blockingCalls they wait in the runtime poller.
-	if s.blocking.Add(1) <= blockingCalls {
-		gopt.Blocking = true
-		defer s.blocking.Add(-1)
-	} else {
-		s.blocking.Add(-1)
-	}
-	conn, err := gre.Dial(client, gopt)
+	conn, localID, done, err := s.dialGRE(local.Addr().Unmap(), client)
 	if err != nil {
 		logf("client %s: %v", client, err)
 		return
 	}
+	defer done()
 	var pair AddrPair
 	var havePair bool
 	ccfg := s.cfg.Control
@@ -247,6 +246,70 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	if s.cfg.SessionDown != nil {
 		s.cfg.SessionDown(ifname, err)
 	}
+}
+
+// dialGRE opens the GRE side of a call from client to local and picks our Call ID for it;
+// done frees what it held once the call's GRE Conn is closed.
+//
+// The kernel walks every raw GRE socket of the namespace for each GRE packet and copies the
+// packet to each socket connected to its source address, so a socket per call makes every
+// packet cost O(calls): with 1000 calls' sockets one call's upload fell from 2349 to 1115
+// Mbit/s, and with only 32 other calls from its own address (clients behind one NAT) to 877
+// (docs/performance.md). A socket of its own, read in blocking calls, is still the fastest
+// path for one call, so a call gets one while fewer than ownSocketCalls have one and no
+// other call from client has; the others share the gre.Mux of local, one socket for all.
+func (s *Server) dialGRE(local, client netip.Addr) (conn *gre.Conn, callID uint16, done func(), err error) {
+	s.greMu.Lock()
+	_, taken := s.own[client]
+	if !taken && len(s.own) < ownSocketCalls {
+		if s.own == nil {
+			s.own = make(map[netip.Addr]struct{})
+		}
+		s.own[client] = struct{}{}
+		s.greMu.Unlock()
+		callID = s.newCallID(false)
+		opt := s.cfg.GRE
+		opt.Local, opt.CallID, opt.Blocking = local, callID, true
+		conn, err = gre.Dial(client, opt)
+		done = func() {
+			s.callIDs.Delete(callID)
+			s.greMu.Lock()
+			delete(s.own, client)
+			s.greMu.Unlock()
+		}
+	} else {
+		s.greMu.Unlock()
+		callID = s.newCallID(true)
+		done = func() { s.callIDs.Delete(callID) }
+		var m *gre.Mux
+		if m, err = s.mux(local); err == nil {
+			conn, err = m.Dial(client, callID)
+			m.Release()
+		}
+	}
+	if err != nil {
+		done()
+		return nil, 0, nil, err
+	}
+	return conn, callID, done, nil
+}
+
+// mux returns the Mux for local, opened if there is none, with a reference taken.
+func (s *Server) mux(local netip.Addr) (*gre.Mux, error) {
+	s.greMu.Lock()
+	defer s.greMu.Unlock()
+	if m := s.muxes[local]; m != nil && m.Acquire() {
+		return m, nil
+	}
+	m, err := gre.NewMux(local, s.cfg.GRE)
+	if err != nil {
+		return nil, err
+	}
+	if s.muxes == nil {
+		s.muxes = make(map[netip.Addr]*gre.Mux)
+	}
+	s.muxes[local] = m
+	return m, nil
 }
 
 // Describe is the one-line summary of a negotiated link.

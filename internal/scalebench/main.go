@@ -63,6 +63,7 @@ type options struct {
 	pptpdPath string
 	keep      bool
 	verbose   bool
+	spare     int
 }
 
 const (
@@ -83,6 +84,7 @@ func main() {
 	flag.StringVar(&o.pptpdPath, "pptpd", "", "pptpd binary to use (default: build ./cmd/pptpd into a temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (pptpd's configuration and log)")
 	flag.BoolVar(&o.verbose, "v", false, "log every client session's stages")
+	flag.IntVar(&o.spare, "spare", 0, "extra pool addresses and secrets (user and password spareI) for clients from outside, e.g. a pptp in the clients' namespace during -settle")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./internal/scalebench [flags]   (as root, from the module root)\n\n"+
 			"Starts our pptpd in a network namespace and opens -n sessions to it from this process in a\n"+
@@ -94,8 +96,8 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if o.n < 1 || o.n > 10000 || o.conc < 1 {
-		fmt.Fprintln(os.Stderr, "scalebench: -n must be 1..10000 and -c at least 1")
+	if o.n < 1 || o.n > 10000 || o.conc < 1 || o.spare < 0 || o.spare > 250 {
+		fmt.Fprintln(os.Stderr, "scalebench: -n must be 1..10000, -c at least 1 and -spare 0..250")
 		os.Exit(2)
 	}
 	if os.Geteuid() != 0 {
@@ -837,13 +839,16 @@ func (b *bench) startServer(ctx context.Context) error {
 		return err
 	}
 	conf, err := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections %d\n",
-		opts, serverLocal, poolList(b.o.n), b.o.n))
+		opts, serverLocal, poolList(b.o.n+b.o.spare), b.o.n+b.o.spare))
 	if err != nil {
 		return err
 	}
 	var sec strings.Builder
 	for i := range b.o.n {
 		fmt.Fprintf(&sec, "user%d * pass%d *\n", i, i)
+	}
+	for i := range b.o.spare {
+		fmt.Fprintf(&sec, "spare%d * spare%d *\n", i, i)
 	}
 	secrets, err := write("chap-secrets", sec.String())
 	if err != nil {

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+
+package gre
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// Mux is one raw GRE socket that receives for many calls and hands each packet to the
+// call its Call ID names: a server's calls to one local address share it.
+//
+// Why not a socket per call: the kernel keeps every raw GRE socket of a namespace in one
+// hash chain and walks all of them for each GRE packet, cloning the packet for every
+// socket connected to its source address (the Call ID filter runs on the clone). With
+// 1000 calls' sockets one call's upload fell from 2349 to 1115 Mbit/s when the other calls'
+// clients had other addresses, and to 45 Mbit/s when they shared the caller's address
+// (clients behind one NAT), docs/performance.md. With a Mux the kernel delivers each packet
+// once, whatever the number of calls.
+//
+// One goroutine reads the socket in blocking recvmmsg batches and copies each packet into
+// the queue of its call; a Conn from Mux.Dial reads from that queue and sends through the
+// same socket (a duplicate of its descriptor, addressed per packet) or its fast path.
+// Packets for no registered call, or from another address than the call's peer, are
+// dropped. A Mux lives until its last Conn is closed (see Acquire and Release).
+//
+// A Mux takes only Call IDs with MuxCallIDBit set: the kernel's filter on its socket drops
+// the others, so calls with sockets of their own (Dial) can run beside it with Call IDs
+// without the bit, each of their packets costing one more copy that the filter frees.
+type Mux struct {
+	s      *sock
+	local  netip.Addr
+	opt    Options
+	rcvbuf int
+
+	calls [1 << 16]atomic.Pointer[rxQueue] // by our Call ID
+
+	mu   sync.Mutex // refs
+	refs int
+	done chan struct{} // closed when the reader has returned
+
+	// Reader state, owned by the reading goroutine.
+	r       batch
+	bufs    [MaxBatch][]byte
+	touched []*rxQueue
+
+	Dropped atomic.Uint64 // packets for no registered call (or from the wrong address)
+}
+
+// MuxCallIDBit is set in every Call ID a Mux serves and in none of a Dial'ed Conn beside it.
+const MuxCallIDBit = 0x8000
+
+// muxPacketSize is the Mux's read buffer per packet: any IPv4 packet fits, and the kernel
+// touches only the pages a packet fills.
+const muxPacketSize = 1 << 16
+
+// muxBufferFactor multiplies Options.BufferBytes for the shared socket, which queues
+// for every call at once.
+const muxBufferFactor = 4
+
+// NewMux opens a raw GRE socket bound to local (IPv4, not the zero address) and starts its
+// reader. opt is what every Conn from Dial gets (CallID and Blocking are ignored).
+func NewMux(local netip.Addr, opt Options) (*Mux, error) {
+	local = local.Unmap()
+	if !local.Is4() || local.IsUnspecified() {
+		return nil, fmt.Errorf("gre: mux needs a local IPv4 address, not %v", local)
+	}
+	opt.Local, opt.CallID, opt.Blocking = local, 0, true
+	fd, err := openRaw(opt, muxBufferFactor)
+	if err != nil {
+		return nil, err
+	}
+	// The kernel drops the packets of calls with sockets of their own.
+	if err := attachFilter(fd, callIDProgram(bpf.JumpBitsSet, MuxCallIDBit)); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: local.As4()}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("gre: bind %v: %w", local, err)
+	}
+	rcvbuf, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	s, err := newSock(fd, "gre-mux:"+local.String())
+	if err != nil {
+		return nil, fmt.Errorf("gre: %w", err)
+	}
+	m := &Mux{s: s, local: local, opt: opt, rcvbuf: rcvbuf, refs: 1, done: make(chan struct{})}
+	m.r.init()
+	mem := make([]byte, MaxBatch*muxPacketSize)
+	for i := range m.bufs {
+		m.bufs[i] = mem[i*muxPacketSize : (i+1)*muxPacketSize : (i+1)*muxPacketSize]
+	}
+	m.r.set(m.bufs[:])
+	m.touched = make([]*rxQueue, 0, MaxBatch)
+	go m.readLoop()
+	return m, nil
+}
+
+// LocalAddr is the address the Mux is bound to.
+func (m *Mux) LocalAddr() netip.Addr { return m.local }
+
+// Acquire takes a reference; false if the Mux is already closed (the last Release ran).
+func (m *Mux) Acquire() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs == 0 {
+		return false
+	}
+	m.refs++
+	return true
+}
+
+// Release drops a reference (NewMux's included); the last one closes the socket and waits
+// for the reader to return.
+func (m *Mux) Release() {
+	m.mu.Lock()
+	m.refs--
+	last := m.refs == 0
+	m.mu.Unlock()
+	if last {
+		m.s.Close()
+		<-m.done
+	}
+}
+
+// Dial returns a Conn for the call with our Call ID callID to remote: it receives the
+// packets the Mux reads for callID from remote and sends to remote. It holds a reference
+// to the Mux until it is closed. A Call ID can be registered once at a time.
+func (m *Mux) Dial(remote netip.Addr, callID uint16) (*Conn, error) {
+	remote = remote.Unmap()
+	if !remote.Is4() {
+		return nil, fmt.Errorf("gre: peer %v is not an IPv4 address", remote)
+	}
+	if callID&MuxCallIDBit == 0 {
+		return nil, fmt.Errorf("gre: Call ID %#04x lacks MuxCallIDBit", callID)
+	}
+	if !m.Acquire() {
+		return nil, net.ErrClosed
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			m.Release()
+		}
+	}()
+	// A duplicate descriptor of the same socket: the call's sends have their own batch
+	// state and its Close leaves the socket to the others.
+	var fd int
+	var err error
+	if cerr := m.s.rc.Control(func(f uintptr) { fd, err = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) }); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gre: dup: %w", err)
+	}
+	c, err := newConn(fd, remote, m.local)
+	if err != nil {
+		return nil, err
+	}
+	c.s.shared = true
+	q := newRxQueue(remote.As4())
+	if !m.calls[callID].CompareAndSwap(nil, q) {
+		c.s.Close()
+		return nil, fmt.Errorf("gre: Call ID %d is already in use on %v", callID, m.local)
+	}
+	c.mux, c.q, c.callID, c.rcvbuf = m, q, callID, m.rcvbuf
+	c.sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: remote.As4()}
+	for i := range c.w.msgs {
+		c.w.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&c.sa))
+		c.w.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+	}
+	if m.opt.FastPath {
+		c.fast = openFastPath(remote, m.local, m.opt, bufferBytes(m.opt))
+	}
+	ok = true
+	return c, nil
+}
+
+// closeMuxed unregisters c's call, wakes its reader and drops c's Mux reference.
+// Only the first call does anything.
+func (c *Conn) closeMuxed() {
+	c.mux.calls[c.callID].CompareAndSwap(c.q, nil)
+	if c.q.close() {
+		c.mux.Release()
+	}
+}
+
+// readLoop is the Mux's one reading goroutine.
+func (m *Mux) readLoop() {
+	defer close(m.done)
+	var n uintptr
+	var e unix.Errno
+	// Inside RawConn.Read the descriptor cannot be closed (and reused) under the call.
+	recv := func(fd uintptr) bool {
+		n, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&m.r.msgs[0])), MaxBatch, unix.MSG_WAITFORONE, 0, 0)
+		return true
+	}
+	fails := 0
+	for {
+		if err := m.s.rc.Read(recv); err != nil || m.s.closed.Load() {
+			return
+		}
+		switch e {
+		case 0:
+			fails = 0
+			m.dispatch(int(n))
+		case unix.EINTR, unix.EAGAIN:
+		default:
+			// An ICMP error about one call's peer is reported on the shared socket; it
+			// must not end the others. Anything else repeating is not expected: back off.
+			if fails++; fails > 100 {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+}
+
+// dispatch hands the n packets just read to their calls' queues and wakes those calls.
+func (m *Mux) dispatch(n int) {
+	for i := range n {
+		pkt := m.bufs[i][:min(int(m.r.msgs[i].n), muxPacketSize)]
+		id, src, ok := DemuxKey(pkt)
+		q := m.calls[id].Load()
+		if !ok || q == nil || src != q.peer {
+			m.Dropped.Add(1)
+			continue
+		}
+		if q.push(pkt) && !q.mark {
+			q.mark = true
+			m.touched = append(m.touched, q)
+		}
+	}
+	for i, q := range m.touched {
+		q.mark = false
+		q.signal()
+		m.touched[i] = nil
+	}
+	m.touched = m.touched[:0]
+}
+
+// DemuxKey returns the Call ID and the IPv4 source address of an IPv4 packet carrying
+// enhanced GRE (as a raw socket reads it, header included); ok is false when the packet is
+// too short for them.
+func DemuxKey(pkt []byte) (callID uint16, src [4]byte, ok bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		return 0, src, false
+	}
+	ihl := int(pkt[0]&0x0f) * 4
+	if ihl < 20 || len(pkt) < ihl+callIDOffset+2 {
+		return 0, src, false
+	}
+	copy(src[:], pkt[12:16])
+	return binary.BigEndian.Uint16(pkt[ihl+callIDOffset:]), src, true
+}
+
+// MuxQueueLen is the most packets a muxed call holds that its Link has not read yet; the
+// Mux drops beyond it (the peer's sequence numbers tell the Link they were lost). It is
+// also the most the call advertises as its receive window (RecvWindow).
+const MuxQueueLen = 1024
+
+// rxQueue is one muxed call's received packets, in order, in buffers of its own that are
+// reused last-in first-out (so a call touches only as many as its deepest backlog).
+// The Mux's reader pushes; the call's Link reads.
+type rxQueue struct {
+	peer [4]byte
+	mark bool // the reader's: queued in touched this batch
+
+	mu    sync.Mutex
+	ring  [][]byte // FIFO of queued packets, grown on demand up to MuxQueueLen
+	head  int
+	n     int
+	free  [][]byte // spare buffers
+	wake  chan struct{}
+	done  bool
+	timer *time.Timer // the reader's deadline; used by read only
+
+	closed   chan struct{}
+	deadline atomic.Int64 // Unix ns, 0 = none
+}
+
+func newRxQueue(peer [4]byte) *rxQueue {
+	q := &rxQueue{peer: peer, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	q.timer = time.NewTimer(time.Hour)
+	q.timer.Stop()
+	return q
+}
+
+// push copies pkt to the end of the queue; false if the queue was full or closed.
+func (q *rxQueue) push(pkt []byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done || q.n == MuxQueueLen {
+		return false
+	}
+	if q.n == len(q.ring) {
+		q.grow()
+	}
+	var b []byte
+	if k := len(q.free); k > 0 {
+		b, q.free[k-1] = q.free[k-1], nil
+		q.free = q.free[:k-1]
+	}
+	if cap(b) < len(pkt) {
+		b = make([]byte, max(len(pkt), DefaultPacketSize))
+	}
+	b = b[:len(pkt)]
+	copy(b, pkt)
+	q.ring[(q.head+q.n)%len(q.ring)] = b
+	q.n++
+	return true
+}
+
+// grow doubles the ring, keeping the order. Precondition: q.mu held, the ring full.
+func (q *rxQueue) grow() {
+	ring := make([][]byte, min(max(2*len(q.ring), 64), MuxQueueLen))
+	for i := range q.n {
+		ring[i] = q.ring[(q.head+i)%len(q.ring)]
+	}
+	q.ring, q.head = ring, 0
+}
+
+// signal wakes the reader, if it waits.
+func (q *rxQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close ends the queue: a waiting read returns net.ErrClosed, and so does every later one.
+// It reports whether this call closed it.
+func (q *rxQueue) close() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done {
+		return false
+	}
+	q.done = true
+	close(q.closed)
+	q.ring, q.free = nil, nil
+	return true
+}
+
+// read is ReadBatch for a muxed Conn: it copies up to len(bufs) queued packets into bufs
+// (cut to len(bufs[i])), waiting for the first until the deadline or close.
+func (q *rxQueue) read(bufs [][]byte, sizes []int) (int, error) {
+	for {
+		q.mu.Lock()
+		if q.done {
+			q.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		if q.n > 0 {
+			k := min(q.n, len(bufs))
+			for i := range k {
+				j := (q.head + i) % len(q.ring)
+				b := q.ring[j]
+				q.ring[j] = nil
+				sizes[i] = copy(bufs[i], b)
+				q.free = append(q.free, b[:cap(b)])
+			}
+			q.head = (q.head + k) % len(q.ring)
+			q.n -= k
+			q.mu.Unlock()
+			return k, nil
+		}
+		q.mu.Unlock()
+		if err := q.wait(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// wait blocks until the queue is signalled or closed or the deadline passes.
+func (q *rxQueue) wait() error {
+	d := q.deadline.Load()
+	if d == 0 {
+		select {
+		case <-q.wake:
+		case <-q.closed:
+		}
+		return nil
+	}
+	left := time.Until(time.Unix(0, d))
+	if left <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	q.timer.Reset(left)
+	defer q.timer.Stop()
+	select {
+	case <-q.wake:
+	case <-q.closed:
+	case <-q.timer.C:
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
