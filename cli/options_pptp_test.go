@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/pppconf"
 )
 
@@ -304,6 +305,35 @@ func TestSendWindowOption(t *testing.T) {
 		}
 		if got := dialConfig(a, nil).SendWindow; got != tc.want {
 			t.Errorf("%q: DialConfig.SendWindow %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}
+
+// pppd's MPPE options map to a policy, and an option that would quietly take away a
+// required MPPE is an error instead (fail closed).
+func TestMPPEPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    pppconf.Options
+		want ppp.MPPEPolicy
+		err  string
+	}{
+		{"default", pppconf.Options{}, ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true}, ""},
+		{"require-mppe-128", pppconf.Options{RequireMPPE: true, RequireMPPE128: true}, ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}, ""},
+		{"nomppe", pppconf.Options{NoMPPE: true}, ppp.MPPEPolicy{}, ""},
+		{"noccp", pppconf.Options{NoCCP: true}, ppp.MPPEPolicy{}, ""},
+		{"require-mppe-128 noccp", pppconf.Options{RequireMPPE: true, RequireMPPE128: true, NoCCP: true}, ppp.MPPEPolicy{}, "noccp"},
+		{"require-mppe nomppe", pppconf.Options{RequireMPPE: true, NoMPPE: true}, ppp.MPPEPolicy{}, "nomppe"},
+		{"require-mppe-128 nomppe-128", pppconf.Options{RequireMPPE: true, RequireMPPE128: true, NoMPPE128: true}, ppp.MPPEPolicy{}, "no MPPE is left"},
+	} {
+		got, err := mppePolicy(&c.o)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
+			}
+		case err != nil || got != c.want:
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
 }

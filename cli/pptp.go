@@ -190,7 +190,9 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	if o.RefuseMSCHAPv2 {
 		e.Refuse = e.Refuse.Add(auth.MSCHAPv2)
 	}
-	e.MPPE = mppePolicy(o)
+	if e.MPPE, err = mppePolicy(o); err != nil {
+		return nil, err
+	}
 	if len(o.SetMPPEKey) > 0 {
 		s.mppeKeyWarn = true
 		if s.debug {
@@ -211,7 +213,7 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 // mppePolicy maps pppd's MPPE options. Like pppd we allow MPPE when asked and require it only
 // with require-mppe*; unlike pppd 2.4.9 (which rejects MPPE unless required) we accept it when
 // a server offers it, since an encrypted link is never worse.
-func mppePolicy(o *pppconf.Options) ppp.MPPEPolicy {
+func mppePolicy(o *pppconf.Options) (ppp.MPPEPolicy, error) {
 	p := ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: !o.MPPEStatefulOnly, Stateful: o.MPPEStateful}
 	if o.RequireMPPE || o.RequireMPPE40 || o.RequireMPPE128 {
 		p.Require = true
@@ -228,10 +230,22 @@ func mppePolicy(o *pppconf.Options) ppp.MPPEPolicy {
 	if o.NoMPPE128 {
 		p.Allow128 = false
 	}
+	if p.Require {
+		// Fail closed: an option that takes MPPE away must not quietly turn a required
+		// encryption into none.
+		switch {
+		case o.NoCCP:
+			return p, errors.New("require-mppe needs CCP, but noccp is set: remove one of them")
+		case o.NoMPPE:
+			return p, errors.New("require-mppe and nomppe (or noencrypt) contradict each other: remove one of them")
+		case !p.Allow40 && !p.Allow128:
+			return p, errors.New("require-mppe with both key lengths refused (nomppe-40, nomppe-128, require-mppe-40/128): no MPPE is left to require")
+		}
+	}
 	if o.NoMPPE || o.NoCCP {
 		p = ppp.MPPEPolicy{}
 	}
-	return p
+	return p, nil
 }
 
 // findPassword: --password (with a warning), --password-file (or "-" for stdin), then the

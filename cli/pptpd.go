@@ -158,7 +158,9 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		EchoInterval: 30 * time.Second,
 		EchoFailure:  4,
 		DNS:          o.MSDNS,
-		MPPE:         mppePolicy(o),
+	}
+	if e.MPPE, err = mppePolicy(o); err != nil {
+		return nil, "", "", fmt.Errorf("%s: %w", conf.Option, err)
 	}
 	if o.MRU > 0 {
 		e.MRU = uint16(o.MRU)

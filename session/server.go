@@ -111,17 +111,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var err error
+	var backoff time.Duration
 	for {
 		var c net.Conn
 		c, err = ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(50 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+				break
 			}
-			break
+			// Out of descriptors (EMFILE), memory, or a connection aborted before we took
+			// it: the listener still works, so wait and accept again (a client must not
+			// be able to stop the server by opening connections). Logged once a streak.
+			if backoff == 0 {
+				s.cfg.Logf("accept: %v; retrying", err)
+				backoff = 5 * time.Millisecond
+			} else {
+				backoff = min(2*backoff, time.Second)
+			}
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		s.wg.Add(1)
 		s.active.Add(1)
 		go func() {
