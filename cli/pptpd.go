@@ -47,7 +47,7 @@ func PPTPDMain(args []string) int {
 		return 0
 	}
 	log := newLogger("pptpd", a.Debug)
-	cfg, listen, pidFile, err := serverConfig(a, log)
+	cfg, listen, pidFile, secrets, err := serverConfig(a, log)
 	if err != nil {
 		log.Logf("%v", err)
 		return 1
@@ -80,10 +80,17 @@ func PPTPDMain(args []string) int {
 	log.Logf("listening on %s (connections %d)", ln.Addr(), cfg.Connections)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGHUP)
 	go func() {
-		for range usr1 {
+		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				// poptop's manager lives on through a HUP; admins send one to reload.
+				// chap-secrets is read again when it changes anyway; the rest needs a restart.
+				log.Logf("SIGHUP: reading %s again (pptpd.conf and the options file take effect on restart)", secrets.path)
+				secrets.refresh(true)
+				continue
+			}
 			log.Logf("status: %d connections, %d goroutines", srv.Active(), runtime.NumGoroutine())
 		}
 	}()
@@ -97,7 +104,7 @@ func PPTPDMain(args []string) int {
 
 // serverConfig reads pptpd.conf, the pppd options file and chap-secrets into the server's
 // configuration; any error names its file and line.
-func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, string, error) {
+func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen, pidFile string, secrets *liveSecrets, err error) {
 	conf := pppconf.DefaultPPTPDConf()
 	path := a.Conf
 	if path == "" {
@@ -106,7 +113,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 	if _, err := os.Stat(path); err == nil || a.Conf != "" {
 		c, err := pppconf.ParsePPTPDConf(path)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", nil, err
 		}
 		conf = c
 	}
@@ -117,7 +124,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 	o := new(pppconf.Options)
 	if conf.Option != "" {
 		if err := o.ParseFile(conf.Option); err != nil {
-			return nil, "", "", err
+			return nil, "", "", nil, err
 		}
 	}
 	for _, w := range o.Warnings {
@@ -127,16 +134,12 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 	if secretsPath == "" {
 		secretsPath = pppconf.PPPDir + "/chap-secrets"
 	}
-	secrets, err := pppconf.ReadSecrets(secretsPath)
-	if err != nil {
-		return nil, "", "", err
-	}
-	if secrets.Warning != "" {
-		log.Warnf("%s", secrets.Warning)
+	if secrets, err = newLiveSecrets(secretsPath, log); err != nil {
+		return nil, "", "", nil, err
 	}
 	pairs, notes, err := conf.Pairs()
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", nil, err
 	}
 	for _, n := range notes {
 		log.Logf("%s", n)
@@ -160,7 +163,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		DNS:          o.MSDNS,
 	}
 	if e.MPPE, err = mppePolicy(o); err != nil {
-		return nil, "", "", fmt.Errorf("%s: %w", conf.Option, err)
+		return nil, "", "", nil, fmt.Errorf("%s: %w", conf.Option, err)
 	}
 	if o.MRU > 0 {
 		e.MRU = uint16(o.MRU)
@@ -194,9 +197,9 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		}
 	}
 	if e.Require == 0 {
-		return nil, "", "", fmt.Errorf("%s: every authentication method is refused", conf.Option)
+		return nil, "", "", nil, fmt.Errorf("%s: every authentication method is refused", conf.Option)
 	}
-	cfg := &session.ServerConfig{
+	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
 			HostName:     "local",
 			StartTimeout: conf.StartTimeout,
@@ -209,11 +212,11 @@ func serverConfig(a *PPTPDArgs, log *logger) (*session.ServerConfig, string, str
 		PacketSize:  16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
 		Logf:        log.Logf,
 	}
-	listen := ":1723"
+	listen = ":1723"
 	if conf.Listen.IsValid() {
 		listen = conf.Listen.String() + ":1723"
 	}
-	return cfg, listen, conf.PidFile, nil
+	return cfg, listen, conf.PidFile, secrets, nil
 }
 
 // daemonize re-executes pptpd detached from the terminal (Go cannot fork a running runtime).
