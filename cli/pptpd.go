@@ -118,6 +118,9 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		conf = c
 	}
 	a.Merge(conf)
+	if conf.Debug {
+		log.debug, log.stamp = true, true // "debug" in pptpd.conf is -d
+	}
 	for _, n := range append(conf.Notes, a.Notes...) {
 		log.Logf("%s", n)
 	}
@@ -161,6 +164,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		EchoInterval: 30 * time.Second,
 		EchoFailure:  4,
 		DNS:          o.MSDNS,
+		Debug:        conf.Debug || o.Debug, // -d, or "debug" in pptpd.conf or the options file
 	}
 	if e.MPPE, err = mppePolicy(o); err != nil {
 		return nil, "", "", nil, fmt.Errorf("%s: %w", conf.Option, err)

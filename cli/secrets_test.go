@@ -62,3 +62,35 @@ func TestLiveSecrets(t *testing.T) {
 		t.Errorf("a secret reached the log:\n%s", out.String())
 	}
 }
+
+// "debug" in pptpd.conf or in the options file is -d: more log lines and PPP traces.
+func TestServerConfigDebug(t *testing.T) {
+	for _, c := range []struct {
+		conf, opts string
+		args       []string
+		log, ppp   bool
+	}{
+		{"", "", nil, false, false},
+		{"debug\n", "", nil, true, true},
+		{"", "debug\n", nil, false, true},
+		{"", "", []string{"-d"}, true, true},
+	} {
+		dir := t.TempDir()
+		opts, conf, secrets := filepath.Join(dir, "opts"), filepath.Join(dir, "conf"), filepath.Join(dir, "cs")
+		os.WriteFile(opts, []byte("name pptpd\n"+c.opts), 0o600)
+		os.WriteFile(conf, []byte("option "+opts+"\nlocalip 10.9.0.1\nremoteip 10.9.0.2-3\n"+c.conf), 0o600)
+		os.WriteFile(secrets, []byte("u pptpd p *\n"), 0o600)
+		a, err := ParsePPTPDArgs(append([]string{"--conf", conf, "--chap-secrets", secrets}, c.args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := &logger{w: &strings.Builder{}, prefix: "pptpd: ", debug: a.Debug}
+		cfg, _, _, _, err := serverConfig(a, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log.debug != c.log || cfg.PPP.Debug != c.ppp {
+			t.Errorf("conf %q opts %q args %q: log debug %v, PPP debug %v; want %v, %v", c.conf, c.opts, c.args, log.debug, cfg.PPP.Debug, c.log, c.ppp)
+		}
+	}
+}

@@ -255,6 +255,17 @@ var table = []option{
 			}
 			o.MSDNS = append(o.MSDNS, v)
 		}}),
+	// In Debian's and poptop's stock pptpd-options: accepted, so those files work, with a
+	// warning that says what to do instead.
+	flagOpt(GroupIP, "proxyarp", "not supported: ignored with a warning (route the remoteip pool to this host instead)", func(o *Options) {
+		o.warn("proxyarp is not supported and is ignored: route the remoteip pool to this host, or add proxy neighbour entries yourself (ip neigh add proxy ADDRESS dev LAN-DEVICE)")
+	}),
+	noOp("noproxyarp", "no proxy ARP (the default)"),
+	repeat(option{Info: Info{Name: "ms-wins", Kind: KindIPv4, Arg: "IP", Group: GroupIP,
+		Help: "server: WINS server to offer; not supported, ignored with a warning"},
+		ip: func(o *Options, v netip.Addr) {
+			o.warn("ms-wins " + v.String() + ": WINS servers are not offered; ignored")
+		}}),
 
 	flagOpt(GroupCompression, "noccp", "no CCP at all (so no MPPE either)", func(o *Options) { o.NoCCP = true }),
 	flagOpt(GroupCompression, "nodeflate", "no Deflate compression (never done anyway)", func(o *Options) { o.NoDeflate = true }),

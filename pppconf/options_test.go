@@ -309,3 +309,37 @@ func BenchmarkTokenize(b *testing.B) {
 		}
 	}
 }
+
+// Debian's stock /etc/ppp/pptpd-options (its uncommented lines) loads; proxyarp and ms-wins,
+// which we do not do, are warned about instead of refused.
+func TestDebianPPTPDOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pptpd-options")
+	writeFile(t, path, `# Debian's pptpd-options, comments removed
+name pptpd
+refuse-pap
+refuse-chap
+refuse-mschap
+require-mschap-v2
+require-mppe-128
+ms-dns 10.0.0.1
+ms-wins 10.0.0.3
+proxyarp
+nodefaultroute
+lock
+nobsdcomp
+novj
+novjccomp
+nologfd
+`, 0o600)
+	var o Options
+	if err := o.ParseFile(path); err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(o.Warnings, "\n")
+	if !strings.Contains(w, "proxyarp is not supported") || !strings.Contains(w, "ms-wins 10.0.0.3") || len(o.Warnings) != 2 {
+		t.Fatalf("warnings:\n%s", w)
+	}
+	if !o.RequireMPPE128 || !o.RequireMSCHAPv2 || len(o.MSDNS) != 1 {
+		t.Fatalf("%+v", o)
+	}
+}
