@@ -112,6 +112,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	var err error
 	var backoff time.Duration
+	refusing := false
 	for {
 		var c net.Conn
 		c, err = ln.Accept()
@@ -132,6 +133,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
+		// Connections that have not placed a call yet cost descriptors too; beyond twice
+		// the call limit new ones are closed at once, so idle connections cannot use up
+		// the descriptors that calls need (each gives up after the start timeout anyway).
+		if limit := s.connLimit(); s.active.Load() >= limit {
+			c.Close()
+			if !refusing {
+				s.cfg.Logf("%d control connections open: closing new ones until some end", limit)
+			}
+			refusing = true
+			continue
+		}
+		refusing = false
 		s.wg.Add(1)
 		s.active.Add(1)
 		go func() {
@@ -146,6 +159,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return err
 }
+
+// connLimit is how many control connections Serve keeps open at once.
+func (s *Server) connLimit() int64 { return 2*int64(s.cfg.Connections) + 16 }
 
 // newCallID picks a free Call ID, with gre.MuxCallIDBit set if muxed and clear if not.
 func (s *Server) newCallID(muxed bool) uint16 {

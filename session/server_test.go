@@ -63,3 +63,49 @@ func TestServeSurvivesAcceptErrors(t *testing.T) {
 		}
 	})
 }
+
+// closeConn is a net.Conn that only records Close.
+type closeConn struct {
+	net.Conn
+	closed bool
+}
+
+func (c *closeConn) Close() error { c.closed = true; return nil }
+
+// connListener hands out conns, then reports itself closed.
+type connListener struct {
+	failingListener
+	conns []net.Conn
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	if len(l.conns) == 0 {
+		return nil, net.ErrClosed
+	}
+	c := l.conns[0]
+	l.conns = l.conns[1:]
+	return c, nil
+}
+
+// With as many control connections open as the limit, new ones are closed at once and
+// logged once, and the server goes on accepting.
+func TestServeClosesConnectionsBeyondLimit(t *testing.T) {
+	var logs []string
+	srv, err := NewServer(ServerConfig{Pool: &Pool{}, Connections: 3, Logf: func(f string, a ...any) {
+		logs = append(logs, f)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.active.Store(srv.connLimit()) // as if that many clients were connected
+	a, b := &closeConn{}, &closeConn{}
+	if err := srv.Serve(context.Background(), &connListener{conns: []net.Conn{a, b}}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve = %v", err)
+	}
+	if !a.closed || !b.closed || len(logs) != 1 || !strings.Contains(logs[0], "control connections open") {
+		t.Fatalf("closed %v %v, logs %q", a.closed, b.closed, logs)
+	}
+	if srv.connLimit() != 22 {
+		t.Fatalf("limit %d for 3 calls", srv.connLimit())
+	}
+}
