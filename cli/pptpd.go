@@ -209,18 +209,31 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			StartTimeout: conf.StartTimeout,
 			Logf:         log.Debugf,
 		},
-		PPP:         e,
-		Pool:        session.NewPool(sp),
-		Connections: min(conf.Connections, len(sp)),
-		GRE:         gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
-		PacketSize:  16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
-		Logf:        log.Logf,
+		PPP:           e,
+		Pool:          session.NewPool(sp),
+		Connections:   min(conf.Connections, len(sp)),
+		GRE:           gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
+		OwnGRESockets: ownGRESockets(conf.GREOwn),
+		PacketSize:    16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
+		Logf:          log.Logf,
 	}
 	listen = ":1723"
 	if conf.Listen.IsValid() {
 		listen = conf.Listen.String() + ":1723"
 	}
 	return cfg, listen, conf.PidFile, secrets, nil
+}
+
+// ownGRESockets maps pptpd.conf's gre-own-sockets (-1 when absent) to
+// ServerConfig.OwnGRESockets, where 0 is the default and negative is none.
+func ownGRESockets(n int) int {
+	switch {
+	case n == 0:
+		return -1
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // daemonize re-executes pptpd detached from the terminal (Go cannot fork a running runtime).

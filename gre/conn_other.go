@@ -40,4 +40,5 @@ func (c *Conn) WriteBatch(bufs [][]byte) (int, error)             { return 0, er
 func (c *Conn) SetReadDeadline(t time.Time) error                 { return errUnsupported }
 func (c *Conn) Close() error                                      { return nil }
 func (c *Conn) attachStats(*Stats)                                {}
+func (c *Conn) Muxed() bool                                       { return false }
 func (c *Conn) RecvWindow(limit uint16) uint16                    { return WindowFor(0, limit) }

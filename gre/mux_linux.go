@@ -186,6 +186,9 @@ func (m *Mux) Dial(remote netip.Addr, callID uint16) (*Conn, error) {
 	return c, nil
 }
 
+// Muxed reports whether c came from Mux.Dial.
+func (c *Conn) Muxed() bool { return c.q != nil }
+
 // closeMuxed unregisters c's call, wakes its reader and drops c's Mux reference.
 // Only the first call does anything.
 func (c *Conn) closeMuxed() {

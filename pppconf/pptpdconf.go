@@ -41,6 +41,7 @@ type PPTPDConf struct {
 	Speed        string        // speed (accepted; a tunnel has no baud rate)
 	PPP          string        // ppp (accepted and ignored: the built-in engine runs PPP)
 	GRETx        string        // gre-tx: "auto" (default) or "ip" (ours; see pptpd(8))
+	GREOwn       int           // gre-own-sockets: calls with a GRE socket of their own (ours), -1 = default
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -54,6 +55,7 @@ func DefaultPPTPDConf() *PPTPDConf {
 		Connections:  DefaultConnections,
 		PidFile:      DefaultPPTPDPidFile,
 		GRETx:        GRETxAuto,
+		GREOwn:       -1,
 		lines:        map[string]int{},
 	}
 	c.LocalIP, _ = ParseIPList(DefaultLocalIPList)
@@ -74,7 +76,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 }
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
-	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx"}
+	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -212,6 +214,12 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			return fail("%v", err)
 		}
 		c.GRETx = v
+	case "gre-own-sockets":
+		v, err := strconv.Atoi(val)
+		if err != nil || v < 0 || v > 1024 {
+			return fail("keyword %q needs a number from 0 to 1024, got %q", kw, val)
+		}
+		c.GREOwn = v
 	case "speed":
 		c.Speed = val
 	case "ppp":

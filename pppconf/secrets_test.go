@@ -227,11 +227,18 @@ func TestPPTPDConfErrors(t *testing.T) {
 		"debug yes":               `c:1: keyword "debug" takes no value, got "yes"`,
 		"option":                  `c:1: keyword "option" needs a value`,
 		"debug\ngre-tx raw":       `c:2: gre-tx must be "auto" or "ip", got "raw"`,
+		"gre-own-sockets -1":      `c:1: keyword "gre-own-sockets" needs a number from 0 to 1024, got "-1"`,
+		"gre-own-sockets 2000":    `c:1: keyword "gre-own-sockets" needs a number from 0 to 1024, got "2000"`,
 		strings.Repeat("x", 5000): `c:1: line longer than 4096 bytes`,
 	} {
 		_, err := ParsePPTPDConfData("c", []byte(in))
 		if err == nil || err.Error() != want {
 			t.Errorf("%.30q: %v, want %s", in, err, want)
+		}
+	}
+	for in, want := range map[string]int{"": -1, "gre-own-sockets 0": 0, "gre-own-sockets 8": 8} {
+		if c, err := ParsePPTPDConfData("c", []byte(in)); err != nil || c.GREOwn != want {
+			t.Errorf("%q: GREOwn %d, %v; want %d", in, c.GREOwn, err, want)
 		}
 	}
 	if _, err := ParsePPTPDConf("/nonexistent/pptpd.conf"); !errors.Is(err, os.ErrNotExist) {

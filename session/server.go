@@ -63,7 +63,10 @@ type ServerConfig struct {
 	Reorder     gre.ReorderConfig
 	PacketSize  int // receive buffer per packet (see DialConfig.PacketSize); 0 = gre's default
 	GRE         gre.Options
-	Logf        func(format string, args ...any)
+	// OwnGRESockets is how many calls at a time get a GRE socket of their own (see
+	// dialGRE): 0 = 32, negative = none (every call shares the gre.Mux).
+	OwnGRESockets int
+	Logf          func(format string, args ...any)
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
@@ -82,7 +85,7 @@ type Server struct {
 	own   map[netip.Addr]struct{} // client addresses with a call on a GRE socket of its own
 }
 
-// ownSocketCalls is how many calls at a time get a GRE socket of their own (see dialGRE).
+// ownSocketCalls is the default of ServerConfig.OwnGRESockets.
 const ownSocketCalls = 32
 
 // NewServer checks cfg and returns a server.
@@ -95,6 +98,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.IfName == "" {
 		cfg.IfName = "pptpd%d"
+	}
+	if cfg.OwnGRESockets == 0 {
+		cfg.OwnGRESockets = ownSocketCalls
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -264,6 +270,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	})
 	st := link.Stats()
 	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
+	if conn.Muxed() {
+		counts += "; shared GRE socket"
+	}
 	if err != nil {
 		logf("%s: client %s: session ended (%s): %v", ifname, client, counts, err)
 	} else {
@@ -282,12 +291,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 // packet cost O(calls): with 1000 calls' sockets one call's upload fell from 2349 to 1115
 // Mbit/s, and with only 32 other calls from its own address (clients behind one NAT) to 877
 // (docs/performance.md). A socket of its own, read in blocking calls, is still the fastest
-// path for one call, so a call gets one while fewer than ownSocketCalls have one and no
+// path for one call, so a call gets one while fewer than OwnGRESockets have one and no
 // other call from client has; the others share the gre.Mux of local, one socket for all.
 func (s *Server) dialGRE(local, client netip.Addr) (conn *gre.Conn, callID uint16, done func(), err error) {
 	s.greMu.Lock()
 	_, taken := s.own[client]
-	if !taken && len(s.own) < ownSocketCalls {
+	if !taken && len(s.own) < s.cfg.OwnGRESockets {
 		if s.own == nil {
 			s.own = make(map[netip.Addr]struct{})
 		}

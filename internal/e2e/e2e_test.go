@@ -375,6 +375,14 @@ func TestFiftyClients(t *testing.T) {
 	if addrs, _ := nstest.Output(b.ns.A, "ip", "-4", "-o", "addr", "show"); strings.Contains(addrs, pppLocal) {
 		t.Errorf("addresses left on the server:\n%s", addrs)
 	}
+	// All from one address: the first call has a GRE socket of its own, the others share
+	// the server's gre.Mux.
+	// (Each call logs that as it ends, which may be after its interface has gone.)
+	muxed := func() int { return strings.Count(b.srvLog.String(), "; shared GRE socket") }
+	nstest.WaitFor(10*time.Second, func() bool { return muxed() >= n-1 })
+	if got := muxed(); got != n-1 {
+		t.Errorf("%d calls on the shared GRE socket, want %d", got, n-1)
+	}
 	nstest.WaitFor(5*time.Second, func() bool { return countFDs(b.srv.Process.Pid) <= fdsBefore })
 	if after := countFDs(b.srv.Process.Pid); after > fdsBefore {
 		t.Errorf("server file descriptors: %d before, %d after all sessions ended", fdsBefore, after)

@@ -220,10 +220,17 @@ func TestRequireMPPEAgainstNoMPPEServer(t *testing.T) {
 
 // TestDebianClientToOurServer: pptp-linux + pppd in the client VM against our pptpd.
 func TestDebianClientToOurServer(t *testing.T) {
+	t.Run("own-socket", func(t *testing.T) { testDebianClientToOurServer(t, "") })
+	// Every call on the shared GRE socket (gre.Mux), which otherwise only calls beyond
+	// the first from one address, or beyond 32, meet.
+	t.Run("mux", func(t *testing.T) { testDebianClientToOurServer(t, "gre-own-sockets 0\n") })
+}
+
+func testDebianClientToOurServer(t *testing.T, conf string) {
 	serverStart(t) // the VM network must exist; our server listens on the host side
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "options"), []byte("name pptpd\nrequire-mschap-v2\nrequire-mppe-128\nms-dns 10.88.0.1\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "pptpd.conf"), []byte("option "+filepath.Join(dir, "options")+"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "pptpd.conf"), []byte("option "+filepath.Join(dir, "options")+"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\n"+conf), 0o600)
 	os.WriteFile(filepath.Join(dir, "chap-secrets"), []byte("test * test *\n"), 0o600)
 	s := start(t, pptpdBin, "--fg", "--debug", "--conf", filepath.Join(dir, "pptpd.conf"),
 		"--chap-secrets", filepath.Join(dir, "chap-secrets"), "--listen", "192.0.2.1", "--pidfile", filepath.Join(dir, "pid"))
@@ -246,6 +253,9 @@ func TestDebianClientToOurServer(t *testing.T) {
 		t.Errorf("dns1=%q", res["dns1"])
 	}
 	s.stop(t)
+	if muxed := strings.Contains(s.log.String(), "; shared GRE socket"); muxed != (conf != "") {
+		t.Errorf("call on the shared GRE socket: %v, want %v; our server:\n%s", muxed, conf != "", s.log.String())
+	}
 }
 
 // TestOurBinaryUnderDebianPppd: our static pptp as pppd's pty program (--nolaunchpppd), as
