@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,12 +106,29 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 		}
 		defer release()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
-	fails := 0
+	fails := 0 // consecutive attempts that did not bring the link up (pppd's maxfail)
 	for {
-		err := clientOnce(ctx, log, s)
+		// SIGHUP ends this link only: as pppd, we redial with persist and exit without.
+		actx, cancel := context.WithCancel(ctx)
+		var hupped atomic.Bool
+		watched := make(chan struct{})
+		go func() {
+			select {
+			case <-hup:
+				hupped.Store(true)
+				cancel()
+			case <-watched:
+			}
+		}()
+		up, err := clientOnce(actx, log, s)
+		close(watched)
+		cancel()
 		code := classify(err)
 		if err != nil {
 			var ee *exitError
@@ -119,13 +137,18 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 			}
 			log.Logf("%v", err)
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (hupped.Load() && !s.persist) {
 			return exitOK // stopped by a signal after a clean teardown
 		}
-		if !s.persist || code == exitAuthFailed || code == exitNotRoot || code == exitOptions {
+		if up || hupped.Load() {
+			fails = 0 // a link that came up was no failed attempt
+		}
+		if !hupped.Load() && (!s.persist || code == exitAuthFailed || code == exitNotRoot || code == exitOptions) {
 			return code
 		}
-		fails++
+		if !hupped.Load() {
+			fails++
+		}
 		if s.maxFail > 0 && fails >= s.maxFail {
 			log.Logf("giving up after %d failed attempts (maxfail %d)", fails, s.maxFail)
 			return code
@@ -139,8 +162,9 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 	}
 }
 
-// clientOnce places one call and runs it until it ends.
-func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
+// clientOnce places one call and runs it until it ends; up reports whether the link came up.
+func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, error) {
+	var up atomic.Bool // set by the engine's goroutine
 	var (
 		dev       tun.Device
 		ifname    string
@@ -152,7 +176,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 		dev, ifname = lazy, "netstack"
 		configure = func(p ppp.LinkParams) (func() error, error) { return startProxies(log, s, lazy, p) }
 	} else if dev, ifname, err = netif.CreateTUN(s.ifname, s.mtu); err != nil {
-		return &exitError{exitNotRoot, err}
+		return false, &exitError{exitNotRoot, err}
 	}
 	closeDev := true
 	defer func() {
@@ -166,14 +190,15 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	log.Logf("connected to %s (call ID %d, peer's call ID %d)", t.Server, t.Call.LocalCallID(), t.Call.PeerCallID())
 
 	ec := s.engine
 	ec.Up = func(p ppp.LinkParams) {
+		up.Store(true)
 		log.Logf("link up on %s: %s", ifname, session.Describe(p))
 	}
 	ec.Logf = log.Logf // one line per stage; --debug adds pppd-style packet traces
@@ -206,7 +231,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) error {
 	if err == nil {
 		log.Logf("disconnected; %s removed", ifname)
 	}
-	return err
+	return up.Load(), err
 }
 
 func hasCaps(rawOnly bool) bool {

@@ -59,6 +59,7 @@ type bed struct {
 	dir    string
 	srv    *exec.Cmd
 	srvLog *nstest.Buffer
+	args   []string // pptpd's command line
 }
 
 const pppLocal = "10.99.0.1"
@@ -88,33 +89,44 @@ func newBedConf(t *testing.T, pool, confExtra string, opts ...string) *bed {
 	for i := 0; i < 60; i++ {
 		secrets = write("chap-secrets", readFile(t, secrets)+fmt.Sprintf("user%d * pass%d *\n", i, i))
 	}
-	b.srv = nstest.Cmd(context.Background(), b.ns.A, pptpdBin, "--fg", "--debug", "--conf", conf, "--chap-secrets", secrets,
-		"--pidfile", filepath.Join(b.dir, "pptpd.pid"))
-	b.srv.Stdout, b.srv.Stderr = b.srvLog, b.srvLog
-	if err := b.srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	b.args = []string{"--fg", "--debug", "--conf", conf, "--chap-secrets", secrets, "--pidfile", filepath.Join(b.dir, "pptpd.pid")}
+	b.startServer()
 	t.Cleanup(func() {
-		b.srv.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { b.srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			b.srv.Process.Kill()
-			t.Errorf("pptpd did not exit within 10 s of SIGTERM")
-		}
+		b.stopServer()
 		if t.Failed() {
 			t.Logf("pptpd log:\n%s", b.srvLog.String())
 		}
 	})
+	return b
+}
+
+// startServer starts pptpd and waits until it listens.
+func (b *bed) startServer() {
+	t := b.t
+	b.srv = nstest.Cmd(context.Background(), b.ns.A, pptpdBin, b.args...)
+	b.srv.Stdout, b.srv.Stderr = b.srvLog, b.srvLog
+	if err := b.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
 	if !nstest.WaitFor(5*time.Second, func() bool {
 		out, _ := nstest.Output(b.ns.A, "ss", "-Hltn", "sport = :1723")
 		return strings.Contains(out, "1723")
 	}) {
 		t.Fatalf("pptpd is not listening:\n%s", b.srvLog.String())
 	}
-	return b
+}
+
+// stopServer ends pptpd with SIGTERM (it closes every session first).
+func (b *bed) stopServer() {
+	b.srv.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { b.srv.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		b.srv.Process.Kill()
+		b.t.Errorf("pptpd did not exit within 10 s of SIGTERM")
+	}
 }
 
 func readFile(t *testing.T, p string) string {
@@ -576,5 +588,47 @@ func TestPidFile(t *testing.T) {
 	}
 	if err != nil || st.Link.Local != "10.99.0.100" || st.Link.Peer != pppLocal || st.GRE["tx_sent"] == 0 || st.Data["rx_packets"] < 2 {
 		t.Errorf("status file (%v):\n%s", err, raw)
+	}
+}
+
+// TestPersistRedials: with persist, a link that came up and then dropped is no failed attempt
+// (maxfail 2 survives three drops, as pppd counts only consecutive failures), and SIGHUP ends
+// the link and redials; without persist SIGHUP ends the client with status 0.
+func TestPersistRedials(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--nohostroute",
+		"persist", "maxfail", "2", "holdoff", "1")
+	ups := func(n int) {
+		t.Helper()
+		if !nstest.WaitFor(20*time.Second, func() bool { return strings.Count(c.log.String(), "link up on pptp0") >= n }) {
+			t.Fatalf("link not up %d times:\n%s", n, c.log.String())
+		}
+	}
+	ups(1)
+	for i := 2; i <= 4; i++ {
+		// The server restarts: its SIGTERM ends the call, and the client redials.
+		b.stopServer()
+		b.startServer()
+		ups(i)
+	}
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	ups(5)
+	select {
+	case <-c.done:
+		t.Fatalf("client exited:\n%s", c.log.String())
+	default:
+	}
+	b.stop(c)
+
+	c2 := b.startClient("--user", "alice", "--password", "wonderland", "--nohostroute", "--ifname", "pptp1")
+	b.waitAddr(c2, "pptp1")
+	c2.cmd.Process.Signal(syscall.SIGHUP)
+	select {
+	case <-c2.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("SIGHUP without persist did not end the client:\n%s", c2.log.String())
+	}
+	if code := c2.exitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGHUP:\n%s", code, c2.log.String())
 	}
 }
