@@ -5,11 +5,14 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pptp-go/pptp/control"
@@ -248,6 +251,15 @@ func mppePolicy(o *pppconf.Options) (ppp.MPPEPolicy, error) {
 	return p, nil
 }
 
+// readPasswordLine reads one line (spaces and all) from r, without its line end.
+func readPasswordLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && (err != io.EOF || line == "") {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
 // findPassword: --password (with a warning), --password-file (or "-" for stdin), then the
 // secrets files by user + remotename/server, then a prompt when stdin is a terminal.
 func findPassword(o *pppconf.Options, user, server string, log *logger) (string, error) {
@@ -257,11 +269,7 @@ func findPassword(o *pppconf.Options, user, server string, log *logger) (string,
 	}
 	if o.PasswordFile != "" {
 		if o.PasswordFile == "-" {
-			var line string
-			if _, err := fmt.Fscanln(os.Stdin, &line); err != nil {
-				return "", fmt.Errorf("reading the password from stdin: %w", err)
-			}
-			return line, nil
+			return readPasswordLine(os.Stdin)
 		}
 		pw, warn, err := pppconf.ReadPasswordFile(o.PasswordFile)
 		if warn != "" {
@@ -278,7 +286,13 @@ func findPassword(o *pppconf.Options, user, server string, log *logger) (string,
 		if remote == "" {
 			remote = server
 		}
+		if warn := pppconf.PermWarning(path); warn != "" {
+			log.Warnf("%s", warn)
+		}
 		secret, _, err := pppconf.LookupSecret(path, user, remote)
+		if err != nil && !errors.Is(err, pppconf.ErrNoSecret) {
+			return "", err // the file or the record does not parse: say where
+		}
 		if err == nil && secret != "" {
 			return secret, nil
 		}

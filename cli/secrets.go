@@ -83,6 +83,10 @@ func (l *liveSecrets) ForServer(server string) func(user string) (string, bool) 
 		l.mu.Lock()
 		e, ok := l.s.Lookup(user, server)
 		l.mu.Unlock()
+		if ok && e.Err != nil {
+			l.log.Warnf("user %q: %v: refused", user, e.Err)
+			return "", false
+		}
 		if ok && len(e.IPs) == 1 && e.IPs[0] == "-" {
 			l.log.Logf("user %q: chap-secrets allows no address (-): refused", user)
 			return "", false

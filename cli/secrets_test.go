@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pptp-go/pptp/pppconf"
 )
 
 // pptpd reads chap-secrets again when it changes: a removed user is refused and an added
@@ -92,5 +94,51 @@ func TestServerConfigDebug(t *testing.T) {
 		if log.debug != c.log || cfg.PPP.Debug != c.ppp {
 			t.Errorf("conf %q opts %q args %q: log debug %v, PPP debug %v; want %v, %v", c.conf, c.opts, c.args, log.debug, cfg.PPP.Debug, c.log, c.ppp)
 		}
+	}
+}
+
+// The client reads a password from stdin as a whole line, spaces included.
+func TestReadPasswordLine(t *testing.T) {
+	for in, want := range map[string]string{"pass word\n": "pass word", "pw": "pw", "crlf\r\n": "crlf", "\n": ""} {
+		if got, err := readPasswordLine(strings.NewReader(in)); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := readPasswordLine(strings.NewReader("")); err == nil {
+		t.Error("empty stdin gave a password")
+	}
+}
+
+// The client's chap-secrets lookup: a file that does not parse, or the chosen record's
+// unreadable @/file, is an error naming file and line; another record's @/file is not.
+func TestFindPasswordSecretsErrors(t *testing.T) {
+	dir := t.TempDir()
+	old := pppconf.PPPDir
+	pppconf.PPPDir = dir
+	t.Cleanup(func() { pppconf.PPPDir = old })
+	var out strings.Builder
+	log := &logger{w: &out, prefix: "pptp: "}
+	o := &pppconf.Options{}
+	path := filepath.Join(dir, "chap-secrets")
+	for _, c := range []struct{ secrets, user, want, err string }{
+		{"carol vpn @/missing/file *\ndemo vpn \"demo secret\" *\n", "demo", "demo secret", ""},
+		{"carol vpn @/missing/file *\n", "carol", "", "chap-secrets:1: secret file"},
+		{"demo vpn \"unterminated\n", "demo", "", "chap-secrets:1"},
+		{"demo vpn\n", "demo", "", "chap-secrets:1"},
+	} {
+		os.WriteFile(path, []byte(c.secrets), 0o600)
+		got, err := findPassword(o, c.user, "vpn", log)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %q, %v; want an error with %q", c.secrets, got, err, c.err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("%q: %q, %v; want %q", c.secrets, got, err, c.want)
+		}
+	}
+	os.Chmod(path, 0o644)
+	os.WriteFile(path, []byte("demo vpn pw *\n"), 0o644)
+	if _, err := findPassword(o, "demo", "vpn", log); err != nil || !strings.Contains(out.String(), "accessible by group or others") {
+		t.Errorf("no permission warning: %v\n%s", err, out.String())
 	}
 }

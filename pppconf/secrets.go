@@ -14,6 +14,9 @@ type Secret struct {
 	Secret         string
 	IPs            []string // acceptable addresses for the client, as written ("*", "-", "!a", a)
 	Line           int
+	// Err is why an @/file secret could not be read; like pppd, which reads the file
+	// only for the record it uses, it matters only when this record is used.
+	Err error
 }
 
 // String leaves the secret out, so a record can be logged by mistake without harm.
@@ -77,7 +80,8 @@ func ReadSecrets(path string) (*Secrets, error) {
 		if strings.HasPrefix(es[i].Secret, "@/") {
 			sec, _, err := ReadPasswordFile(es[i].Secret[1:])
 			if err != nil {
-				return nil, &Error{Src: Source{path, es[i].Line}, Msg: fmt.Sprintf("secret file: %v", err)}
+				es[i].Secret, es[i].Err = "", &Error{Src: Source{path, es[i].Line}, Msg: fmt.Sprintf("secret file: %v", err)}
+				continue
 			}
 			es[i].Secret = sec
 		}
@@ -126,7 +130,8 @@ func (s *Secrets) ForServer(server string) func(user string) (string, bool) {
 }
 
 // LookupSecret reads path and returns the secret and addresses for client and server.
-// No matching record is an error wrapping ErrNoSecret.
+// No matching record is an error wrapping ErrNoSecret; a file that does not parse, or a
+// matching record whose @/file cannot be read, is an error naming the file and line.
 func LookupSecret(path, client, server string) (secret string, ips []string, err error) {
 	s, err := ReadSecrets(path)
 	if err != nil {
@@ -135,6 +140,9 @@ func LookupSecret(path, client, server string) (secret string, ips []string, err
 	e, ok := s.Lookup(client, server)
 	if !ok {
 		return "", nil, fmt.Errorf("%s: client %q server %q: %w", path, client, server, ErrNoSecret)
+	}
+	if e.Err != nil {
+		return "", nil, e.Err
 	}
 	return e.Secret, e.IPs, nil
 }
