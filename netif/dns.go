@@ -179,9 +179,31 @@ func (o *resolvOriginal) install(path string) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
+		// A bind-mounted resolv.conf (Docker, Podman, Kubernetes, ip netns exec with
+		// /etc/netns/NS/resolv.conf) cannot be replaced, only rewritten in place.
+		if errors.Is(err, syscall.EBUSY) && o.link == "" {
+			return rewriteInPlace(path, o.data)
+		}
 		return err
 	}
 	return nil
+}
+
+// rewriteInPlace truncates path and writes data into it (readers may see it half
+// written; the caller could not do better).
+func rewriteInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func writeFileSync(path string, data []byte, perm fs.FileMode) error {

@@ -7,10 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 var tDNS = []netip.Addr{netip.MustParseAddr("10.64.0.53"), netip.MustParseAddr("10.64.0.54")}
@@ -329,4 +332,53 @@ func FuzzRenderResolvConf(f *testing.F) {
 			t.Fatal("unterminated last line")
 		}
 	})
+}
+
+// A bind-mounted resolv.conf (as in containers) cannot be renamed over: it is rewritten in
+// place, and restored in place.
+func TestSetDNSBindMounted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a mount namespace")
+	}
+	_, p := useDir(t)
+	orig := []byte("nameserver 192.0.2.53\n")
+	src := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(src, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, nil, 0o644)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the thread ends with its goroutine, and its private mounts with it.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := unix.Mount(src, p, "", unix.MS_BIND, ""); err != nil {
+			t.Error(err)
+			return
+		}
+		undo, err := SetDNS("nt-tun0", tDNS, t.Logf)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if got, _ := os.ReadFile(src); !bytes.Contains(got, []byte("nameserver 10.64.0.53\n")) {
+			t.Errorf("mounted file not rewritten:\n%s", got)
+		}
+		if err := undo(); err != nil {
+			t.Error(err)
+		}
+		if got, _ := os.ReadFile(src); !bytes.Equal(got, orig) {
+			t.Errorf("restored %q, want %q", got, orig)
+		}
+		assertNoTemp(t, filepath.Dir(p))
+	}()
+	<-done
 }
