@@ -206,6 +206,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 	nc := s.netif
 	if !s.noHostRoute {
 		nc.Server = t.Server
+		nc.ServerShared = func() bool { return session.OtherCallsTo(t.Server, t.Call.LocalCallID()) }
 	}
 	sess := session.NewPPP(t.Link, session.PPPConfig{
 		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Configure: configure, Logf: log.Logf,

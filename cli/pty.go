@@ -89,8 +89,10 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		log.Logf("%v", err)
 		return exitFatal
 	}
+	var callID uint16 // ours once dialled: other clients' calls to server share the host route
 	if !s.noHostRoute {
-		if undo, err := netif.HostRoute(server, log.Debugf); err != nil {
+		shared := func() bool { return session.OtherCallsTo(server, callID) }
+		if undo, err := netif.HostRoute(server, shared, log.Debugf); err != nil {
 			log.Warnf("host route to %s: %v", server, err)
 		} else {
 			defer undo()
@@ -103,6 +105,7 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		log.Logf("%v", err)
 		return exitFatal
 	}
+	callID = t.Call.LocalCallID()
 	log.Logf("Outgoing call established (call ID %d, peer's call ID %d).", t.Call.LocalCallID(), t.Call.PeerCallID())
 
 	var pppd *exec.Cmd

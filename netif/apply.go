@@ -23,6 +23,9 @@ type Config struct {
 	// over the original default route by being more specific, and leave it in place.
 	DefaultRoute bool
 	Server       netip.Addr   // PPTP server: host route kept on the physical path (unless zero)
+	// ServerShared, if set, reports at teardown whether another client still uses the
+	// server's host route; ours is then left to it (see addHostRoute).
+	ServerShared func() bool
 	DNS          []netip.Addr // applied only if non-empty
 	Logf         func(format string, args ...any)
 }
@@ -72,7 +75,7 @@ func Apply(cfg Config) (undo func() error, err error) {
 	}
 
 	if cfg.Server.IsValid() {
-		if err := addHostRoute(u, cfg.Server); err != nil {
+		if err := addHostRoute(u, cfg.Server, cfg.ServerShared); err != nil {
 			return nil, err
 		}
 	} else if cfg.DefaultRoute {
@@ -169,16 +172,21 @@ func addLinkRoute(u *undoer, index int, ifname string, p netip.Prefix) error {
 
 // HostRoute adds only the server host route (for the pty modes, as pptp-linux does). Undo
 // removes it if it was added; like Apply's undo it is idempotent and tolerates a vanished route.
-func HostRoute(server netip.Addr, logf func(string, ...any)) (undo func() error, err error) {
+func HostRoute(server netip.Addr, shared func() bool, logf func(string, ...any)) (undo func() error, err error) {
 	u := &undoer{logf: logfOrDiscard(logf)}
-	if err := addHostRoute(u, server); err != nil {
+	if err := addHostRoute(u, server, shared); err != nil {
 		return nil, err
 	}
 	return u.run, nil
 }
 
+// HostRouteProtocol marks the host routes we add (ip route's "proto 77"): a client that
+// finds one to its server shares it with the one that added it, and whichever ends last
+// (shared() false) removes it. A host route without the mark is someone else's: it stays.
+const HostRouteProtocol = 77
+
 // addHostRoute pins the path to the PPTP server as it is now, before tunnel routes change it.
-func addHostRoute(u *undoer, server netip.Addr) error {
+func addHostRoute(u *undoer, server netip.Addr, shared func() bool) error {
 	server = server.Unmap()
 	if !server.IsValid() {
 		return errors.New("host route: no server address")
@@ -203,6 +211,16 @@ func addHostRoute(u *undoer, server netip.Addr) error {
 		Dst:       prefixToIPNet(netip.PrefixFrom(server, server.BitLen())),
 		Gw:        g.Gw,
 		Src:       g.Src,
+		Protocol:  HostRouteProtocol,
+	}
+	remove := func(r *netlink.Route) func() error {
+		return func() error {
+			if shared != nil && shared() {
+				u.logf("host route to %v: another client to it is running; leaving the route to it", server)
+				return nil
+			}
+			return tolerate(netlink.RouteDel(r))
+		}
 	}
 	if g.Gw == nil {
 		r.Scope = netlink.SCOPE_LINK
@@ -212,11 +230,20 @@ func addHostRoute(u *undoer, server netip.Addr) error {
 	switch {
 	case err == nil:
 		u.logf("added host route %s", desc)
-		u.push("remove host route", func() error { return tolerate(netlink.RouteDel(r)) })
+		u.push("remove host route", remove(r))
 		return nil
 	case errors.Is(err, unix.EEXIST):
-		// RouteGet already chose an existing /32 (or one with our metric exists elsewhere):
-		// either way it is not ours to remove.
+		// RouteGet already chose an existing /32 (or one with our metric exists elsewhere).
+		// Another client of ours added it if it carries our mark: then we share it.
+		if rs, lerr := routesTo(netip.PrefixFrom(server, server.BitLen())); lerr == nil {
+			for i := range rs {
+				if rs[i].Protocol == HostRouteProtocol {
+					u.logf("host route to %v was added by another client; sharing it", server)
+					u.push("remove host route", remove(&rs[i]))
+					return nil
+				}
+			}
+		}
 		u.logf("host route to %v already exists; leaving it", server)
 		return nil
 	}

@@ -234,7 +234,7 @@ func TestHostRoute(t *testing.T) {
 	withNetns(t, func(h *netlink.Handle) {
 		phys := addPhys(t, h)
 		before := snapshot(t, h)
-		undo, err := HostRoute(tServer, t.Logf)
+		undo, err := HostRoute(tServer, nil, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func TestHostRoute(t *testing.T) {
 		if err := h.RouteAdd(mine); err != nil {
 			t.Fatal(err)
 		}
-		undo, err = HostRoute(tServer, t.Logf)
+		undo, err = HostRoute(tServer, nil, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +266,7 @@ func TestHostRoute(t *testing.T) {
 		}
 
 		// Local server (tests on one host): nothing to add.
-		undo, err = HostRoute(netip.MustParseAddr("192.0.2.1"), t.Logf)
+		undo, err = HostRoute(netip.MustParseAddr("192.0.2.1"), nil, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestHostRoute(t *testing.T) {
 		if err := h.RouteDel(&netlink.Route{LinkIndex: phys.Attrs().Index, Gw: tGw}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = HostRoute(netip.MustParseAddr("203.0.113.1"), t.Logf)
+		_, err = HostRoute(netip.MustParseAddr("203.0.113.1"), nil, t.Logf)
 		if err == nil || !strings.Contains(err.Error(), "no route to PPTP server 203.0.113.1") || !isErrno(err, unix.ENETUNREACH) {
 			t.Errorf("unreachable server: err = %v", err)
 		}
@@ -295,4 +295,40 @@ func isErrno(err error, e unix.Errno) bool {
 		err = u.Unwrap()
 	}
 	return false
+}
+
+// Two clients to one server share the host route the first one added (it carries
+// HostRouteProtocol): whichever ends while the other still runs leaves it; the last removes it.
+func TestHostRouteShared(t *testing.T) {
+	withNetns(t, func(h *netlink.Handle) {
+		addPhys(t, h)
+		before := snapshot(t, h)
+		aRunning, bRunning := true, true
+		undoA, err := HostRoute(tServer, func() bool { return bRunning }, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		undoB, err := HostRoute(tServer, func() bool { return aRunning }, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, _ := routesTo(netip.PrefixFrom(tServer, 32))
+		if len(host) != 1 || host[0].Protocol != HostRouteProtocol {
+			t.Fatalf("host route %v", host)
+		}
+		aRunning = false
+		if err := undoA(); err != nil {
+			t.Fatal(err)
+		}
+		if host, _ := routesTo(netip.PrefixFrom(tServer, 32)); len(host) != 1 {
+			t.Fatalf("host route gone while B runs: %v", host)
+		}
+		bRunning = false
+		if err := undoB(); err != nil {
+			t.Fatal(err)
+		}
+		if after := snapshot(t, h); after != before {
+			t.Errorf("state differs after both ended:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
 }

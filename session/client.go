@@ -11,6 +11,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -165,7 +168,7 @@ func sendWindow(configured int, peer uint16) int {
 func claimCallID(server netip.Addr, next func() uint16) (uint16, io.Closer) {
 	id := next()
 	for range 64 {
-		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: fmt.Sprintf("@pptp-go/call/%s/%d", server, id), Net: "unixgram"})
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: claimPrefix(server) + strconv.Itoa(int(id)), Net: "unixgram"})
 		if err == nil {
 			return id, c
 		}
@@ -175,6 +178,33 @@ func claimCallID(server netip.Addr, next func() uint16) (uint16, io.Closer) {
 		id = next()
 	}
 	return id, nil
+}
+
+func claimPrefix(server netip.Addr) string { return "@pptp-go/call/" + server.String() + "/" }
+
+// OtherCallsTo reports whether a client in this network namespace other than the one with
+// our Call ID ours holds a call to server (its claim, see claimCallID, is in /proc/net/unix).
+// Clients to one server share its host route: the last one removes it.
+func OtherCallsTo(server netip.Addr, ours uint16) bool {
+	b, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		return false
+	}
+	return otherClaims(string(b), claimPrefix(server), ours)
+}
+
+// otherClaims looks through /proc/net/unix text for sockets named prefix+ID, ID ≠ ours.
+func otherClaims(procNetUnix, prefix string, ours uint16) bool {
+	for line := range strings.Lines(procNetUnix) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if id, ok := strings.CutPrefix(f[len(f)-1], prefix); ok && id != strconv.Itoa(int(ours)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrCallEnded is wrapped by RunOver when the control call ended under the session.

@@ -47,3 +47,26 @@ func TestSendWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestOtherClaims(t *testing.T) {
+	const procNetUnix = `Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00000000 0002 01 31062 @pptp-go/call/192.0.2.7/4242
+0000000000000000: 00000002 00000000 00000000 0002 01 31063 @pptp-go/call/192.0.2.77/5
+0000000000000000: 00000003 00000000 00000000 0001 03 17906 /run/systemd/journal/stdout
+0000000000000000: 00000002 00000000 00000000 0002 01 31064
+`
+	for _, c := range []struct {
+		server string
+		ours   uint16
+		want   bool
+	}{
+		{"192.0.2.7", 4242, false}, // only our own claim
+		{"192.0.2.7", 1, true},     // someone else's
+		{"192.0.2.77", 4242, true}, // another client to .77 (and .7 did not match .77 above)
+		{"192.0.2.8", 1, false},
+	} {
+		if got := otherClaims(procNetUnix, claimPrefix(netip.MustParseAddr(c.server)), c.ours); got != c.want {
+			t.Errorf("%s, ours %d: %v, want %v", c.server, c.ours, got, c.want)
+		}
+	}
+}
