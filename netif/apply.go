@@ -22,7 +22,7 @@ type Config struct {
 	// DefaultRoute adds 0.0.0.0/1 and 128.0.0.0/1 via the interface (wg-quick style): they win
 	// over the original default route by being more specific, and leave it in place.
 	DefaultRoute bool
-	Server       netip.Addr   // PPTP server: host route kept on the physical path (unless zero)
+	Server       netip.Addr // PPTP server: host route kept on the physical path (unless zero)
 	// ServerShared, if set, reports at teardown whether another client still uses the
 	// server's host route; ours is then left to it (see addHostRoute).
 	ServerShared func() bool
