@@ -781,6 +781,12 @@ func (e *Engine) ccpUp() {
 		e.failReason(err, "MPPE required but peer negotiation failed")
 		return
 	}
+	if e.ipcpStarted {
+		// A peer that requires MPPE (pppd, pptpd) drops IPCP until its CCP is up, so our
+		// request sent beside CCP's is likely lost: resend it now, not after the
+		// restart timer (3 s).
+		e.ipcp.retransmit()
+	}
 	e.startIPCP()
 	e.maybeUp()
 }

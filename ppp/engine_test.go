@@ -773,3 +773,25 @@ func TestEngineUpWaitsForPeer(t *testing.T) {
 		})
 	}
 }
+
+// A server that requires MPPE (pppd, pptpd) drops IPCP until its CCP is up; a client that
+// only allows MPPE sends its IPCP request beside CCP's. The client resends it as CCP opens
+// instead of after the 3 s restart timer.
+func TestEngineIPCPResentWhenCCPOpens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ccfg, scfg := clientConfig(), serverConfig()
+		scfg.MPPE.Require = true
+		start := time.Now()
+		c, s := pair(t, ccfg, scfg)
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: client %v, server %v", c.err, s.err)
+		}
+		if d := time.Since(start); d >= time.Second {
+			t.Fatalf("link up after %v: the IPCP request waited for the restart timer", d)
+		}
+		if c.params.MPPE == nil {
+			t.Fatal("no MPPE")
+		}
+		shutdown(t, c, s)
+	})
+}

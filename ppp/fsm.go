@@ -378,6 +378,13 @@ func (f *fsm) timeout() {
 	f.handle(evTOMinus)
 }
 
+// retransmit resends an unacknowledged Configure-Request now, as the restart timer would.
+func (f *fsm) retransmit() {
+	if f.state == stReqSent || f.state == stAckSent {
+		f.timeout()
+	}
+}
+
 // protReject is a Protocol-Reject of our protocol by the peer: RXJ-.
 func (f *fsm) protReject() { f.handle(evRXJMinus) }
 
