@@ -296,6 +296,21 @@ func findPassword(o *pppconf.Options, user, server string, log *logger) (string,
 		if err == nil && secret != "" {
 			return secret, nil
 		}
+		if o.RemoteName == "" {
+			// pppd would look the secret up under the name the server sends in its
+			// challenge, which we do not know before connecting: take the user's records
+			// if they all agree, whatever server name they give.
+			if s, rerr := pppconf.ReadSecrets(path); rerr == nil {
+				e, ok, ambiguous := s.LookupClient(user)
+				switch {
+				case ok && e.Secret != "":
+					log.Logf("%s:%d: using the secret for %q (server %q); set remotename to pick a record by server name", path, e.Line, user, e.Server)
+					return e.Secret, nil
+				case ambiguous:
+					return "", fmt.Errorf("%s: %q has records for several servers with different secrets: set remotename to the server's name", path, user)
+				}
+			}
+		}
 	}
 	if isTerminal(0) {
 		fmt.Fprintf(os.Stderr, "Password for %s: ", user)

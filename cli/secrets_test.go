@@ -142,3 +142,36 @@ func TestFindPasswordSecretsErrors(t *testing.T) {
 		t.Errorf("no permission warning: %v\n%s", err, out.String())
 	}
 }
+
+// Without remotename the server's CHAP name is unknown before connecting: a user's records
+// are used if they all hold the same secret, and disagreeing records are an error asking
+// for remotename.
+func TestFindPasswordWithoutRemoteName(t *testing.T) {
+	dir := t.TempDir()
+	old := pppconf.PPPDir
+	pppconf.PPPDir = dir
+	t.Cleanup(func() { pppconf.PPPDir = old })
+	var out strings.Builder
+	log := &logger{w: &out, prefix: "pptp: "}
+	path := filepath.Join(dir, "chap-secrets")
+	for _, c := range []struct{ secrets, remotename, want, err string }{
+		{"demo pptpd demo-secret *\n", "", "demo-secret", ""},
+		{"demo pptpd same *\ndemo other same *\n", "", "same", ""},
+		{"demo pptpd one *\ndemo other two *\n", "", "", "set remotename"},
+		{"demo pptpd one *\ndemo other two *\n", "other", "two", ""},
+		{"demo pptpd one *\n", "other", "", "no password"},
+	} {
+		os.WriteFile(path, []byte(c.secrets), 0o600)
+		got, err := findPassword(&pppconf.Options{RemoteName: c.remotename}, "demo", "198.18.7.1", log)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q remotename %q: %q, %v; want an error with %q", c.secrets, c.remotename, got, err, c.err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("%q remotename %q: %q, %v; want %q", c.secrets, c.remotename, got, err, c.want)
+		}
+	}
+	if strings.Contains(out.String(), "demo-secret") {
+		t.Errorf("a secret reached the log:\n%s", out.String())
+	}
+}

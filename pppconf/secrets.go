@@ -129,6 +129,30 @@ func (s *Secrets) ForServer(server string) func(user string) (string, bool) {
 	}
 }
 
+// LookupClient is the client's lookup when the server's name is not known yet (no
+// remotename): pppd would take the name the server sends in its challenge. The records for
+// client (exactly, or "*" if none) that could match some server name must all hold the
+// same secret, so that whichever name the server sends gives the same answer; the first of
+// them is returned. ambiguous reports records that disagree.
+func (s *Secrets) LookupClient(client string) (e Secret, ok, ambiguous bool) {
+	for _, want := range []string{client, "*"} {
+		for _, c := range s.Entries {
+			if c.Client != want {
+				continue
+			}
+			if !ok {
+				e, ok = c, true
+			} else if c.Secret != e.Secret || c.Err != nil || e.Err != nil {
+				return Secret{}, false, true
+			}
+		}
+		if ok {
+			return e, true, false
+		}
+	}
+	return Secret{}, false, false
+}
+
 // LookupSecret reads path and returns the secret and addresses for client and server.
 // No matching record is an error wrapping ErrNoSecret; a file that does not parse, or a
 // matching record whose @/file cannot be read, is an error naming the file and line.
