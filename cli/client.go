@@ -46,6 +46,7 @@ type clientSettings struct {
 	applyDNS    bool
 	pidFile     string
 	debug       bool
+	ipparam     string // for ip-up and ip-down
 	persist     bool
 	maxFail     int
 	holdoff     time.Duration
@@ -197,9 +198,16 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 	log.Logf("connected to %s (call ID %d, peer's call ID %d)", t.Server, t.Call.LocalCallID(), t.Call.PeerCallID())
 
 	ec := s.engine
+	var scripts *linkScripts
+	if configure == nil { // proxy mode has no interface for ip-up to work on
+		scripts = newLinkScripts(log, false, s.ipparam)
+	}
 	ec.Up = func(p ppp.LinkParams) {
 		up.Store(true)
 		log.Logf("link up on %s: %s", ifname, session.Describe(p))
+		if scripts != nil {
+			scripts.up(ifname, p)
+		}
 	}
 	ec.Logf = log.Logf // one line per stage; --debug adds pppd-style packet traces
 	ec.Debug = s.debug
@@ -208,9 +216,13 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 		nc.Server = t.Server
 		nc.ServerShared = func() bool { return session.OtherCallsTo(t.Server, t.Call.LocalCallID()) }
 	}
-	sess := session.NewPPP(t.Link, session.PPPConfig{
+	pc := session.PPPConfig{
 		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Configure: configure, Logf: log.Logf,
-	})
+	}
+	if scripts != nil {
+		pc.LinkDown = scripts.down
+	}
+	sess := session.NewPPP(t.Link, pc)
 	closeDev = false
 
 	usr1 := make(chan os.Signal, 1)

@@ -126,6 +126,7 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	s := &clientSettings{
 		server:     a.Server,
 		debug:      a.Debug || o.Debug,
+		ipparam:    o.IPParam,
 		pidFile:    a.PidFile,
 		statusFile: o.StatusFile,
 		socksAddr:  o.SOCKS,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -214,8 +215,16 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		Connections:   min(conf.Connections, len(sp)),
 		GRE:           gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
 		OwnGRESockets: ownGRESockets(conf.GREOwn),
-		PacketSize:    16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
-		Logf:          log.Logf,
+		LinkScripts: func(client netip.Addr) (func(string, ppp.LinkParams), func()) {
+			ipparam := client.String() // as poptop passes it to pppd, unless noipparam
+			if conf.NoIPParam {
+				ipparam = ""
+			}
+			sc := newLinkScripts(log, true, ipparam)
+			return sc.up, sc.down
+		},
+		PacketSize: 16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
+		Logf:       log.Logf,
 	}
 	listen = ":1723"
 	if conf.Listen.IsValid() {

@@ -67,6 +67,8 @@ WG_VERSION=v0.0.0-20260522210424-ecfc5a8d5446 # golang.zx2c4.com/wireguard, pinn
 WG_BIN=/var/tmp/pptp-bench/bin
 HZ=$(getconf CLK_TCK)
 work=$(mktemp -d /tmp/pptpbench.XXXXXX)
+# Our binaries read options and ip-up/ip-down scripts from here, not from the host's /etc/ppp.
+export PPTP_GO_PPPDIR="$work/ppp"; mkdir -p "$PPTP_GO_PPPDIR"
 pids=()
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }

@@ -9,6 +9,8 @@ SRV=pptpdemo-srv CLI=pptpdemo-cli
 OUTER_SRV=198.18.0.1 OUTER_CLI=198.18.0.2     # RFC 2544 benchmark range, only inside our namespaces
 PPP_LOCAL=10.99.0.1 PPP_POOL=10.99.0.100-109
 work=$(mktemp -d /tmp/pptpdemo.XXXXXX)
+# Our binaries read options and ip-up/ip-down scripts from here, not from the host's /etc/ppp.
+export PPTP_GO_PPPDIR="$work/ppp"; mkdir -p "$PPTP_GO_PPPDIR"
 pids=()
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }

@@ -29,7 +29,10 @@ type PPPConfig struct {
 	// Configure, when set, replaces netif.Apply: it sets up whatever sits above the link
 	// (proxy mode: a user-space stack) and returns how to undo it.
 	Configure func(p ppp.LinkParams) (undo func() error, err error)
-	Logf      func(format string, args ...any)
+	// LinkDown, if set, is called once the engine has stopped and before the interface
+	// configuration is undone, if the link had come up (pppd's ip-down runs there).
+	LinkDown func()
+	Logf     func(format string, args ...any)
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -195,6 +198,9 @@ func (s *PPP) Run(ctx context.Context) error {
 	undo := s.undo
 	s.undo = nil
 	s.mu.Unlock()
+	if undo != nil && s.cfg.LinkDown != nil {
+		s.cfg.LinkDown()
+	}
 	var uerr error
 	if undo != nil {
 		uerr = undo()

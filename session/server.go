@@ -70,6 +70,9 @@ type ServerConfig struct {
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
+	// LinkScripts, when set, gives each session hooks run when its link comes up and
+	// before its interface configuration is removed (pppd's ip-up and ip-down).
+	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
 }
 
 // Server accepts PPTP calls and runs one built-in PPP session with its own TUN device per call.
@@ -257,13 +260,21 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	ec.Server = true
 	ec.LocalIP, ec.PeerIP = pair.Local, pair.Remote
 	ec.Logf = func(format string, args ...any) { logf(ifname+": "+format, args...) }
+	var scriptUp func(string, ppp.LinkParams)
+	var scriptDown func()
+	if s.cfg.LinkScripts != nil {
+		scriptUp, scriptDown = s.cfg.LinkScripts(client)
+	}
 	ec.Up = func(p ppp.LinkParams) {
 		logf("%s: client %s user %q: %s", ifname, client, p.AuthUser, Describe(p))
+		if scriptUp != nil {
+			scriptUp(ifname, p)
+		}
 		if s.cfg.SessionUp != nil {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
-	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf})
+	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown})
 	err = t.RunOver(ctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,13 +35,17 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: skipped, needs root")
 		os.Exit(m.Run())
 	}
+	dir, err := os.MkdirTemp("", "pptp-e2e")
+	if err != nil {
+		panic(err)
+	}
+	// Our binaries read options, secrets and ip-up/ip-down scripts from here, not from
+	// the host's /etc/ppp (tests that need them write their own).
+	pppDir = filepath.Join(dir, "ppp")
+	os.Mkdir(pppDir, 0o700)
+	os.Setenv("PPTP_GO_PPPDIR", pppDir)
 	pptpBin, pptpdBin = os.Getenv("PPTP_BIN"), os.Getenv("PPTPD_BIN")
 	if pptpBin == "" || pptpdBin == "" {
-		dir, err := os.MkdirTemp("", "pptp-e2e")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
 		pptpBin, pptpdBin = filepath.Join(dir, "pptp"), filepath.Join(dir, "pptpd")
 		for bin, pkg := range map[string]string{pptpBin: "../../cmd/pptp", pptpdBin: "../../cmd/pptpd"} {
 			if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
@@ -49,8 +54,13 @@ func TestMain(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// pppDir is PPTP_GO_PPPDIR for every pptp and pptpd the tests start.
+var pppDir string
 
 // bed is one server namespace with our pptpd and one client namespace.
 type bed struct {
@@ -658,5 +668,43 @@ func TestSharedHostRoute(t *testing.T) {
 	b.stop(c2)
 	if r := hostRoute(); r != "" {
 		t.Fatalf("host route left after both ended: %q", r)
+	}
+}
+
+// TestIPUpDown: pppd's ip-up and ip-down run on both ends with pppd's arguments and
+// environment: ip-up once the link is up, ip-down before the interface goes.
+func TestIPUpDown(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "scripts.log")
+	script := "#!/bin/sh\necho \"$(basename $0) $* IPLOCAL=$IPLOCAL IPREMOTE=$IPREMOTE PEERNAME=$PEERNAME DNS1=$DNS1 addr=$(ip -4 -o addr show dev $1 | wc -l)\" >> " + log + "\n"
+	for _, name := range []string{"ip-up", "ip-down"} {
+		p := filepath.Join(pppDir, name)
+		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(p) })
+	}
+	b := newBed(t, "10.99.0.100-109")
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--nohostroute", "--usepeerdns", "ipparam", "office")
+	b.waitAddr(c, "pptp0")
+	want := []string{
+		"ip-up pptp0 /dev/null 38400 10.99.0.100 10.99.0.1 office IPLOCAL=10.99.0.100 IPREMOTE=10.99.0.1 PEERNAME= DNS1=10.99.0.1 addr=1",
+		"ip-up pptpd0 /dev/null 38400 10.99.0.1 10.99.0.100 " + b.ns.AddrB + " IPLOCAL=10.99.0.1 IPREMOTE=10.99.0.100 PEERNAME=alice DNS1= addr=1",
+	}
+	lines := func() string { out, _ := os.ReadFile(log); return string(out) }
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Count(lines(), "ip-up") == 2 }) {
+		t.Fatalf("ip-up did not run on both ends:\n%s", lines())
+	}
+	b.stop(c)
+	want = append(want,
+		"ip-down pptp0 /dev/null 38400 10.99.0.100 10.99.0.1 office IPLOCAL=10.99.0.100 IPREMOTE=10.99.0.1 PEERNAME= DNS1=10.99.0.1 addr=1",
+		"ip-down pptpd0 /dev/null 38400 10.99.0.1 10.99.0.100 "+b.ns.AddrB+" IPLOCAL=10.99.0.1 IPREMOTE=10.99.0.100 PEERNAME=alice DNS1= addr=1")
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Count(lines(), "ip-down") == 2 }) {
+		t.Fatalf("ip-down did not run on both ends:\n%s", lines())
+	}
+	got := strings.Split(strings.TrimSpace(lines()), "\n")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("scripts ran as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -40,6 +40,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Our binaries read options, secrets and ip-up/ip-down scripts from here, not from the
+	// host's /etc/ppp.
+	os.Mkdir(filepath.Join(dir, "ppp"), 0o700)
+	os.Setenv("PPTP_GO_PPPDIR", filepath.Join(dir, "ppp"))
 	pptpBin, pptpdBin = os.Getenv("PPTP_BIN"), os.Getenv("PPTPD_BIN")
 	if pptpBin == "" || pptpdBin == "" {
 		pptpBin, pptpdBin = filepath.Join(dir, "pptp"), filepath.Join(dir, "pptpd")

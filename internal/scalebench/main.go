@@ -865,6 +865,8 @@ func (b *bench) startServer(ctx context.Context) error {
 	b.srv = exec.Command(b.o.pptpdPath, "--fg", "--conf", conf, "--chap-secrets", secrets,
 		"--pidfile", filepath.Join(b.dir, "pptpd.pid"))
 	b.srv.Stdout, b.srv.Stderr = logf, logf
+	// Not the host's /etc/ppp: no ip-up per session, no host options.
+	b.srv.Env = append(os.Environ(), "PPTP_GO_PPPDIR="+b.dir)
 	// Its own process group: a Ctrl-C on the terminal reaches us, and we stop the server
 	// after the clients have gone.
 	b.srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
