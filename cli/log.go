@@ -27,12 +27,24 @@ func newLogger(prog string, debug bool) *logger {
 	return &logger{w: os.Stderr, prefix: prog + ": ", tag: "anon", debug: debug, stamp: debug}
 }
 
-// useSyslog adds syslog output (pty modes). Failure to reach syslog is not fatal.
+// useSyslog adds syslog output (pty modes) as pptp-linux writes it: ident "pptp", lines
+// "<tag> log[pptp]: ...". Failure to reach syslog is not fatal.
 func (l *logger) useSyslog(tag string) {
 	if tag != "" {
 		l.tag = tag
 	}
-	if w, err := syslog.New(syslog.LOG_NOTICE|syslog.LOG_DAEMON, "pptp"); err == nil {
+	l.openSyslog("pptp")
+}
+
+// useDaemonSyslog adds syslog output for pptpd as a daemon: ident "pptpd", as poptop's,
+// and the lines as they would go to stderr.
+func (l *logger) useDaemonSyslog() {
+	l.tag = ""
+	l.openSyslog("pptpd")
+}
+
+func (l *logger) openSyslog(ident string) {
+	if w, err := syslog.New(syslog.LOG_NOTICE|syslog.LOG_DAEMON, ident); err == nil {
 		l.sys = w
 	}
 }
@@ -56,7 +68,10 @@ func (l *logger) out(kind, format string, args ...any) {
 		}
 	}
 	if l.sys != nil {
-		line := fmt.Sprintf("%s %s[pptp]: %s", l.tag, kind, msg)
+		line := msg
+		if l.tag != "" {
+			line = fmt.Sprintf("%s %s[pptp]: %s", l.tag, kind, msg)
+		}
 		if kind == "warn" {
 			l.sys.Warning(line)
 		} else {

@@ -146,7 +146,7 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	}
 	s.ifname = o.IfName
 	if s.ifname == "" {
-		s.ifname = "pptp0"
+		s.ifname = "pptp%d" // the first free, as pppd takes the next free unit
 		if o.IsSet("unit") {
 			s.ifname = fmt.Sprintf("pptp%d", o.Unit)
 		}

@@ -57,7 +57,7 @@ func PPTPDMain(args []string) int {
 		return daemonize(log)
 	}
 	if os.Getenv(daemonEnv) != "" {
-		log.useSyslog("pptpd")
+		log.useDaemonSyslog()
 		log.quiet()
 	}
 	if pidFile != "" {

@@ -3,6 +3,9 @@
 package cli
 
 import (
+	"fmt"
+	"log/syslog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +176,38 @@ func TestFindPasswordWithoutRemoteName(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "demo-secret") {
 		t.Errorf("a secret reached the log:\n%s", out.String())
+	}
+}
+
+// Syslog lines: pptp as pptp-linux writes them ("<logstring> log[pptp]: ..."), pptpd plain.
+func TestSyslogFormat(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "log")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, c := range []struct {
+		ident, tag, want string
+	}{
+		{"pptp", "nm-pptp-service-42", " pptp[%d]: nm-pptp-service-42 log[pptp]: hello\n"},
+		{"pptpd", "", " pptpd[%d]: hello\n"},
+	} {
+		w, err := syslog.Dial("unixgram", sock, syslog.LOG_NOTICE|syslog.LOG_DAEMON, c.ident)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := &logger{tag: c.tag, sys: w}
+		l.Logf("hello")
+		w.Close()
+		buf := make([]byte, 512)
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := ln.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(c.want, os.Getpid()); !strings.HasSuffix(string(buf[:n]), want) {
+			t.Errorf("%s: %q, want it to end in %q", c.ident, buf[:n], want)
+		}
 	}
 }

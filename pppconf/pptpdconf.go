@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -306,6 +307,21 @@ func ExpandPairs(local, remote []netip.Addr, connections int) (pairs []AddrPair,
 	if len(local) == 0 || len(remote) == 0 {
 		return nil, nil, fmt.Errorf("localip and remoteip need at least one address each")
 	}
+	// A client given our own address, or one given to another client, gets a link that
+	// cannot work (and a repeated one only counts twice towards connections).
+	seen := make(map[netip.Addr]bool, len(remote))
+	for _, a := range local {
+		seen[a] = true
+	}
+	for _, a := range remote {
+		if seen[a] {
+			if slices.Contains(local, a) {
+				return nil, nil, fmt.Errorf("remoteip %v is also a localip address", a)
+			}
+			return nil, nil, fmt.Errorf("remoteip lists %v twice", a)
+		}
+		seen[a] = true
+	}
 	n := min(connections, len(remote))
 	if len(remote) > connections {
 		notes = append(notes, fmt.Sprintf("connections limit (%d) reached, extra remote addresses ignored", connections))
@@ -330,5 +346,9 @@ func ExpandPairs(local, remote []netip.Addr, connections int) (pairs []AddrPair,
 
 // Pairs expands c's localip/remoteip within c.Connections.
 func (c *PPTPDConf) Pairs() ([]AddrPair, []string, error) {
-	return ExpandPairs(c.LocalIP, c.RemoteIP, c.Connections)
+	pairs, notes, err := ExpandPairs(c.LocalIP, c.RemoteIP, c.Connections)
+	if n, ok := c.lines["remoteip"]; err != nil && ok {
+		err = fmt.Errorf("%s:%d: %w", c.Path, n, err)
+	}
+	return pairs, notes, err
 }

@@ -236,6 +236,18 @@ func TestPPTPDConfErrors(t *testing.T) {
 			t.Errorf("%.30q: %v, want %s", in, err, want)
 		}
 	}
+	for in, want := range map[string]string{
+		"localip 10.0.0.1\nremoteip 10.0.0.1-3":          "c:2: remoteip 10.0.0.1 is also a localip address",
+		"localip 10.0.0.1\nremoteip 10.0.0.5,10.0.0.2-5": "c:2: remoteip lists 10.0.0.5 twice",
+	} {
+		c, err := ParsePPTPDConfData("c", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Pairs(); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
+	}
 	for in, want := range map[string]int{"": -1, "gre-own-sockets 0": 0, "gre-own-sockets 8": 8} {
 		if c, err := ParsePPTPDConfData("c", []byte(in)); err != nil || c.GREOwn != want {
 			t.Errorf("%q: GREOwn %d, %v; want %d", in, c.GREOwn, err, want)

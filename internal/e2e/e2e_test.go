@@ -644,17 +644,18 @@ func TestPersistRedials(t *testing.T) {
 }
 
 // TestSharedHostRoute: two clients to one server share its host route; the first to end
-// leaves it to the other, the last removes it.
+// leaves it to the other, the last removes it. They take pptp0 and pptp1 by themselves.
 func TestSharedHostRoute(t *testing.T) {
 	b := newBed(t, "10.99.0.100-109")
 	hostRoute := func() string {
 		out, _ := nstest.Output(b.ns.B, "ip", "-4", "route", "show", b.ns.AddrA)
 		return strings.TrimSpace(out)
 	}
-	c1 := b.startClient("--user", "user1", "--password", "pass1", "--ifname", "pa")
-	b.waitAddr(c1, "pa")
-	c2 := b.startClient("--user", "user2", "--password", "pass2", "--ifname", "pb")
-	b.waitAddr(c2, "pb")
+	// Without --ifname each takes the first free pptpN, as pppd the next free unit.
+	c1 := b.startClient("--user", "user1", "--password", "pass1")
+	b.waitAddr(c1, "pptp0")
+	c2 := b.startClient("--user", "user2", "--password", "pass2")
+	b.waitAddr(c2, "pptp1")
 	if r := hostRoute(); !strings.Contains(r, "proto 77") {
 		t.Fatalf("host route %q", r)
 	}
@@ -662,7 +663,7 @@ func TestSharedHostRoute(t *testing.T) {
 	if r := hostRoute(); !strings.Contains(r, "proto 77") {
 		t.Fatalf("host route gone while the second client runs (%q):\n%s", r, c1.log.String())
 	}
-	if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", "pb", pppLocal); err != nil {
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", "pptp1", pppLocal); err != nil {
 		t.Errorf("second client ping: %v\n%s", err, out)
 	}
 	b.stop(c2)
