@@ -231,11 +231,16 @@ func newConn(fd int, remote, local netip.Addr) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gre: %w", err)
 	}
+	return newConnOn(s, remote, local), nil
+}
+
+// newConnOn wraps s.
+func newConnOn(s *sock, remote, local netip.Addr) *Conn {
 	c := &Conn{s: s, remote: remote, local: local}
 	c.r.init()
 	c.w.init()
 	c.rfn = c.recv
-	return c, nil
+	return c
 }
 
 // CallIDFilter returns the classic BPF program that passes only enhanced

@@ -42,7 +42,7 @@ type sock struct {
 	f        *os.File
 	rc       syscall.RawConn
 	blocking bool
-	shared   bool // a duplicate of another sock's descriptor: Close must not shut the socket down
+	borrowed bool // another sock's file (see borrow): Close leaves the socket alone
 	closed   atomic.Bool
 
 	msgs []mmsghdr // the sendmmsg in progress
@@ -76,6 +76,9 @@ func newSock(fd int, name string) (*sock, error) {
 // sendmmsg sends msgs with as many sendmmsg calls as it takes. It returns
 // how many were sent; on an error msgs[n] is the one refused.
 func (s *sock) sendmmsg(msgs []mmsghdr) (int, error) {
+	if s.closed.Load() { // a borrowed sock's file stays open after its Close
+		return 0, net.ErrClosed
+	}
 	s.msgs, s.done, s.err = msgs, 0, nil
 	err := s.rc.Write(s.fn)
 	s.msgs = nil
@@ -111,12 +114,23 @@ func (s *sock) send(fd uintptr) bool {
 	return true
 }
 
+// borrow returns a sock that sends through s's socket with batch state of its own
+// (one sendmmsg in progress per sock). Closing it only marks it closed.
+func (s *sock) borrow() *sock {
+	b := &sock{f: s.f, rc: s.rc, blocking: s.blocking, borrowed: true}
+	b.fn = b.send
+	return b
+}
+
 // Close closes the socket. Blocked calls return: a blocking socket is shut
 // down first (which wakes them), and its descriptor is released once no call
 // uses it.
 func (s *sock) Close() error {
 	s.closed.Store(true)
-	if s.blocking && !s.shared {
+	if s.borrowed {
+		return nil
+	}
+	if s.blocking {
 		_ = s.rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RDWR) })
 	}
 	return s.f.Close()
