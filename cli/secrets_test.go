@@ -115,12 +115,7 @@ func TestReadPasswordLine(t *testing.T) {
 // The client's chap-secrets lookup: a file that does not parse, or the chosen record's
 // unreadable @/file, is an error naming file and line; another record's @/file is not.
 func TestFindPasswordSecretsErrors(t *testing.T) {
-	dir := t.TempDir()
-	old := pppconf.PPPDir
-	pppconf.PPPDir = dir
-	t.Cleanup(func() { pppconf.PPPDir = old })
-	var out strings.Builder
-	log := &logger{w: &out, prefix: "pptp: "}
+	dir, log, out := usePPPDir(t)
 	o := &pppconf.Options{}
 	path := filepath.Join(dir, "chap-secrets")
 	for _, c := range []struct{ secrets, user, want, err string }{
@@ -150,12 +145,7 @@ func TestFindPasswordSecretsErrors(t *testing.T) {
 // are used if they all hold the same secret, and disagreeing records are an error asking
 // for remotename.
 func TestFindPasswordWithoutRemoteName(t *testing.T) {
-	dir := t.TempDir()
-	old := pppconf.PPPDir
-	pppconf.PPPDir = dir
-	t.Cleanup(func() { pppconf.PPPDir = old })
-	var out strings.Builder
-	log := &logger{w: &out, prefix: "pptp: "}
+	dir, log, out := usePPPDir(t)
 	path := filepath.Join(dir, "chap-secrets")
 	for _, c := range []struct{ secrets, remotename, want, err string }{
 		{"demo pptpd demo-secret *\n", "", "demo-secret", ""},
@@ -210,4 +200,15 @@ func TestSyslogFormat(t *testing.T) {
 			t.Errorf("%s: %q, want it to end in %q", c.ident, buf[:n], want)
 		}
 	}
+}
+
+// usePPPDir points pppconf.PPPDir at a fresh directory for the test and returns it with a
+// logger writing to out.
+func usePPPDir(t *testing.T) (dir string, log *logger, out *strings.Builder) {
+	dir = t.TempDir()
+	old := pppconf.PPPDir
+	pppconf.PPPDir = dir
+	t.Cleanup(func() { pppconf.PPPDir = old })
+	out = &strings.Builder{}
+	return dir, &logger{w: out, prefix: "pptp: "}, out
 }

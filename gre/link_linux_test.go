@@ -276,13 +276,18 @@ func testLinkAllocs(t *testing.T, opt Options) {
 	p := newNSPair(t)
 	a := startEndpoint(t, dialIn(t, p.a, p.addrB, with(opt, callA)), callA, callB, LinkConfig{})
 	b := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA, LinkConfig{})
+	checkSteadyAllocs(t, a, b)
+}
+
+// checkSteadyAllocs sends batches both ways between a and b after a warm-up and fails if
+// that allocates. AllocsPerRun counts every goroutine's allocations, so this covers Write
+// on both sides and both receive loops (and a Mux's reader) at once.
+func checkSteadyAllocs(t *testing.T, a, b *endpoint) {
 	sa, sb := newSender(64, 1400), newSender(64, 1400)
 	// Warm up both directions (timers, poller registration, deadlines).
 	pump(t, a.link, sa, b, 64*20, 512)
 	pump(t, b.link, sb, a, 64*20, 512)
 	waitFor(t, "warm-up", func() bool { return a.got.Load() == 64*20 && b.got.Load() == 64*20 })
-	// AllocsPerRun counts every goroutine's allocations, so this covers
-	// Write on both sides and both receive loops at once.
 	n := testing.AllocsPerRun(200, func() {
 		if _, err := a.link.Write(sa.fill(64), txOff); err != nil {
 			t.Fatal(err)

@@ -177,23 +177,5 @@ func TestMuxAllocs(t *testing.T) {
 	const srvID, cliID = 0x8001, callB
 	a := startEndpoint(t, muxDialIn(t, p, m, srvID), srvID, cliID, LinkConfig{})
 	b := startEndpoint(t, dialIn(t, p.b, p.addrA, Options{CallID: cliID, Blocking: true}), cliID, srvID, LinkConfig{})
-	sa, sb := newSender(64, 1400), newSender(64, 1400)
-	pump(t, a.link, sa, b, 64*20, 512)
-	pump(t, b.link, sb, a, 64*20, 512)
-	waitFor(t, "warm-up", func() bool { return a.got.Load() == 64*20 && b.got.Load() == 64*20 })
-	n := testing.AllocsPerRun(200, func() {
-		if _, err := a.link.Write(sa.fill(64), txOff); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.link.Write(sb.fill(64), txOff); err != nil {
-			t.Fatal(err)
-		}
-		want := uint64(sa.next)
-		for a.got.Load() < want || b.got.Load() < want {
-			time.Sleep(50 * time.Microsecond)
-		}
-	})
-	if n != 0 {
-		t.Fatalf("steady state allocs per batch = %v", n)
-	}
+	checkSteadyAllocs(t, a, b)
 }
