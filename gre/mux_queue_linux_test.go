@@ -223,3 +223,29 @@ func FuzzMuxDispatch(f *testing.F) {
 		}
 	})
 }
+
+// After a burst a call keeps queueKeep buffers and hands the rest to the Mux's stack,
+// where another call's burst finds them.
+func TestRxQueueSpares(t *testing.T) {
+	var spare bufStack
+	q1, q2 := newRxQueue([4]byte{}), newRxQueue([4]byte{})
+	q1.spare, q2.spare = &spare, &spare
+	p := make([]byte, 1400)
+	for range 200 {
+		q1.push(p)
+	}
+	readAll(t, q1, MaxBatch)
+	if len(q1.free) != queueKeep || len(spare.bufs) != 200-queueKeep {
+		t.Fatalf("kept %d, spare %d", len(q1.free), len(spare.bufs))
+	}
+	// Run twice (AllocsPerRun warms up once): 100 pushes in all, every buffer from the
+	// stack; the one allocation allowed is the ring growing past 64.
+	allocs := testing.AllocsPerRun(1, func() {
+		for range 50 {
+			q2.push(p)
+		}
+	})
+	if allocs > 1 || len(spare.bufs) != 200-queueKeep-100 {
+		t.Fatalf("allocs %v, spare %d", allocs, len(spare.bufs))
+	}
+}

@@ -502,7 +502,7 @@ ratio() { # value base -> value/base, or "-"
 	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, *_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
 	if [ "$scale_json" != null ]; then
 		echo
-		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
+		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered within \(.burst_answered_s) s): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
 	fi
 	if [ "$connect_json" != null ]; then
 		echo

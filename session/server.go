@@ -281,6 +281,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	})
 	st := link.Stats()
 	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
+	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load() > 0 {
+		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors",
+			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load())
+	}
 	if conn.Muxed() {
 		counts += "; shared GRE socket"
 	}
