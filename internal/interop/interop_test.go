@@ -327,13 +327,19 @@ func iperfSummary(out string) string {
 // iperf runs the iperf3 client in the namespace, retrying while the server VM's iperf3 (slow to
 // start under UML) still refuses connections, or is still closing the previous test (it
 // serves one at a time: a second client then sees "busy" or a reset control connection).
+// If it still refuses after 5 s, the daemon is started again (once seen in CI: the VM's
+// "iperf3 -s -D" never listened), and the client retries as long again.
 func iperf(t *testing.T, args ...string) (string, error) {
 	var out string
 	var err error
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 20; i++ {
 		out, err = nstest.Output(ns, "iperf3", args...)
 		if err == nil || !strings.Contains(out, "refused") && !strings.Contains(out, "reset by peer") && !strings.Contains(out, "busy") {
 			break
+		}
+		if i == 9 && strings.Contains(out, "refused") {
+			t.Logf("iperf3 server still refusing after 5 s; starting it again")
+			run(t, 20*time.Second, "exec", "iperf3 -s -D")
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
