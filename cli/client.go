@@ -173,9 +173,14 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 		err       error
 	)
 	if s.socksAddr != "" || s.httpAddr != "" {
+		lns, err := listenProxies(s)
+		if err != nil {
+			return false, &exitError{exitOptions, err}
+		}
+		defer lns.close() // startProxies' undo closes them too; closing twice is harmless
 		lazy := session.NewLazyDevice()
 		dev, ifname = lazy, "netstack"
-		configure = func(p ppp.LinkParams) (func() error, error) { return startProxies(log, s, lazy, p) }
+		configure = func(p ppp.LinkParams) (func() error, error) { return startProxies(log, lns, lazy, p) }
 	} else if dev, ifname, err = netif.CreateTUN(s.ifname, s.mtu); err != nil {
 		return false, &exitError{exitNotRoot, err}
 	}

@@ -709,3 +709,21 @@ func TestIPUpDown(t *testing.T) {
 		t.Fatalf("scripts ran as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestProxyListenFailsFirst: a proxy address that cannot be listened on fails before the
+// call is placed (status 2, naming the option), so no server session is spent on it.
+func TestProxyListenFailsFirst(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--socks", "192.0.2.99:1080")
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("client still running:\n%s", c.log.String())
+	}
+	if code := c.exitCode(); code != 2 || !strings.Contains(c.log.String(), "--socks 192.0.2.99:1080") {
+		t.Fatalf("exit status %d:\n%s", code, c.log.String())
+	}
+	if strings.Contains(b.srvLog.String(), "LCP opened") || strings.Contains(c.log.String(), "connected to") {
+		t.Fatalf("a call was placed:\n%s\nserver:\n%s", c.log.String(), b.srvLog.String())
+	}
+}
