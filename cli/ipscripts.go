@@ -31,8 +31,7 @@ type linkScripts struct {
 	dir     string // pppconf.PPPDir
 	log     *logger
 	ipparam string
-	server  bool     // PEERNAME is the client's authenticated name
-	env     []string // extra environment (LINKNAME, ...)
+	server  bool // PEERNAME is the client's authenticated name
 
 	mu      sync.Mutex
 	args    []string      // set when the link came up
@@ -41,8 +40,8 @@ type linkScripts struct {
 	p       ppp.LinkParams
 }
 
-func newLinkScripts(log *logger, server bool, ipparam string, env ...string) *linkScripts {
-	return &linkScripts{dir: pppconf.PPPDir, log: log, server: server, ipparam: ipparam, env: env}
+func newLinkScripts(log *logger, server bool, ipparam string) *linkScripts {
+	return &linkScripts{dir: pppconf.PPPDir, log: log, server: server, ipparam: ipparam}
 }
 
 // up starts ip-up for ifname (in the background: the link is already usable).
@@ -125,5 +124,5 @@ func (s *linkScripts) environ(name string) []string {
 	if name == "ip-down" {
 		env = append(env, "CONNECT_TIME="+strconv.Itoa(int(time.Since(s.upSince).Seconds())))
 	}
-	return append(env, s.env...)
+	return env
 }

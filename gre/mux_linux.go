@@ -123,9 +123,6 @@ func NewMux(local netip.Addr, opt Options) (*Mux, error) {
 	return m, nil
 }
 
-// LocalAddr is the address the Mux is bound to.
-func (m *Mux) LocalAddr() netip.Addr { return m.local }
-
 // Acquire takes a reference; false if the Mux is already closed (the last Release ran).
 func (m *Mux) Acquire() bool {
 	m.mu.Lock()
@@ -243,7 +240,7 @@ func (m *Mux) readLoop() {
 		case 0:
 			fails = 0
 			m.dispatch(int(n))
-		case unix.EINTR, unix.EAGAIN:
+		case unix.EINTR: // (EAGAIN waits in the poller inside Read)
 		default:
 			// An ICMP error about one call's peer is reported on the shared socket; it
 			// must not end the others. Anything else repeating is not expected: back off.
