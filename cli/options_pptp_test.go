@@ -303,8 +303,8 @@ func TestSendWindowOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := dialConfig(a, nil).SendWindow; got != tc.want {
-			t.Errorf("%q: DialConfig.SendWindow %d, want %d", tc.args, got, tc.want)
+		if got := dialConfig(a, nil).Link.SendWindow; got != tc.want {
+			t.Errorf("%q: DialConfig.Link.SendWindow %d, want %d", tc.args, got, tc.want)
 		}
 	}
 }

@@ -93,21 +93,23 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 	return session.DialConfig{
 		Server:  a.Server,
 		Control: cc,
-		// One call per process: its GRE reads may hold a thread (see gre.Options.Blocking).
-		GRE: gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP, Blocking: true},
-		Reorder: gre.ReorderConfig{
-			Timeout:       a.Timeout,
-			NoBuffer:      a.NoBuffer,
-			MissingWindow: a.MissingWindow,
+		Link: gre.LinkOptions{
+			// One call per process: its GRE reads may hold a thread (see gre.Options.Blocking).
+			Socket: gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP, Blocking: true},
+			Reorder: gre.ReorderConfig{
+				Timeout:       a.Timeout,
+				NoBuffer:      a.NoBuffer,
+				MissingWindow: a.MissingWindow,
+			},
+			LogLevel: a.LogLevel,
+			TestType: a.TestType,
+			TestRate: a.TestRate,
+			// 32 KiB receive buffers: the TUN then coalesces up to 23 TCP segments into one
+			// write (GRO). 4 MiB per client (pages touched lazily), worth it for its one session.
+			PacketSize: 32768,
+			SendWindow: a.SendWindow,
 		},
-		LogLevel: a.LogLevel,
-		TestType: a.TestType,
-		TestRate: a.TestRate,
-		// 32 KiB receive buffers: the TUN then coalesces up to 23 TCP segments into one
-		// write (GRO). 4 MiB per client (pages touched lazily), worth it for its one session.
-		PacketSize: 32768,
-		SendWindow: a.SendWindow,
-		Logf:       log.Logf,
+		Logf: log.Logf,
 	}
 }
 

@@ -210,10 +210,13 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			StartTimeout: conf.StartTimeout,
 			Logf:         log.Debugf,
 		},
-		PPP:           e,
-		Pool:          session.NewPool(sp),
+		PPP:  e,
+		Pool: session.NewPool(sp),
+		Link: gre.LinkOptions{
+			Socket:     gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
+			PacketSize: 16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
+		},
 		Connections:   min(conf.Connections, len(sp)),
-		GRE:           gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
 		OwnGRESockets: ownGRESockets(conf.GREOwn),
 		LinkScripts: func(client netip.Addr) (func(string, ppp.LinkParams), func()) {
 			ipparam := client.String() // as poptop passes it to pppd, unless noipparam
@@ -223,8 +226,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			sc := newLinkScripts(log, true, ipparam)
 			return sc.up, sc.down
 		},
-		PacketSize: 16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
-		Logf:       log.Logf,
+		Logf: log.Logf,
 	}
 	listen = ":1723"
 	if conf.Listen.IsValid() {

@@ -30,6 +30,46 @@ const (
 	ackOnlyLen       = 12
 )
 
+// LinkOptions are the datapath settings of a call that a client and a server configure
+// alike; the control connection supplies the rest of a LinkConfig (Call IDs, the peer's
+// window), see LinkConfig.
+type LinkOptions struct {
+	Socket  Options // the raw GRE socket; its CallID is set per call
+	Reorder ReorderConfig
+	// PacketSize is LinkConfig.PacketSize; large buffers let the TUN coalesce received
+	// TCP segments (GRO) into one write. 0 = DefaultPacketSize.
+	PacketSize int
+	// SendWindow is how many packets are sent ahead of the peer's acknowledgment:
+	// 0 = the peer's Packet Recv. Window Size, negative = no limit (as pptp-linux).
+	SendWindow int
+	// TestType and TestRate: pptp --test-type/--test-rate (LinkConfig).
+	TestType, TestRate int
+	LogLevel           int // pptp --loglevel (LinkConfig)
+}
+
+// LinkConfig is the configuration of the call with Call IDs local and peer whose peer
+// advertised peerWindow, under these options.
+func (o LinkOptions) LinkConfig(local, peer, peerWindow uint16, logf func(string, ...any)) LinkConfig {
+	w := o.SendWindow
+	switch {
+	case w < 0:
+		w = 0 // no window
+	case w == 0:
+		w = int(peerWindow)
+	}
+	return LinkConfig{
+		LocalCallID: local,
+		PeerCallID:  peer,
+		Reorder:     o.Reorder,
+		Logf:        logf,
+		LogLevel:    o.LogLevel,
+		PacketSize:  o.PacketSize,
+		SendWindow:  w,
+		TestType:    o.TestType,
+		TestRate:    o.TestRate,
+	}
+}
+
 // LinkConfig configures a Link.
 type LinkConfig struct {
 	LocalCallID, PeerCallID uint16

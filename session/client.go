@@ -32,20 +32,10 @@ type Tunnel struct {
 
 // DialConfig is what a client needs to place a call.
 type DialConfig struct {
-	Server   string // host name or IPv4 address, optionally with :port
-	Control  control.ClientConfig
-	GRE      gre.Options
-	Reorder  gre.ReorderConfig
-	LogLevel int
-	// TestType and TestRate: pptp --test-type/--test-rate (deliberate reordering of sent packets).
-	TestType, TestRate int
-	// PacketSize is the receive buffer per packet; large buffers let the TUN coalesce
-	// received TCP segments (GRO) into one write. 0 = gre's default.
-	PacketSize int
-	// SendWindow is how many packets we send ahead of the peer's acknowledgment:
-	// 0 = the peer's Packet Recv. Window Size, negative = no limit (as pptp-linux).
-	SendWindow int
-	Logf       func(format string, args ...any)
+	Server  string // host name or IPv4 address, optionally with :port
+	Control control.ClientConfig
+	Link    gre.LinkOptions
+	Logf    func(format string, args ...any)
 }
 
 // ResolveServer resolves host (optionally host:port) to an IPv4 address.
@@ -102,7 +92,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 			claim.Close()
 		}
 	}
-	gopt := cfg.GRE
+	gopt := cfg.Link.Socket
 	gopt.CallID = cfg.Control.CallID
 	conn, err := gre.Dial(server, gopt)
 	if err != nil {
@@ -120,17 +110,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		release()
 		return nil, err
 	}
-	link := gre.NewLink(conn, gre.LinkConfig{
-		LocalCallID: call.LocalCallID(),
-		PeerCallID:  call.PeerCallID(),
-		Reorder:     cfg.Reorder,
-		Logf:        cfg.Logf,
-		LogLevel:    cfg.LogLevel,
-		TestType:    cfg.TestType,
-		TestRate:    cfg.TestRate,
-		PacketSize:  cfg.PacketSize,
-		SendWindow:  sendWindow(cfg.SendWindow, call.PeerRecvWindow()),
-	})
+	link := newLink(conn, call, cfg.Link, cfg.Logf)
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
 }
 
@@ -148,15 +128,9 @@ func recvWindow(configured uint16, conn *gre.Conn, logf func(string, ...any)) ui
 	return w
 }
 
-// sendWindow is the gre.LinkConfig.SendWindow for a configured window and the peer's.
-func sendWindow(configured int, peer uint16) int {
-	switch {
-	case configured < 0:
-		return 0 // gre: no window
-	case configured > 0:
-		return configured
-	}
-	return int(peer)
+// newLink is the GRE link of a placed call, client or server.
+func newLink(conn *gre.Conn, call *control.Call, o gre.LinkOptions, logf func(string, ...any)) *gre.Link {
+	return gre.NewLink(conn, o.LinkConfig(call.LocalCallID(), call.PeerCallID(), call.PeerRecvWindow(), logf))
 }
 
 // claimCallID picks a random Call ID that no other client in this network namespace uses

@@ -36,18 +36,6 @@ func TestClaimCallIDSkipsTakenIDs(t *testing.T) {
 	}
 }
 
-func TestSendWindow(t *testing.T) {
-	for _, tc := range []struct {
-		configured int
-		peer       uint16
-		want       int
-	}{{0, 64, 64}, {-1, 64, 0}, {300, 64, 300}, {0, 0, 0}} {
-		if got := sendWindow(tc.configured, tc.peer); got != tc.want {
-			t.Errorf("sendWindow(%d, %d) = %d, want %d", tc.configured, tc.peer, got, tc.want)
-		}
-	}
-}
-
 func TestOtherClaims(t *testing.T) {
 	const procNetUnix = `Num       RefCount Protocol Flags    Type St Inode Path
 0000000000000000: 00000002 00000000 00000000 0002 01 31062 @pptp-go/call/192.0.2.7/4242

@@ -60,9 +60,7 @@ type ServerConfig struct {
 	Pool        *Pool
 	Connections int    // most concurrent sessions (pptpd "connections"), default 100
 	IfName      string // TUN name pattern, default "pptpd%d" (one device per session, like ppp0..N)
-	Reorder     gre.ReorderConfig
-	PacketSize  int // receive buffer per packet (see DialConfig.PacketSize); 0 = gre's default
-	GRE         gre.Options
+	Link        gre.LinkOptions
 	// OwnGRESockets is how many calls at a time get a GRE socket of their own (see
 	// dialGRE): 0 = 32, negative = none (every call shares the gre.Mux).
 	OwnGRESockets int
@@ -240,14 +238,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	defer release()
 
-	link := gre.NewLink(conn, gre.LinkConfig{
-		LocalCallID: localID,
-		PeerCallID:  call.PeerCallID(),
-		Reorder:     s.cfg.Reorder,
-		PacketSize:  s.cfg.PacketSize,
-		SendWindow:  int(call.PeerRecvWindow()),
-		Logf:        logf,
-	})
+	link := newLink(conn, call, s.cfg.Link, logf)
 	t := &Tunnel{Call: call, Link: link, Server: client}
 	dev, ifname, err := netif.CreateTUN(s.cfg.IfName, 1500)
 	if err != nil {
@@ -318,7 +309,7 @@ func (s *Server) dialGRE(local, client netip.Addr) (conn *gre.Conn, callID uint1
 		s.own[client] = struct{}{}
 		s.greMu.Unlock()
 		callID = s.newCallID(false)
-		opt := s.cfg.GRE
+		opt := s.cfg.Link.Socket
 		opt.Local, opt.CallID, opt.Blocking = local, callID, true
 		conn, err = gre.Dial(client, opt)
 		done = func() {
@@ -351,7 +342,7 @@ func (s *Server) mux(local netip.Addr) (*gre.Mux, error) {
 	if m := s.muxes[local]; m != nil && m.Acquire() {
 		return m, nil
 	}
-	m, err := gre.NewMux(local, s.cfg.GRE)
+	m, err := gre.NewMux(local, s.cfg.Link.Socket)
 	if err != nil {
 		return nil, err
 	}

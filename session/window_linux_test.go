@@ -47,7 +47,7 @@ func TestDialAdvertisesWhatTheBufferHolds(t *testing.T) {
 		var logs strings.Builder
 		cfg := DialConfig{
 			Server: fmt.Sprintf("%s:%d", p.AddrA, port),
-			GRE:    gre.Options{BufferBytes: tc.buffer},
+			Link:   gre.LinkOptions{Socket: gre.Options{BufferBytes: tc.buffer}},
 			Logf: func(format string, args ...any) {
 				mu.Lock()
 				defer mu.Unlock()
