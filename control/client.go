@@ -87,7 +87,7 @@ func Dial(ctx context.Context, server string, cfg ClientConfig) (*Call, error) {
 	defer cancel()
 	addr, err := resolve(cctx, host)
 	if err != nil {
-		return nil, err
+		return nil, connectErr{err}
 	}
 	ap := netip.AddrPortFrom(addr, port)
 	d := net.Dialer{}
@@ -99,7 +99,7 @@ func Dial(ctx context.Context, server string, cfg ClientConfig) (*Call, error) {
 	}
 	conn, err := d.DialContext(cctx, "tcp", ap.String())
 	if err != nil {
-		return nil, connectError(ctx, ap, cfg.ConnectTimeout, err)
+		return nil, connectErr{connectError(ctx, ap, cfg.ConnectTimeout, err)}
 	}
 	conn.(*net.TCPConn).SetNoDelay(true) // control messages are small and latency-bound
 	return Client(ctx, conn, cfg)
@@ -167,6 +167,16 @@ func resolve(ctx context.Context, host string) (netip.Addr, error) {
 	}
 	return addrs[0], nil
 }
+
+// ErrConnect is matched (errors.Is) by Dial's errors that come before any PPTP message:
+// resolving the server, or its TCP connection.
+var ErrConnect = errors.New("cannot connect")
+
+// connectErr gives an error the ErrConnect kind and keeps its text.
+type connectErr struct{ err error }
+
+func (e connectErr) Error() string   { return e.err.Error() }
+func (e connectErr) Unwrap() []error { return []error{ErrConnect, e.err} }
 
 // connectError turns a dial error into "connect to ADDR: connection refused" (wrapping
 // the errno) or a timeout message.

@@ -38,6 +38,19 @@ type DialConfig struct {
 	Logf    func(format string, args ...any)
 }
 
+// ErrResolve and ErrGRESocket are matched (errors.Is) by Dial's errors from resolving the
+// server and from opening the raw GRE socket.
+var (
+	ErrResolve   = errors.New("cannot resolve the server")
+	ErrGRESocket = errors.New("cannot open the GRE socket")
+)
+
+// kindError gives err a kind (errors.Is) and keeps its text.
+type kindError struct{ kind, err error }
+
+func (k kindError) Error() string   { return k.err.Error() }
+func (k kindError) Unwrap() []error { return []error{k.kind, k.err} }
+
 // ResolveServer resolves host (optionally host:port) to an IPv4 address.
 func ResolveServer(ctx context.Context, host string) (netip.Addr, error) {
 	h := host
@@ -81,7 +94,7 @@ func RandomCallID() uint16 {
 func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	server, err := ResolveServer(ctx, cfg.Server)
 	if err != nil {
-		return nil, err
+		return nil, kindError{ErrResolve, err}
 	}
 	var claim io.Closer
 	if cfg.Control.CallID == 0 {
@@ -97,7 +110,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	conn, err := gre.Dial(server, gopt)
 	if err != nil {
 		release()
-		return nil, err
+		return nil, kindError{ErrGRESocket, err}
 	}
 	cfg.Control.RecvWindow = recvWindow(cfg.Control.RecvWindow, conn, cfg.Logf)
 	addr := server.String()

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+
+// Package pptp is a PPTP VPN client for Go programs: it places a call to a PPTP server
+// (Windows RRAS, MikroTik, poptop, ours), runs the whole PPP stack itself (LCP, MS-CHAPv2,
+// MPPE, IPCP) and ends the link in a user-space TCP/IP stack, so a program can reach the
+// network behind the server without a TUN device, routes or kernel PPP:
+//
+//	t, err := pptp.Dial(ctx, pptp.Config{
+//		Server: "vpn.example.com", User: "alice", Password: pw,
+//	})
+//	if err != nil {
+//		return err // a *DialError: which stage failed, and why
+//	}
+//	defer t.Close()
+//	c, err := t.DialContext(ctx, "tcp", "10.0.0.5:443") // through the tunnel
+//	ln, err := t.Listen("tcp", ":8080")                  // and the other way
+//
+// # Safety
+//
+// PPTP's cryptography is weak: MS-CHAPv2 falls to an offline attack on a captured
+// handshake, and MPPE is RC4 without integrity protection. Use it to reach gateways that
+// speak nothing else, not as a security boundary.
+//
+// The zero Config is the least weak choice: MS-CHAPv2 alone (the server's authenticator
+// response is verified, so a server that does not know the password cannot complete the
+// login) and 128-bit MPPE required — a server that will not encrypt gets no link. Weaker
+// choices are explicit: Config.Auth adds MS-CHAPv1, CHAP-MD5 or PAP; Config.Encryption
+// allows 40-bit, optional or no MPPE. A field that makes no sense is refused by Dial with an
+// error that names it (a *DialError at StageConfig).
+//
+// # Privileges
+//
+// PPTP carries its data in GRE (IP protocol 47), which needs a raw socket: Dial needs root
+// or CAP_NET_RAW, and nothing else. Without it Dial fails at StageSetup with "raw GRE socket
+// needs root or CAP_NET_RAW". DialTUN also needs CAP_NET_ADMIN for the TUN device, its
+// addresses and routes.
+//
+// # Set-up and tear-down
+//
+// Dial returns once the link can carry traffic: IPCP has given us an address and, with
+// MPPE, CCP has agreed on it and the keys are in place. Its ctx bounds the whole set-up;
+// when ctx ends or a stage fails, everything Dial had started (goroutines, sockets, the
+// Call ID claim, a TUN) is gone before it returns. A *DialError says which Stage failed:
+// connect (DNS, TCP), PPTP control (the server refused the call), LCP, authentication (an
+// MS-CHAP failure such as E=691 in words), encryption (CCP) or IPCP.
+//
+// Close ends the link in order — LCP Terminate-Request, Call-Clear-Request,
+// Stop-Control-Connection-Request — and returns when nothing of the tunnel is left. Done is
+// closed when the tunnel ends for any reason; Err then says why (the server hung up, LCP
+// echoes went unanswered), and is nil after Close.
+//
+// # Traffic
+//
+// DialContext, Listen and ListenPacket work like their net package namesakes, through the
+// tunnel's user-space stack (gVisor's, as wireguard-go's tun/netstack builds it). Names are
+// resolved with the DNS servers the server assigned, through the tunnel: Resolver returns a
+// *net.Resolver that does so for other code, and LookupHost is a shortcut. Netstack gives
+// the stack itself for what is not wrapped here, such as ICMP echo sockets.
+//
+// DialTUN puts the link on a kernel TUN device instead, configured with the negotiated
+// addresses, the routes of TUNConfig and, if asked, DNS; Close removes every change. Its
+// tunnel's DialContext and Listen then use kernel sockets bound to the interface.
+//
+// Params describes the link (addresses, DNS, MTU, cipher, Call IDs) and Stats counts what
+// went through it (packets, bytes, GRE losses and reordering, decryption errors, the GRE
+// round trip).
+//
+// # Beyond the defaults
+//
+// Config.Control and Config.Link hold the settings of pptp(8)'s command line (echo timers,
+// bind address, routing mark, reordering, windows). Config.PPP takes a whole engine
+// configuration, as pptp builds it from pppd's option files with package pppconf.
+//
+// The pptp command (cmd/pptp) is built on this package: its proxy mode (SOCKS5 and HTTP
+// through a tunnel) is Dial, its default mode DialTUN. examples/socks5 is a SOCKS5 front
+// for a PPTP link in a few dozen lines.
+package pptp

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/pptp-go/pptp"
+	"github.com/pptp-go/pptp/internal/nstest"
+)
+
+// libDial dials our pptpd from the client namespace with the public package alone.
+func libDial(ctx context.Context, b *bed, cfg pptp.Config) (*pptp.Tunnel, error) {
+	if cfg.Server == "" {
+		cfg.Server = b.ns.AddrA
+	}
+	var t *pptp.Tunnel
+	err := nstest.In(b.ns.B, func() (err error) {
+		t, err = pptp.Dial(ctx, cfg)
+		return err
+	})
+	return t, err
+}
+
+var alice = pptp.Config{User: "alice", Password: "wonderland"}
+
+// TestLibrary: pptp.Dial with the zero Config's defaults against our pptpd, no TUN: the
+// link's parameters, a TCP transfer both ways to a service behind the server, a listener
+// reached from the server's side, a name resolved through the tunnel's DNS, and Close.
+func TestLibrary(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	// Behind the server: an echo-hash service and a DNS server on the server's tunnel
+	// address, both in the server's namespace.
+	ln, err := nstest.Listen(b.ns.A, "0.0.0.0:7001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go nstest.Serve(ln, hashEcho)
+	stopDNS := serveDNS(t, b.ns.A, "svc.test.", netip.MustParseAddr(pppLocal))
+	defer stopDNS()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tun, err := libDial(ctx, b, alice)
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
+	}
+	p := tun.Params()
+	if p.Local != netip.MustParseAddr("10.99.0.100") || p.Peer != netip.MustParseAddr(pppLocal) || p.Interface != "" ||
+		p.MPPEBits != 128 || p.Encryption != "MPPE 128-bit stateless" || len(p.DNS) != 1 || p.DNS[0].String() != pppLocal ||
+		p.User != "alice" || p.MTU == 0 || p.CallID == 0 || p.PeerCallID == 0 {
+		t.Errorf("Params = %+v", p)
+	}
+
+	// A name through the tunnel's DNS, then a transfer to it.
+	addrs, err := tun.LookupHost(ctx, "svc.test")
+	if err != nil || len(addrs) != 1 || addrs[0] != pppLocal {
+		t.Fatalf("LookupHost(svc.test) = %v, %v", addrs, err)
+	}
+	if got, err := tun.Resolver().LookupHost(ctx, "svc.test"); err != nil || len(got) != 1 || got[0] != pppLocal {
+		t.Errorf("Resolver().LookupHost = %v, %v", got, err)
+	}
+	c, err := tun.DialContext(ctx, "tcp", "svc.test:7001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAndCheck(t, c, 8<<20)
+
+	// The other way: a listener in the tunnel, dialled from the server's namespace.
+	tl, err := tun.Listen("tcp", ":7002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if c, err := tl.Accept(); err == nil {
+			hashEcho(c)
+		}
+	}()
+	sc, err := nstest.Dial(b.ns.A, "10.99.0.100:7002", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAndCheck(t, sc, 1<<20)
+	tl.Close()
+
+	st := tun.Stats()
+	if st.TxBytes < 8<<20 || st.RxBytes < 1<<20 || st.RxPackets < 700 || st.RxDecryptErrors != 0 || st.RTT <= 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+	select {
+	case <-tun.Done():
+		t.Fatalf("Done before Close: %v", tun.Err())
+	default:
+	}
+	if err := tun.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	<-tun.Done()
+	if err := tun.Err(); err != nil {
+		t.Errorf("Err after Close = %v, want nil", err)
+	}
+	if !nstest.WaitFor(5*time.Second, func() bool { return strings.Contains(b.srvLog.String(), "session ended") }) {
+		t.Errorf("server did not log the end of the session:\n%s", b.srvLog.String())
+	}
+	if _, err := tun.DialContext(ctx, "tcp", pppLocal+":7001"); err == nil {
+		t.Errorf("DialContext after Close succeeded")
+	}
+}
+
+// TestLibraryErrors: each failing stage is named, and a bad Config field too.
+func TestLibraryErrors(t *testing.T) {
+	b := newBed(t, "10.99.0.110-119")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name  string
+		cfg   pptp.Config
+		stage pptp.Stage
+		text  string
+	}{
+		{"no user", pptp.Config{Password: "b"}, pptp.StageConfig, "Config.User"},
+		{"bad MTU", pptp.Config{User: "a", Password: "b", MTU: 100}, pptp.StageConfig, "Config.MTU"},
+		{"PAP with MPPE", pptp.Config{User: "a", Password: "b", Auth: pptp.PAP}, pptp.StageConfig, "Config.Auth"},
+		{"bad encryption", pptp.Config{User: "a", Password: "b", Encryption: 9}, pptp.StageConfig, "Config.Encryption"},
+		{"wrong password", pptp.Config{User: "alice", Password: "nope"}, pptp.StageAuth, "E=691"},
+		{"nothing listening", pptp.Config{Server: b.ns.AddrA + ":1724", User: "a", Password: "b"}, pptp.StageConnect, "connection refused"},
+	} {
+		tun, err := libDial(ctx, b, tc.cfg)
+		var de *pptp.DialError
+		if tun != nil || !errors.As(err, &de) || de.Stage != tc.stage || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: Dial = %v, %v; want stage %v and %q", tc.name, tun, err, tc.stage, tc.text)
+		}
+		if tun != nil {
+			tun.Close()
+		}
+	}
+	if _, err := pptp.Dial(ctx, pptp.Config{User: "a", Password: "b"}); err == nil || !strings.Contains(err.Error(), "Config.Server") {
+		t.Errorf("Dial without a server: %v", err)
+	}
+	// A context that ends once the call is placed, during PPP.
+	cctx, ccancel := context.WithCancel(ctx)
+	cfg := alice
+	cfg.Logf = func(format string, _ ...any) {
+		if strings.HasPrefix(format, "connected") {
+			ccancel()
+		}
+	}
+	tun, err := libDial(cctx, b, cfg)
+	var de *pptp.DialError
+	if tun != nil || !errors.Is(err, context.Canceled) || !errors.As(err, &de) || de.Stage != pptp.StageLink {
+		t.Errorf("cancelled Dial = %v, %v", tun, err)
+	}
+}
+
+// TestLibraryLeaks: 200 Dial/Close cycles and 50 failed dials (wrong password, dead server,
+// cancelled context) leave goroutines, descriptors and Call ID claims where they started.
+func TestLibraryLeaks(t *testing.T) {
+	// The server holds each slot until its LCP Stopping timer runs out, seconds after
+	// the client has gone: enough addresses for every cycle.
+	b := newBed(t, "10.99.0.2-254")
+	ctx := context.Background()
+	// One cycle first: the runtime's and the packages' one-time goroutines start here.
+	if tun, err := libDial(ctx, b, alice); err != nil {
+		t.Fatal(err)
+	} else {
+		tun.Close()
+	}
+	g0, fd0, claims0 := settle(-1), countFDs(os.Getpid()), claims(t, b)
+	for i := range 200 {
+		tun, err := libDial(ctx, b, alice)
+		if err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		tun.Close()
+	}
+	for i := range 50 {
+		var cfg pptp.Config
+		dctx, cancel := context.WithCancel(ctx)
+		switch i % 3 {
+		case 0:
+			cfg = pptp.Config{User: "alice", Password: "wrong"}
+		case 1:
+			cfg = pptp.Config{Server: b.ns.AddrA + ":1724", User: "alice", Password: "x"}
+		case 2:
+			cfg = alice
+			time.AfterFunc(time.Duration(i)*time.Millisecond, cancel)
+		}
+		if tun, err := libDial(dctx, b, cfg); err == nil {
+			tun.Close() // a cancel that came too late
+		}
+		cancel()
+	}
+	if g := settle(g0); g != g0 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines: %d before, %d after:\n%s", g0, g, buf[:runtime.Stack(buf, true)])
+	}
+	if fd := countFDs(os.Getpid()); fd != fd0 {
+		t.Errorf("descriptors: %d before, %d after", fd0, fd)
+	}
+	if c := claims(t, b); c != claims0 {
+		t.Errorf("Call ID claims: %d before, %d after", claims0, c)
+	}
+}
+
+// settle waits up to 5 s for the goroutine count to come back to want (-1: for it to stop
+// changing) and returns it.
+func settle(want int) int {
+	n := runtime.NumGoroutine()
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == want || (want < 0 && m == n) {
+			return m
+		}
+		n = m
+	}
+	return n
+}
+
+// claims counts the Call ID claims (abstract unix sockets) in the client namespace.
+func claims(t *testing.T, b *bed) int {
+	out, err := nstest.Output(b.ns.B, "cat", "/proc/net/unix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(out, "@pptp-go/call/")
+}
+
+// hashEcho reads until EOF and answers with the SHA-256 of what it read.
+func hashEcho(c net.Conn) {
+	defer c.Close()
+	h := sha256.New()
+	io.Copy(h, c)
+	c.Write(h.Sum(nil))
+}
+
+// sendAndCheck sends n random bytes on c, half-closes it and checks the hash that comes back.
+func sendAndCheck(t *testing.T, c net.Conn, n int) {
+	t.Helper()
+	defer c.Close()
+	data := make([]byte, n)
+	rand.Read(data)
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := c.Write(data); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	got, err := io.ReadAll(c)
+	want := sha256.Sum256(data)
+	if err != nil || !bytes.Equal(got, want[:]) {
+		t.Fatalf("hash of %d bytes: got %x (%v), want %x", n, got, err, want)
+	}
+}
+
+// serveDNS answers A queries for name with addr on UDP port 53 in namespace ns.
+func serveDNS(t *testing.T, ns, name string, addr netip.Addr) (stop func()) {
+	var pc net.PacketConn
+	if err := nstest.In(ns, func() (err error) {
+		pc, err = net.ListenPacket("udp4", "0.0.0.0:53")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			h.Response, h.RCode = true, dnsmessage.RCodeSuccess
+			bld := dnsmessage.NewBuilder(nil, h)
+			bld.StartQuestions()
+			bld.Question(q)
+			bld.StartAnswers()
+			if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name) {
+				bld.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: addr.As4()})
+			}
+			if out, err := bld.Finish(); err == nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return func() { pc.Close() }
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+
+package pptp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/tun/netstack"
+)
+
+// DialContext connects to address through the tunnel, as net.Dialer.DialContext does
+// ("tcp", "tcp4", "udp", "udp4", "ping4"). Host names are resolved with the server's DNS
+// servers, through the tunnel. With a TUN the connection is a kernel socket bound to the
+// tunnel's interface.
+func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if tnet := t.netstack(); tnet != nil {
+		return tnet.DialContext(ctx, network, address)
+	}
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		addrs, err := t.LookupHost(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		address = net.JoinHostPort(addrs[0], port)
+	}
+	d := net.Dialer{Control: t.bindToDevice}
+	return d.DialContext(ctx, network, address)
+}
+
+// Listen listens for TCP connections arriving through the tunnel ("tcp", "tcp4"), on
+// address ":port" or "LOCAL:port" with the tunnel's own address.
+func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
+	switch network {
+	case "tcp", "tcp4":
+	default:
+		return nil, fmt.Errorf("pptp: Listen: network %q: only tcp and tcp4", network)
+	}
+	ap, err := t.localAddrPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if tnet := t.netstack(); tnet != nil {
+		ln, err := tnet.ListenTCPAddrPort(ap)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return ln, nil
+	}
+	lc := net.ListenConfig{Control: t.bindToDevice}
+	return lc.Listen(context.Background(), "tcp4", ap.String())
+}
+
+// ListenPacket listens for UDP datagrams arriving through the tunnel ("udp", "udp4").
+func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
+	switch network {
+	case "udp", "udp4":
+	default:
+		return nil, fmt.Errorf("pptp: ListenPacket: network %q: only udp and udp4", network)
+	}
+	ap, err := t.localAddrPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if tnet := t.netstack(); tnet != nil {
+		c, err := tnet.ListenUDPAddrPort(ap)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	lc := net.ListenConfig{Control: t.bindToDevice}
+	return lc.ListenPacket(context.Background(), "udp4", ap.String())
+}
+
+// localAddrPort parses ":port" or "ADDR:port"; an empty host is the tunnel's address.
+func (t *Tunnel) localAddrPort(address string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("pptp: port %q: %w", port, err)
+	}
+	local := t.Params().Local
+	if host != "" {
+		a, err := netip.ParseAddr(host)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("pptp: %q is not an IP address", host)
+		}
+		if a != local && !a.IsUnspecified() {
+			return netip.AddrPort{}, fmt.Errorf("pptp: %v is not the tunnel's address (%v)", a, local)
+		}
+	}
+	return netip.AddrPortFrom(local, uint16(n)), nil
+}
+
+// Resolver returns a resolver that asks the DNS servers IPCP gave, through the tunnel
+// (names in /etc/hosts answer first, as for any Go resolver).
+func (t *Tunnel) Resolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: t.dialDNS}
+}
+
+// LookupHost resolves host with the tunnel's DNS servers.
+func (t *Tunnel) LookupHost(ctx context.Context, host string) ([]string, error) {
+	if tnet := t.netstack(); tnet != nil {
+		return tnet.LookupContextHost(ctx, host)
+	}
+	return t.Resolver().LookupHost(ctx, host)
+}
+
+// errNoDNS is the resolvers' error when the server gave no DNS server.
+var errNoDNS = errors.New("pptp: the server assigned no DNS server")
+
+// dialDNS is the Resolver's Dial: whatever server the host's resolv.conf names, it asks
+// the tunnel's, the first that answers the connection.
+func (t *Tunnel) dialDNS(ctx context.Context, network, _ string) (net.Conn, error) {
+	dns := t.Params().DNS
+	if len(dns) == 0 {
+		return nil, errNoDNS
+	}
+	var err error
+	for _, s := range dns {
+		var c net.Conn
+		if c, err = t.DialContext(ctx, network, netip.AddrPortFrom(s, 53).String()); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+// Netstack is the user-space TCP/IP stack of a Dial tunnel (nil for DialTUN), for what
+// this package does not wrap, such as ICMP echo sockets.
+func (t *Tunnel) Netstack() *netstack.Net { return t.netstack() }
+
+func (t *Tunnel) netstack() *netstack.Net {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tnet
+}
+
+// bindToDevice keeps a kernel socket on the tunnel's interface whatever the routes say.
+func (t *Tunnel) bindToDevice(_, _ string, rc syscall.RawConn) error {
+	ifname := t.Params().Interface
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("pptp: binding to %s: %w", ifname, serr)
+	}
+	return nil
+}

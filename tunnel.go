@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+
+package pptp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun"
+	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/session"
+)
+
+// Tunnel is a PPTP call whose PPP link is up. Its methods are safe for concurrent use.
+type Tunnel struct {
+	call   *session.Tunnel
+	sess   *session.PPP
+	cancel context.CancelFunc // ends routineRun's session
+
+	up     chan struct{} // closed by the engine's Up, after params (and tnet) are set
+	upOnce sync.Once
+	done   chan struct{} // closed by routineRun when the session is over; err is set then
+	err    error
+
+	mu     sync.Mutex
+	params Params
+	tnet   *netstack.Net // netstack mode; nil with a TUN
+}
+
+// TUNConfig configures DialTUN's kernel interface.
+type TUNConfig struct {
+	// Name is the interface name; a %d in it takes the first free number. "" = "pptp%d".
+	Name string
+	// Routes are sent through the tunnel; DefaultRoute sends everything (as 0.0.0.0/1 and
+	// 128.0.0.0/1, leaving the original default route in place).
+	Routes       []netip.Prefix
+	DefaultRoute bool
+	// SetDNS writes the server's DNS servers to /etc/resolv.conf (restored at Close).
+	SetDNS bool
+	// NoHostRoute skips the host route that keeps the server itself off the tunnel.
+	NoHostRoute bool
+	// Up runs when the link is up (before Dial returns), Down before the interface
+	// configuration is removed; pppd's ip-up and ip-down go here. Neither may block long.
+	Up   func(Params)
+	Down func()
+}
+
+// Dial places a call to cfg.Server and brings its PPP link up onto a user-space TCP/IP
+// stack: no TUN device, no routes, no CAP_NET_ADMIN. It returns once the link can carry
+// traffic (IPCP opened, MPPE keys in place), or a *DialError naming the stage that failed.
+// ctx bounds the whole set-up; once Dial has returned it has no effect on the tunnel.
+func Dial(ctx context.Context, cfg Config) (*Tunnel, error) {
+	return dial(ctx, cfg, nil)
+}
+
+// DialTUN is Dial onto a kernel TUN device, configured with the link's addresses and tc's
+// routes; Close removes every address, route and DNS change again. It needs CAP_NET_ADMIN
+// besides CAP_NET_RAW, and configures the network namespace of the process's threads.
+func DialTUN(ctx context.Context, cfg Config, tc TUNConfig) (*Tunnel, error) {
+	return dial(ctx, cfg, &tc)
+}
+
+func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
+	ec, err := cfg.engineConfig()
+	if err != nil {
+		return nil, &DialError{Stage: StageConfig, Err: err}
+	}
+	if ctx.Err() != nil {
+		return nil, &DialError{Stage: StageConnect, Err: ctx.Err()}
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	t := &Tunnel{up: make(chan struct{}), done: make(chan struct{})}
+
+	var dev tun.Device
+	pc := session.PPPConfig{Logf: logf}
+	if tc == nil {
+		lazy := session.NewLazyDevice()
+		dev, pc.IfName = lazy, "netstack"
+		pc.Configure = func(p ppp.LinkParams) (func() error, error) {
+			d, tnet, err := netif.CreateNetstack(p.Local, p.DNS, p.MTU)
+			if err != nil {
+				return nil, err
+			}
+			lazy.Set(d)
+			t.mu.Lock()
+			t.tnet = tnet
+			t.mu.Unlock()
+			return func() error { return nil }, nil // the device closes with the session
+		}
+		ec.UsePeerDNS = true // the stack resolves names with the server's DNS
+	} else {
+		name := tc.Name
+		if name == "" {
+			name = "pptp%d"
+		}
+		mtu := int(ec.MTU)
+		if mtu == 0 {
+			mtu = DefaultMTU
+		}
+		if dev, pc.IfName, err = netif.CreateTUN(name, mtu); err != nil {
+			return nil, &DialError{Stage: StageSetup, Err: err}
+		}
+		pc.Netif = netif.Config{Routes: tc.Routes, DefaultRoute: tc.DefaultRoute}
+		pc.ApplyDNS = tc.SetDNS
+		if tc.Down != nil {
+			pc.LinkDown = tc.Down
+		}
+	}
+
+	pctx, cancel := context.WithTimeout(ctx, placeTimeout)
+	call, err := session.Dial(pctx, session.DialConfig{Server: cfg.Server, Control: cfg.Control, Link: cfg.Link, Logf: logf})
+	cancel()
+	if err != nil {
+		dev.Close()
+		return nil, &DialError{Stage: placeStage(err), Err: err}
+	}
+	t.call = call
+	logf("connected to %s (call ID %d, peer's call ID %d)", call.Server, call.Call.LocalCallID(), call.Call.PeerCallID())
+	if tc != nil && !tc.NoHostRoute {
+		pc.Netif.Server = call.Server
+		pc.Netif.ServerShared = func() bool { return session.OtherCallsTo(call.Server, call.Call.LocalCallID()) }
+	}
+
+	userUp := ec.Up
+	ec.Up = func(p ppp.LinkParams) {
+		params := t.describe(p, pc.IfName, tc == nil)
+		t.mu.Lock()
+		t.params = params
+		t.mu.Unlock()
+		logf("link up on %s: %s", pc.IfName, session.Describe(p))
+		if userUp != nil {
+			userUp(p)
+		}
+		if tc != nil && tc.Up != nil {
+			tc.Up(params)
+		}
+		t.upOnce.Do(func() { close(t.up) })
+	}
+	if ec.Logf == nil {
+		ec.Logf = logf
+	}
+	ec.Debug = ec.Debug || cfg.Debug
+	pc.Engine, pc.Dev = ec, dev
+	t.sess = session.NewPPP(call.Link, pc)
+
+	rctx, rcancel := context.WithCancel(context.Background())
+	t.cancel = rcancel
+	go t.routineRun(rctx)
+
+	select {
+	case <-t.up:
+		return t, nil
+	case <-t.done:
+		return nil, &DialError{Stage: pppStage(t.err), Err: t.err}
+	case <-ctx.Done():
+		rcancel()
+		<-t.done
+		return nil, &DialError{Stage: StageLink, Err: ctx.Err()}
+	}
+}
+
+// routineRun runs the session until it ends or ctx is cancelled, then records why.
+func (t *Tunnel) routineRun(ctx context.Context) {
+	err := t.call.RunOver(ctx, t.sess.Run)
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("link ended")
+	}
+	t.err = err
+	close(t.done)
+}
+
+// describe builds the Params of a link that came up.
+func (t *Tunnel) describe(p ppp.LinkParams, ifname string, netstackMode bool) Params {
+	out := Params{
+		Server:     t.call.Server,
+		CallID:     t.call.Call.LocalCallID(),
+		PeerCallID: t.call.Call.PeerCallID(),
+		Local:      p.Local,
+		Peer:       p.Peer,
+		DNS:        p.DNS,
+		MTU:        p.MTU,
+		User:       p.AuthUser,
+		Encryption: "none",
+	}
+	if !netstackMode {
+		out.Interface = ifname
+	}
+	if p.MPPE != nil {
+		mode := "stateful"
+		if p.MPPE.Stateless {
+			mode = "stateless"
+		}
+		out.Encryption = fmt.Sprintf("MPPE %d-bit %s", p.MPPE.Bits, mode)
+		out.MPPEBits = p.MPPE.Bits
+	}
+	return out
+}
+
+// Close ends the tunnel in order (LCP Terminate, Call-Clear-Request, Stop-Control-Connection),
+// removes what DialTUN configured and waits until nothing of it is left. It is idempotent.
+func (t *Tunnel) Close() error {
+	t.cancel()
+	<-t.done
+	return nil
+}
+
+// Done is closed when the tunnel has ended, by Close or because the link failed.
+func (t *Tunnel) Done() <-chan struct{} { return t.done }
+
+// Err says why the tunnel ended: nil while it runs and after Close; otherwise the failure
+// (the server hung up, the peer stopped answering echoes, …).
+func (t *Tunnel) Err() error {
+	select {
+	case <-t.done:
+		if errors.Is(t.err, context.Canceled) {
+			return nil
+		}
+		return t.err
+	default:
+		return nil
+	}
+}
+
+// Params describes the link.
+func (t *Tunnel) Params() Params {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.params
+	p.DNS = append([]netip.Addr(nil), p.DNS...)
+	return p
+}
+
+// Stats returns the tunnel's counters now.
+func (t *Tunnel) Stats() Stats {
+	ds, gs := t.sess.Stats(), t.call.Link.Stats()
+	return Stats{
+		TxPackets:       ds.TxPackets.Load(),
+		TxBytes:         ds.TxBytes.Load(),
+		RxPackets:       ds.RxPackets.Load(),
+		RxBytes:         ds.RxBytes.Load(),
+		TxDropped:       ds.TxDropped.Load(),
+		RxDecryptErrors: ds.RxDecryptErrors.Load(),
+		RxLost:          gs.RxLost.Load(),
+		RxReordered:     gs.RxBuffered.Load(),
+		RxInvalid:       gs.RxInvalid.Load(),
+		TxFailed:        gs.TxFailed.Load(),
+		CCPResets:       t.sess.ResetRequests(),
+		RTT:             rtt(gs),
+	}
+}
+
+// LinkStats are the live counters of the GRE link, in pptp-linux's terms.
+func (t *Tunnel) LinkStats() *gre.Stats { return t.call.Link.Stats() }
+
+// DataStats are the live counters of the IP datapath.
+func (t *Tunnel) DataStats() *session.DataStats { return t.sess.Stats() }
+
+// DialError is a failed Dial: the stage that failed and why.
+type DialError struct {
+	Stage Stage
+	Err   error
+}
+
+func (e *DialError) Error() string { return e.Stage.String() + ": " + e.Err.Error() }
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Stage is a step of setting a tunnel up.
+type Stage uint8
+
+const (
+	StageConfig  Stage = iota // Config was refused before anything was sent
+	StageSetup                // a local resource: the raw GRE socket (CAP_NET_RAW), the TUN
+	StageConnect              // resolving the server or its TCP connection
+	StageControl              // the PPTP control exchange (Start-Control-Connection, Outgoing-Call)
+	StageLCP                  // LCP negotiation over GRE
+	StageAuth                 // authentication
+	StageCCP                  // MPPE negotiation (CCP)
+	StageIPCP                 // IPCP: addresses and DNS
+	StageLink                 // the link failed or Dial's context ended before the link was up
+)
+
+var stageNames = [...]string{"configuration", "local set-up", "connect", "PPTP control", "LCP", "authentication", "encryption (CCP)", "IPCP", "link"}
+
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return fmt.Sprintf("stage %d", uint8(s))
+}
+
+// placeStage is the stage that failed when placing the call failed.
+func placeStage(err error) Stage {
+	var re *control.ResultError
+	switch {
+	case errors.Is(err, control.ErrConnect), errors.Is(err, session.ErrResolve):
+		return StageConnect
+	case errors.Is(err, session.ErrGRESocket):
+		return StageSetup
+	case errors.As(err, &re):
+		return StageControl
+	}
+	return StageControl
+}
+
+// pppStage is the stage a PPP failure belongs to.
+func pppStage(err error) Stage {
+	switch {
+	case errors.Is(err, ppp.ErrAuthFailed):
+		return StageAuth
+	}
+	return StageLink
+}
+
+func rtt(gs *gre.Stats) time.Duration { return time.Duration(gs.RTT.Load()) }
