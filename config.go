@@ -53,7 +53,7 @@ const (
 	MSCHAPv1                         // RFC 2433; yields MPPE keys
 	CHAPMD5                          // RFC 1994; no MPPE keys, offline-crackable
 	PAP                              // RFC 1334; the password in clear text
-	allAuth = MSCHAPv2 | MSCHAPv1 | CHAPMD5 | PAP
+	allAuth  = MSCHAPv2 | MSCHAPv1 | CHAPMD5 | PAP
 )
 
 var authMethods = [...]struct {
@@ -164,13 +164,13 @@ type Params struct {
 
 // Stats are a tunnel's counters: the IP datapath's and the GRE link's.
 type Stats struct {
-	TxPackets, TxBytes, RxPackets, RxBytes uint64 // IP packets through the tunnel
-	TxDropped                              uint64 // packets we could not send (too big, not IP)
-	RxDecryptErrors                        uint64 // MPPE packets that failed to decrypt
-	RxLost                                 uint64 // GRE sequence numbers that never arrived
-	RxReordered                            uint64 // packets that arrived out of order and were held
-	RxInvalid                              uint64 // GRE packets that failed validation
-	TxFailed                               uint64 // packets the kernel refused to send
-	CCPResets                              uint64 // CCP Reset-Requests we sent (stateful MPPE losses)
+	TxPackets, TxBytes, RxPackets, RxBytes uint64        // IP packets through the tunnel
+	TxDropped                              uint64        // packets we could not send (too big, not IP)
+	RxDecryptErrors                        uint64        // MPPE packets that failed to decrypt
+	RxLost                                 uint64        // GRE sequence numbers that never arrived
+	RxReordered                            uint64        // packets that arrived out of order and were held
+	RxInvalid                              uint64        // GRE packets that failed validation
+	TxFailed                               uint64        // packets the kernel refused to send
+	CCPResets                              uint64        // CCP Reset-Requests we sent (stateful MPPE losses)
 	RTT                                    time.Duration // smoothed GRE round trip, 0 = unknown
 }
