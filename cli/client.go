@@ -12,8 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.zx2c4.com/wireguard/tun"
-
+	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/mschap"
 	"github.com/pptp-go/pptp/netif"
@@ -165,91 +164,90 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 
 // clientOnce places one call and runs it until it ends; up reports whether the link came up.
 func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, error) {
-	var up atomic.Bool // set by the engine's goroutine
-	var (
-		dev       tun.Device
-		ifname    string
-		configure func(ppp.LinkParams) (func() error, error)
-		err       error
-	)
-	if s.socksAddr != "" || s.httpAddr != "" {
-		lns, err := listenProxies(s)
-		if err != nil {
+	proxy := s.socksAddr != "" || s.httpAddr != ""
+	var lns proxyListeners
+	if proxy {
+		var err error
+		if lns, err = listenProxies(s); err != nil {
 			return false, &exitError{exitOptions, err}
 		}
-		defer lns.close() // startProxies' undo closes them too; closing twice is harmless
-		lazy := session.NewLazyDevice()
-		dev, ifname = lazy, "netstack"
-		configure = func(p ppp.LinkParams) (func() error, error) { return startProxies(log, lns, lazy, p) }
-	} else if dev, ifname, err = netif.CreateTUN(s.ifname, s.mtu); err != nil {
-		return false, &exitError{exitNotRoot, err}
+		defer lns.close()
 	}
-	closeDev := true
-	defer func() {
-		if closeDev {
-			dev.Close()
-		}
-	}()
-
-	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	t, err := session.Dial(dctx, s.dial)
-	cancel()
+	ec := s.engine
+	cfg := pptp.Config{
+		Server:  s.dial.Server,
+		Control: s.dial.Control,
+		Link:    s.dial.Link,
+		PPP:     &ec,
+		Logf:    log.Logf, // one line per stage; --debug adds pppd-style packet traces
+		Debug:   s.debug,
+	}
+	var (
+		t      *pptp.Tunnel
+		err    error
+		ifname = "netstack"
+	)
+	if proxy {
+		t, err = pptp.Dial(ctx, cfg)
+	} else {
+		scripts := newLinkScripts(log, false, s.ipparam)
+		t, err = pptp.DialTUN(ctx, cfg, pptp.TUNConfig{
+			Name:         s.ifname,
+			Routes:       s.netif.Routes,
+			DefaultRoute: s.netif.DefaultRoute,
+			SetDNS:       s.applyDNS,
+			NoHostRoute:  s.noHostRoute,
+			Up:           scripts.upParams,
+			Down:         scripts.down,
+		})
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, nil
 		}
+		var de *pptp.DialError
+		if errors.As(err, &de) {
+			if de.Stage == pptp.StageSetup && !errors.Is(err, session.ErrGRESocket) {
+				return false, &exitError{exitNotRoot, de.Err} // the TUN device
+			}
+			err = de.Err // the message says its stage already
+		}
 		return false, err
 	}
-	log.Logf("connected to %s (call ID %d, peer's call ID %d)", t.Server, t.Call.LocalCallID(), t.Call.PeerCallID())
-
-	ec := s.engine
-	var scripts *linkScripts
-	if configure == nil { // proxy mode has no interface for ip-up to work on
-		scripts = newLinkScripts(log, false, s.ipparam)
+	stopProxies := func() {}
+	if proxy {
+		stopProxies = startProxies(log, lns, t)
+	} else {
+		ifname = t.Params().Interface
 	}
-	ec.Up = func(p ppp.LinkParams) {
-		up.Store(true)
-		log.Logf("link up on %s: %s", ifname, session.Describe(p))
-		if scripts != nil {
-			scripts.up(ifname, p)
-		}
-	}
-	ec.Logf = log.Logf // one line per stage; --debug adds pppd-style packet traces
-	ec.Debug = s.debug
-	nc := s.netif
-	if !s.noHostRoute {
-		nc.Server = t.Server
-		nc.ServerShared = func() bool { return session.OtherCallsTo(t.Server, t.Call.LocalCallID()) }
-	}
-	pc := session.PPPConfig{
-		Engine: ec, Dev: dev, IfName: ifname, Netif: nc, ApplyDNS: s.applyDNS, Configure: configure, Logf: log.Logf,
-	}
-	if scripts != nil {
-		pc.LinkDown = scripts.down
-	}
-	sess := session.NewPPP(t.Link, pc)
-	closeDev = false
 
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 	go func() {
 		for range usr1 {
-			log.Logf("GRE statistics:\n%s", t.Link.Stats())
+			log.Logf("GRE statistics:\n%s", t.LinkStats())
 		}
 	}()
 
-	err = t.RunOver(ctx, sess.Run)
+	select {
+	case <-ctx.Done():
+		stopProxies()
+		t.Close()
+	case <-t.Done():
+		stopProxies()
+	}
+	err = t.Err()
 	if s.debug {
-		log.Logf("GRE statistics:\n%s", t.Link.Stats())
+		log.Logf("GRE statistics:\n%s", t.LinkStats())
 	}
 	if s.statusFile != "" {
-		writeStatus(s.statusFile, t.Link.Stats(), sess)
+		writeStatus(s.statusFile, t)
 	}
 	if err == nil {
 		log.Logf("disconnected; %s removed", ifname)
 	}
-	return up.Load(), err
+	return true, err
 }
 
 func hasCaps(rawOnly bool) bool {

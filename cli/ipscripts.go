@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/pppconf"
 )
@@ -42,6 +43,11 @@ type linkScripts struct {
 
 func newLinkScripts(log *logger, server bool, ipparam string) *linkScripts {
 	return &linkScripts{dir: pppconf.PPPDir, log: log, server: server, ipparam: ipparam}
+}
+
+// upParams is up for a client tunnel.
+func (s *linkScripts) upParams(p pptp.Params) {
+	s.up(p.Interface, ppp.LinkParams{Local: p.Local, Peer: p.Peer, DNS: p.DNS, MTU: p.MTU, AuthUser: p.User})
 }
 
 // up starts ip-up for ifname (in the background: the link is already usable).

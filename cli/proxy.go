@@ -7,57 +7,39 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 
+	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/netif"
-	"github.com/pptp-go/pptp/ppp"
-	"github.com/pptp-go/pptp/session"
 )
 
-// startProxies is proxy mode's Configure: once IPCP gave us an address it builds the user-space
-// TCP/IP stack and serves SOCKS5 and/or HTTP on local listeners through it. No TUN, no routes,
-// no CAP_NET_ADMIN: only the raw GRE socket needs privilege (CAP_NET_RAW).
-// The listeners come from listenProxies, opened before dialling; startProxies owns them.
-func startProxies(log *logger, lns proxyListeners, lazy *session.LazyDevice, p ppp.LinkParams) (func() error, error) {
-	dev, tnet, err := netif.CreateNetstack(p.Local, p.DNS, p.MTU)
-	if err != nil {
-		lns.close()
-		return nil, err
-	}
-	lazy.Set(dev)
+// startProxies serves SOCKS5 and/or HTTP on proxy mode's listeners (opened by
+// listenProxies before dialling) through the tunnel's user-space TCP/IP stack. No TUN, no
+// routes, no CAP_NET_ADMIN: only the raw GRE socket needs privilege (CAP_NET_RAW). stop
+// closes the listeners and every proxied connection and waits for the servers to end.
+func startProxies(log *logger, lns proxyListeners, t *pptp.Tunnel) (stop func()) {
+	tnet, dns := t.Netstack(), t.Params().DNS
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	n := 0
-	serve := func(ln net.Listener, what string, fn func(context.Context, net.Listener) error) error {
-		log.Logf("%s proxy listening on %s (through the tunnel, DNS %v)", what, ln.Addr(), p.DNS)
-		n++
-		go func() {
-			if err := fn(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
+	var wg sync.WaitGroup
+	serve := func(ln net.Listener, what string, fn func(context.Context, net.Listener, *netstack.Net) error) {
+		if ln == nil {
+			return
+		}
+		log.Logf("%s proxy listening on %s (through the tunnel, DNS %v)", what, ln.Addr(), dns)
+		wg.Go(func() {
+			if err := fn(ctx, ln, tnet); err != nil && !errors.Is(err, net.ErrClosed) {
 				log.Logf("%s proxy: %v", what, err)
 			}
-			done <- struct{}{}
-		}()
-		return nil
+		})
 	}
-	undo := func() error {
+	serve(lns.socks, "SOCKS5", netif.ServeSOCKS5)
+	serve(lns.http, "HTTP", netif.ServeHTTPProxy)
+	return func() {
 		cancel()
-		for ; n > 0; n-- {
-			<-done
-		}
-		return nil
+		wg.Wait()
 	}
-	if lns.socks != nil {
-		if err := serve(lns.socks, "SOCKS5", func(ctx context.Context, ln net.Listener) error { return netif.ServeSOCKS5(ctx, ln, tnet) }); err != nil {
-			undo()
-			return nil, err
-		}
-	}
-	if lns.http != nil {
-		if err := serve(lns.http, "HTTP", func(ctx context.Context, ln net.Listener) error { return netif.ServeHTTPProxy(ctx, ln, tnet) }); err != nil {
-			undo()
-			return nil, err
-		}
-	}
-	return undo, nil
 }
 
 // proxyListeners are proxy mode's local listeners (nil: that proxy is off).

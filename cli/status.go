@@ -6,8 +6,7 @@ import (
 	"encoding/json"
 	"os"
 
-	"github.com/pptp-go/pptp/gre"
-	"github.com/pptp-go/pptp/session"
+	"github.com/pptp-go/pptp"
 )
 
 // status is the machine-readable summary written by --status-file (and at exit with --debug).
@@ -24,7 +23,8 @@ type linkStatus struct {
 	Encryption  string
 }
 
-func writeStatus(path string, gs *gre.Stats, sess *session.PPP) error {
+func writeStatus(path string, t *pptp.Tunnel) error {
+	gs := t.LinkStats()
 	st := status{GRE: map[string]int64{
 		"rx_accepted": int64(gs.RxAccepted.Load()), "rx_lost": int64(gs.RxLost.Load()),
 		"rx_under_win": int64(gs.RxUnderWin.Load()), "rx_over_win": int64(gs.RxOverWin.Load()),
@@ -36,21 +36,18 @@ func writeStatus(path string, gs *gre.Stats, sess *session.PPP) error {
 		"tx_fast": int64(gs.TxFast.Load()),
 		"rtt_us":  gs.RTT.Load(),
 	}}
-	if sess != nil {
-		ds := sess.Stats()
+	{
+		ds := t.DataStats()
 		st.Data = map[string]int64{
 			"tx_packets": int64(ds.TxPackets.Load()), "tx_bytes": int64(ds.TxBytes.Load()),
 			"rx_packets": int64(ds.RxPackets.Load()), "rx_bytes": int64(ds.RxBytes.Load()),
 			"tx_dropped": int64(ds.TxDropped.Load()), "rx_decrypt_errors": int64(ds.RxDecryptErrors.Load()),
-			"rx_bad_ip": int64(ds.RxBadIP.Load()), "ccp_reset_requests": int64(sess.ResetRequests()),
+			"rx_bad_ip": int64(ds.RxBadIP.Load()), "ccp_reset_requests": int64(t.Stats().CCPResets),
 		}
-		if p := sess.Params(); p != nil {
-			ls := &linkStatus{Local: p.Local.String(), Peer: p.Peer.String(), MTU: p.MTU, Encryption: "none"}
+		if p := t.Params(); p.Local.IsValid() {
+			ls := &linkStatus{Local: p.Local.String(), Peer: p.Peer.String(), MTU: p.MTU, Encryption: p.Encryption}
 			for _, d := range p.DNS {
 				ls.DNS = append(ls.DNS, d.String())
-			}
-			if p.MPPE != nil {
-				ls.Encryption = session.Describe(*p)
 			}
 			st.Link = ls
 		}
