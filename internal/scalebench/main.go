@@ -6,7 +6,7 @@
 //
 // It builds pptpd, starts it in one network namespace with an address pool for -n sessions,
 // and opens the -n sessions from this one process in a second namespace through the Go API
-// (session.Dial, session.NewPPP, Tunnel.RunOver), each ending in its own user-space TCP/IP
+// (pptp.Dial, as any Go program would), each ending in its own user-space TCP/IP
 // stack, so no TUN device and no process per client. It measures the set-up rate (first dial
 // to the last link up, -c set-ups in flight), the server's RSS before, with all sessions up
 // and after they closed, checks that the sessions carry traffic (one ICMP echo each through
@@ -44,12 +44,10 @@ import (
 
 	"golang.zx2c4.com/wireguard/tun/netstack"
 
+	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/internal/nstest"
-	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
-	"github.com/pptp-go/pptp/pppconf"
-	"github.com/pptp-go/pptp/session"
 )
 
 type options struct {
@@ -463,9 +461,9 @@ func closeAll(sessions []*client) int {
 			continue
 		}
 		wg.Go(func() {
-			c.cancel()
+			go c.t.Close()
 			select {
-			case <-c.done:
+			case <-c.t.Done():
 			case <-time.After(30 * time.Second):
 				stuck.Add(1)
 			}
@@ -475,104 +473,50 @@ func closeAll(sessions []*client) int {
 	return int(stuck.Load())
 }
 
-// client is one session opened through the Go API.
+// client is one session opened through the public package.
 type client struct {
 	start, upAt time.Time
 	err         error
-	params      ppp.LinkParams
+	t           *pptp.Tunnel
+	params      pptp.Params
 	tnet        *netstack.Net
-	cancel      context.CancelFunc
-	done        chan struct{} // closed when RunOver returned
-	runErr      error
-	t           *session.Tunnel
-	sess        *session.PPP
 }
 
 // open dials session i from namespace B and waits until its link is up.
 func (b *bench) open(ctx context.Context, i int) *client {
-	c := &client{start: time.Now(), done: make(chan struct{})}
+	c := &client{start: time.Now()}
 	logf := func(string, ...any) {}
 	if b.o.verbose {
 		logf = func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "client %d: %s\n", i, fmt.Sprintf(format, args...))
 		}
 	}
-	dctx, dcancel := context.WithTimeout(ctx, b.o.timeout)
-	defer dcancel()
-	cfg := session.DialConfig{
+	ec := pptp.DefaultClientConfig()
+	ec.User, ec.Password = fmt.Sprintf("user%d", i), fmt.Sprintf("pass%d", i)
+	ec.MPPE = ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}
+	cfg := pptp.Config{
 		Server: b.addrA,
 		// Every client shares one source address, and the raw GRE sockets tell calls apart
 		// by Call ID only: distinct IDs are a must here (random ones would collide).
 		Control: control.ClientConfig{CallID: uint16(i + 1), Logf: logf},
+		PPP:     &ec,
 		Logf:    logf,
 	}
-	var t *session.Tunnel
+	dctx, dcancel := context.WithTimeout(ctx, b.o.timeout)
+	defer dcancel()
 	err := nstest.In(b.nsB, func() (err error) {
-		t, err = session.Dial(dctx, cfg)
+		c.t, err = pptp.Dial(dctx, cfg)
 		return err
 	})
-	if err != nil {
-		c.err = fmt.Errorf("dial: %w", err)
-		if ctx.Err() != nil {
-			c.err = errInterrupted
-		}
-		close(c.done)
-		return c
-	}
-	lazy := session.NewLazyDevice()
-	upc := make(chan struct{})
-	var once sync.Once
-	ec := ppp.Config{
-		MRU:          pppconf.DefaultMRU,
-		MTU:          pppconf.DefaultMRU,
-		EchoInterval: 30 * time.Second,
-		EchoFailure:  4,
-		User:         fmt.Sprintf("user%d", i),
-		Password:     fmt.Sprintf("pass%d", i),
-		MPPE:         ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true},
-		Up: func(p ppp.LinkParams) {
-			once.Do(func() {
-				c.params = p
-				c.upAt = time.Now()
-				close(upc)
-			})
-		},
-		Logf: logf,
-	}
-	sess := session.NewPPP(t.Link, session.PPPConfig{
-		Engine: ec, Dev: lazy, IfName: "netstack", Logf: logf,
-		Configure: func(p ppp.LinkParams) (func() error, error) {
-			dev, tnet, err := netif.CreateNetstack(p.Local, nil, p.MTU)
-			if err != nil {
-				return nil, err
-			}
-			lazy.Set(dev)
-			c.tnet = tnet
-			return func() error { return nil }, nil
-		},
-	})
-	c.t, c.sess = t, sess
-	sctx, scancel := context.WithCancel(context.Background())
-	c.cancel = scancel
-	go func() {
-		c.runErr = t.RunOver(sctx, sess.Run)
-		close(c.done)
-	}()
-	select {
-	case <-upc:
-		return c
-	case <-c.done:
-		c.err = fmt.Errorf("link: %v", c.runErr)
-	case <-dctx.Done():
+	switch {
+	case err == nil:
+		c.upAt, c.params, c.tnet = time.Now(), c.t.Params(), c.t.Netstack()
+	case ctx.Err() != nil:
+		c.err = errInterrupted
+	case dctx.Err() != nil:
 		c.err = fmt.Errorf("link not up within %v", b.o.timeout)
-		if ctx.Err() != nil {
-			c.err = errInterrupted
-		}
-	}
-	scancel()
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
+	default:
+		c.err = err
 	}
 	return c
 }
@@ -705,7 +649,7 @@ func ping(ctx context.Context, c *client, seq uint16) error {
 
 // diagnose describes a session's counters on both ends, for a failed ping.
 func (b *bench) diagnose(c *client, ifname string) string {
-	ds, gs := c.sess.Stats(), c.t.Link.Stats()
+	ds, gs := c.t.DataStats(), c.t.LinkStats()
 	d := fmt.Sprintf("client %s: data tx %d rx %d, decrypt errors %d, unencrypted %d, bad IP %d; GRE tx %d failed %d, rx %d lost %d invalid %d",
 		c.params.Local, ds.TxPackets.Load(), ds.RxPackets.Load(), ds.RxDecryptErrors.Load(), ds.RxUnencrypted.Load(),
 		ds.RxBadIP.Load(), gs.TxSent.Load(), gs.TxFailed.Load(), gs.RxAccepted.Load(), gs.RxLost.Load(), gs.RxInvalid.Load())
