@@ -3,7 +3,8 @@
 # to back in one run over
 #   1. the bare veth (the physical limit here),
 #   2. wireguard-go (the bar: the best user-space VPN in Go),
-#   3. our pptp <-> our pptpd with no MPPE, MPPE-128 stateless and MPPE-128 stateful.
+#   3. our pptp <-> our pptpd with no MPPE, MPPE-128 stateless and MPPE-128 stateful, and the
+#      library's netstack mode (pptp.Dial, no TUN; TCP only, one Go stream each way),
 # For each: iperf3 TCP (1 and 4 streams, both directions), UDP packets/s with 64-byte and
 # 1400-byte IP packets, ping RTT idle and under load, CPU seconds per GB on each side, client
 # RSS under load and (tunnels) connect time; 4. connect time of our client against Debian's
@@ -21,6 +22,7 @@
 #   --pprof DIR   also write Go CPU profiles of pptp and pptpd over their whole run (all the
 #                 tests of a config) and `go tool pprof -top` summaries into DIR
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
+#                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
 #                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
 # Removes every namespace, interface and process it started, also after Ctrl-C.
@@ -33,7 +35,7 @@ T=4
 rounds=1
 perf_dir=
 pprof_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,refvm-connect,scale
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptp-netstack,refvm-connect,scale
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -139,6 +141,9 @@ if [ -n "$perf_dir" ]; then
 	mkdir -p "$perf_dir"
 else
 	make -s build # always: a stale bin/ would measure another tree
+fi
+if want pptp-netstack; then
+	go build -o "$work/netstackbench" ./internal/netstackbench || die "could not build internal/netstackbench"
 fi
 
 # ---- network -----------------------------------------------------------------------------
@@ -398,6 +403,39 @@ want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
 want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
 want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
 	'--require-mppe-128 --mppe-stateful-only'
+
+# pptp-netstack: the library's netstack mode (pptp.Dial, no TUN) against the same pptpd as
+# pptp-stateless: one Go TCP stream each way through Tunnel.DialContext to a Go sink/source
+# behind the server (internal/netstackbench), the figures next to the TUN path's iperf3.
+run_netstack() {
+	local c=pptp-netstack
+	add_config $c
+	say "$c: pptpd in $SRV, pptp.Dial from $CLI (${T} s each way)"
+	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
+	printf 'name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n' >"$work/$c-options"
+	ip netns exec $SRV "$pptpd" --fg --conf "$work/$c.conf" --chap-secrets "$work/chap-secrets" \
+		--pidfile "$work/$c-pptpd.pid" >"$work/$c-pptpd.log" 2>&1 &
+	local spid=$!
+	pids+=($spid)
+	for _ in $(seq 1 50); do ip netns exec $SRV ss -Hltn 'sport = :1723' 2>/dev/null | grep -q . && break; sleep 0.1; done
+	local s0
+	s0=$(cpu_ticks "$spid")
+	if "$work/netstackbench" -client-ns $CLI -server-ns $SRV -server $OUTER_SRV -user bench \
+		-password-file "$work/password" -time "$T" -json "$work/$c.json" >"$work/$c.log" 2>&1; then
+		local m
+		for m in connect_s tcp1_up_mbps tcp1_down_mbps cpu_client_s_per_gb client_rss_mib; do
+			R[$c.$m]=$(jq -r ".$m | if type == \"number\" then (. * 1000 | round / 1000) else \"null\" end" "$work/$c.json")
+		done
+		R[$c.tcp1_up_mbps]=$(printf '%.0f' "${R[$c.tcp1_up_mbps]}")
+		R[$c.tcp1_down_mbps]=$(printf '%.0f' "${R[$c.tcp1_down_mbps]}")
+	else
+		sed 's/^/   netstackbench: /' "$work/$c.log" >&2
+		sed 's/^/   server: /' "$work/$c-pptpd.log" | tail -20 >&2
+		say "$c: failed"
+	fi
+	stop_pid "$spid"
+}
+want pptp-netstack && run_netstack
 sample_round
 done
 
@@ -500,6 +538,9 @@ ratio() { # value base -> value/base, or "-"
 		echo
 	done
 	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, *_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
+	if [ -n "${R[pptp-netstack.tcp1_up_mbps]:-}" ] && [ -n "${R[pptp-stateless.tcp1_up_mbps]:-}" ]; then
+		echo "netstack vs TUN path (pptp-netstack / pptp-stateless, 1 TCP stream, same run): up $(ratio "${R[pptp-netstack.tcp1_up_mbps]}" "${R[pptp-stateless.tcp1_up_mbps]}"), down $(ratio "${R[pptp-netstack.tcp1_down_mbps]}" "${R[pptp-stateless.tcp1_down_mbps]}")"
+	fi
 	if [ "$scale_json" != null ]; then
 		echo
 		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered within \(.burst_answered_s) s): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
