@@ -130,12 +130,10 @@ func normalize(b uint32) uint32 {
 }
 
 func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		if o.Type() != ccpMPPE || !c.reqMPPE {
 			continue
 		}
@@ -155,12 +153,10 @@ func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
 }
 
 func (c *ccp) rejci(opts []byte) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		if o.Type() == ccpMPPE && c.reqMPPE {
 			c.reqMPPE = false
 			c.refused = true
@@ -172,18 +168,15 @@ func (c *ccp) rejci(opts []byte) bool {
 
 func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
 	c.peerBits = 0
-	code := uint8(codeConfAck)
+	code := uint8(CodeConfigureAck)
 	var rejs []byte
 	var nak uint32
 	acks := reply
-	rest := opts
-	for len(rest) > 0 {
-		o, r, err := nextOption(rest)
+	for o, err := range Options(opts) {
 		if err != nil {
-			rejs = append(rejs, rest...)
+			rejs = append(rejs, o...)
 			break
 		}
-		rest = r
 		if o.Type() != ccpMPPE || len(o.Data()) != 4 || c.policyBits()&mppeStrengths == 0 {
 			// Deflate, BSD-Compress, predictors …: we only encrypt.
 			rejs = append(rejs, o...)
@@ -215,11 +208,11 @@ func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []
 	switch {
 	case len(rejs) > 0:
 		c.peerBits = 0
-		return codeConfRej, append(reply[:0], rejs...)
+		return CodeConfigureReject, append(reply[:0], rejs...)
 	case nak != 0:
 		c.peerBits = 0
 		out := append(reply[:0], ccpMPPE, 6)
-		return codeConfNak, binary.BigEndian.AppendUint32(out, nak)
+		return CodeConfigureNak, binary.BigEndian.AppendUint32(out, nak)
 	}
 	if c.peerBits != 0 && c.reqMPPE && c.acked == 0 {
 		// Both directions must agree (pppd insists): our next request follows the
@@ -294,16 +287,16 @@ func (c *ccp) rxr(uint8, uint8, []byte) {}
 
 func (c *ccp) extcode(code, id uint8, data []byte) bool {
 	switch code {
-	case codeResetReq:
+	case CodeResetRequest:
 		if c.e.ccp.state == stOpened {
 			c.e.debugf("CCP: Reset-Request id=%#x: resetting our encrypter", id)
 			if c.e.cfg.TxReset != nil {
 				c.e.cfg.TxReset()
 			}
-			c.e.sendPacket(ProtoCCP, codeResetAck, id, nil)
+			c.e.sendPacket(ProtoCCP, CodeResetAck, id, nil)
 		}
 		return true
-	case codeResetAck:
+	case CodeResetAck:
 		c.e.resetAck(id)
 		return true
 	}

@@ -291,7 +291,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			if e.lcp.state == stOpened || e.lcp.state.negotiating() {
 				e.lcp.id++
-				e.sendPacket(ProtoLCP, codeTermReq, e.lcp.id, []byte("User request"))
+				e.sendPacket(ProtoLCP, CodeTerminateRequest, e.lcp.id, []byte("User request"))
 			}
 			if e.upCalled && e.cfg.Down != nil {
 				e.cfg.Down()
@@ -440,7 +440,7 @@ func (e *Engine) debugf(format string, args ...any) {
 
 // sendPacket sends a control packet of proto.
 func (e *Engine) sendPacket(proto uint16, code, id uint8, data []byte) {
-	b := append(e.txBuf[:0], frameAddress, frameControl, uint8(proto>>8), uint8(proto))
+	b := append(e.txBuf[:0], FrameAddress, FrameControl, uint8(proto>>8), uint8(proto))
 	b = appendPacket(b, code, id, data)
 	e.sendFrame(b)
 }
@@ -470,11 +470,11 @@ func (e *Engine) input(frame []byte) {
 	}
 	switch proto {
 	case ProtoLCP:
-		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq && !e.closing && e.closeRequested() {
+		if p, err := ParsePacket(info); err == nil && p.Code() == CodeTerminateRequest && !e.closing && e.closeRequested() {
 			// Both ends closing at once: ours counts, the link ends without error.
 			e.terminate(e.closeReason)
 		}
-		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq {
+		if p, err := ParsePacket(info); err == nil && p.Code() == CodeTerminateRequest {
 			e.peerTerm = printable(p.Data())
 			if e.lcp.state == stOpened && !e.closing {
 				e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
@@ -483,7 +483,7 @@ func (e *Engine) input(frame []byte) {
 		}
 		wasOpen := e.lcp.state == stOpened
 		e.lcp.input(info)
-		if p, err := ParsePacket(info); err == nil && p.Code() == codeTermReq && !wasOpen && !e.closing {
+		if p, err := ParsePacket(info); err == nil && p.Code() == CodeTerminateRequest && !wasOpen && !e.closing {
 			// The peer gave up during negotiation (pppd does after an auth or option
 			// failure). It has already acked nothing further from us: end here
 			// rather than knocking on a closed door for Max-Configure timeouts.
@@ -568,7 +568,7 @@ func (e *Engine) protocolReject(proto uint16, info []byte) {
 	data := append(e.scratch[:0], uint8(proto>>8), uint8(proto))
 	data = append(data, info...)
 	e.lcp.id++
-	e.sendPacket(ProtoLCP, codeProtRej, e.lcp.id, data)
+	e.sendPacket(ProtoLCP, CodeProtocolReject, e.lcp.id, data)
 }
 
 // protocolRejected handles the peer's Protocol-Reject of one of our protocols.
@@ -987,7 +987,7 @@ func (e *Engine) sendReset() {
 	e.lastReset = e.now()
 	e.resetAckDue = e.lastReset.Add(resetRetry)
 	e.resetsSent.Add(1)
-	e.sendPacket(ProtoCCP, codeResetReq, e.resetID, nil)
+	e.sendPacket(ProtoCCP, CodeResetRequest, e.resetID, nil)
 }
 
 // resetAck stops the repetition of the Reset-Request it answers.

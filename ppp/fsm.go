@@ -297,26 +297,26 @@ func (f *fsm) do(a action, from state, t transition) {
 	case acSCR:
 		f.sendConfReq(from)
 	case acSCA:
-		f.send(codeConfAck, f.rxID, f.reply)
+		f.send(CodeConfigureAck, f.rxID, f.reply)
 	case acSCN:
 		f.send(f.replyCd, f.rxID, f.reply)
-		if f.replyCd == codeConfNak {
+		if f.replyCd == CodeConfigureNak {
 			f.nakLoops++
 		}
 	case acSTR:
 		f.id++
-		f.send(codeTermReq, f.id, []byte(f.termReason))
+		f.send(CodeTerminateRequest, f.id, []byte(f.termReason))
 		f.restart--
 		f.startTimer()
 	case acSTA:
-		f.send(codeTermAck, f.rxID, nil)
+		f.send(CodeTerminateAck, f.rxID, nil)
 	case acSCJ:
 		pkt := f.rxPkt
 		if max := int(f.e.peerMRU()) - pktHeaderLen; len(pkt) > max {
 			pkt = pkt[:max]
 		}
 		f.id++
-		f.send(codeCodeRej, f.id, pkt)
+		f.send(CodeCodeReject, f.id, pkt)
 	case acSER:
 		f.cb.rxr(f.rxCode, f.rxID, f.rxData)
 	}
@@ -337,7 +337,7 @@ func (f *fsm) sendConfReq(from state) {
 	}
 	f.seenAck = false
 	f.lastReq = f.cb.addci(f.lastReq[:0])
-	f.send(codeConfReq, f.reqID, f.lastReq)
+	f.send(CodeConfigureRequest, f.reqID, f.lastReq)
 	f.restart--
 	f.startTimer()
 }
@@ -402,9 +402,9 @@ func (f *fsm) input(b []byte) {
 	f.rxID, f.rxCode, f.rxData, f.rxPkt = p.ID(), p.Code(), p.Data(), p
 	data := p.Data()
 	switch p.Code() {
-	case codeConfReq:
+	case CodeConfigureRequest:
 		f.rcvConfReq(data)
-	case codeConfAck:
+	case CodeConfigureAck:
 		if p.ID() != f.reqID || f.seenAck {
 			f.e.debugf("%s: stale Configure-Ack id=%#x dropped", f.name, p.ID())
 			return
@@ -417,13 +417,13 @@ func (f *fsm) input(b []byte) {
 		f.seenAck = true
 		f.rnakLoops = 0
 		f.handle(evRCA)
-	case codeConfNak, codeConfRej:
+	case CodeConfigureNak, CodeConfigureReject:
 		if p.ID() != f.reqID || f.seenAck || !validOptions(data) {
 			f.e.debugf("%s: stale or bad Configure-Nak/Reject id=%#x dropped", f.name, p.ID())
 			return
 		}
 		var ok bool
-		if p.Code() == codeConfNak {
+		if p.Code() == CodeConfigureNak {
 			f.rnakLoops++
 			ok = f.cb.nakci(data, f.rnakLoops >= f.maxFailure)
 		} else {
@@ -435,21 +435,21 @@ func (f *fsm) input(b []byte) {
 		}
 		f.seenAck = true
 		f.handle(evRCN)
-	case codeTermReq:
+	case CodeTerminateRequest:
 		f.handle(evRTR)
-	case codeTermAck:
+	case CodeTerminateAck:
 		if f.state == stReqSent || f.state == stAckSent {
 			// The peer answered our request with Terminate-Ack: its side is not open yet
 			// (pppd's IPCP waits for CCP when it requires MPPE).
 			f.peerNotReady = true
 		}
 		f.handle(evRTA)
-	case codeCodeRej:
+	case CodeCodeReject:
 		if len(data) < 1 {
 			return
 		}
 		// Rejecting a code the automaton needs is fatal (RFC 1661 §5.6).
-		if data[0] >= codeConfReq && data[0] <= codeCodeRej {
+		if data[0] >= CodeConfigureRequest && data[0] <= CodeCodeReject {
 			f.e.logf("%s: peer rejected code %d", f.name, data[0])
 			f.handle(evRXJMinus)
 		} else {
@@ -479,7 +479,7 @@ func (f *fsm) rcvConfReq(opts []byte) {
 	}
 	code, reply := f.cb.reqci(opts, f.e.replyBuf[:0], f.nakLoops >= f.maxFailure)
 	f.replyCd, f.reply = code, reply
-	if code == codeConfAck {
+	if code == CodeConfigureAck {
 		f.nakLoops = 0
 		f.handle(evRCRPlus)
 	} else {

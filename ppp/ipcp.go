@@ -76,12 +76,10 @@ func addrOf(d []byte) (netip.Addr, bool) {
 
 func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 	n := *c
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		a, ok := addrOf(o.Data())
 		switch o.Type() {
 		case ipcpAddress:
@@ -113,12 +111,10 @@ func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 }
 
 func (c *ipcp) rejci(opts []byte) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		switch o.Type() {
 		case ipcpAddress:
 			c.reqAddr = false
@@ -136,20 +132,17 @@ func (c *ipcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, [
 	var rejs, naks []byte
 	acks := reply
 	bad := false
-	rest := opts
-	for len(rest) > 0 {
-		o, r, err := nextOption(rest)
+	for o, err := range Options(opts) {
 		if err != nil {
-			rejs = append(rejs, rest...)
+			rejs = append(rejs, o...)
 			bad = true
 			break
 		}
-		rest = r
 		code, v := c.judge(o, rejectIfDisagree)
 		switch code {
-		case codeConfRej:
+		case CodeConfigureReject:
 			rejs = append(rejs, o...)
-		case codeConfNak:
+		case CodeConfigureNak:
 			naks = appendAddrOpt(naks, o.Type(), v)
 		default:
 			acks = append(acks, o...)
@@ -157,11 +150,11 @@ func (c *ipcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, [
 	}
 	switch {
 	case len(rejs) > 0 || bad:
-		return codeConfRej, append(reply[:0], rejs...)
+		return CodeConfigureReject, append(reply[:0], rejs...)
 	case len(naks) > 0:
-		return codeConfNak, append(reply[:0], naks...)
+		return CodeConfigureNak, append(reply[:0], naks...)
 	}
-	return codeConfAck, acks
+	return CodeConfigureAck, acks
 }
 
 // judge decides one option of the peer's request; v is the value to Nak with.
@@ -170,18 +163,18 @@ func (c *ipcp) judge(o Option, rejectIfDisagree bool) (uint8, netip.Addr) {
 	a, ok := addrOf(o.Data())
 	nak := func(v netip.Addr) (uint8, netip.Addr) {
 		if rejectIfDisagree {
-			return codeConfRej, netip.Addr{}
+			return CodeConfigureReject, netip.Addr{}
 		}
-		return codeConfNak, v
+		return CodeConfigureNak, v
 	}
 	switch o.Type() {
 	case ipcpAddress:
 		if !ok {
-			return codeConfRej, netip.Addr{}
+			return CodeConfigureReject, netip.Addr{}
 		}
 		if cfg.Server {
 			if !cfg.PeerIP.Is4() {
-				return codeConfRej, netip.Addr{}
+				return CodeConfigureReject, netip.Addr{}
 			}
 			if a != cfg.PeerIP {
 				return nak(cfg.PeerIP)
@@ -189,27 +182,27 @@ func (c *ipcp) judge(o Option, rejectIfDisagree bool) (uint8, netip.Addr) {
 		} else if a == zeroIP {
 			// The server wants us to tell it its own address.
 			if !cfg.PeerIP.Is4() {
-				return codeConfRej, netip.Addr{}
+				return CodeConfigureReject, netip.Addr{}
 			}
 			return nak(cfg.PeerIP)
 		}
 		c.peerAddr = a
-		return codeConfAck, netip.Addr{}
+		return CodeConfigureAck, netip.Addr{}
 	case ipcpDNS1, ipcpDNS2:
 		i := 0
 		if o.Type() == ipcpDNS2 {
 			i = 1
 		}
 		if !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4() {
-			return codeConfRej, netip.Addr{}
+			return CodeConfigureReject, netip.Addr{}
 		}
 		if a != cfg.DNS[i] {
 			return nak(cfg.DNS[i])
 		}
-		return codeConfAck, netip.Addr{}
+		return CodeConfigureAck, netip.Addr{}
 	}
 	// VJ compression, NBNS, IP-Addresses and anything newer.
-	return codeConfRej, netip.Addr{}
+	return CodeConfigureReject, netip.Addr{}
 }
 
 func (c *ipcp) up()                               { c.e.ipcpUp() }

@@ -11,15 +11,15 @@ import (
 
 // LCP configuration option types (RFC 1661 §6, RFC 1570, RFC 1990).
 const (
-	lcpMRU      = 1
-	lcpACCM     = 2
-	lcpAuth     = 3
-	lcpQuality  = 4
-	lcpMagic    = 5
-	lcpPFC      = 7
-	lcpACFC     = 8
-	lcpCallback = 13
-	lcpMRRU     = 17
+	LCPOptMRU          = 1
+	LCPOptACCM         = 2
+	LCPOptAuthProtocol = 3
+	LCPOptQuality      = 4
+	LCPOptMagic        = 5
+	LCPOptPFC          = 7
+	LCPOptACFC         = 8
+	LCPOptCallback     = 13
+	LCPOptMRRU         = 17
 )
 
 const (
@@ -117,26 +117,26 @@ func (l *lcp) resetci() {
 func (l *lcp) addci(b []byte) []byte {
 	g := &l.got
 	if g.neg.mru {
-		b = append(b, lcpMRU, 4, uint8(g.mru>>8), uint8(g.mru))
+		b = append(b, LCPOptMRU, 4, uint8(g.mru>>8), uint8(g.mru))
 	}
 	if g.neg.accm {
-		b = append(b, lcpACCM, 6)
+		b = append(b, LCPOptACCM, 6)
 		b = binary.BigEndian.AppendUint32(b, g.accm)
 	}
 	if g.neg.auth {
 		d := g.authMethod.ConfigData()
-		b = append(b, lcpAuth, uint8(2+len(d)))
+		b = append(b, LCPOptAuthProtocol, uint8(2+len(d)))
 		b = append(b, d...)
 	}
 	if g.neg.magic {
-		b = append(b, lcpMagic, 6)
+		b = append(b, LCPOptMagic, 6)
 		b = binary.BigEndian.AppendUint32(b, g.magic)
 	}
 	if g.neg.pfc {
-		b = append(b, lcpPFC, 2)
+		b = append(b, LCPOptPFC, 2)
 	}
 	if g.neg.acfc {
-		b = append(b, lcpACFC, 2)
+		b = append(b, LCPOptACFC, 2)
 	}
 	return b
 }
@@ -145,15 +145,13 @@ func (l *lcp) ackci(opts []byte) bool { return true }
 
 func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 	try := l.got
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		d := o.Data()
 		switch o.Type() {
-		case lcpMRU:
+		case LCPOptMRU:
 			if len(d) != 2 {
 				return false
 			}
@@ -162,7 +160,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 			} else if v := binary.BigEndian.Uint16(d); v <= l.want.mru || v <= pppMRU {
 				try.mru, try.neg.mru = v, true
 			}
-		case lcpACCM:
+		case LCPOptACCM:
 			if len(d) != 4 {
 				return false
 			}
@@ -171,7 +169,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 			} else {
 				try.accm |= binary.BigEndian.Uint32(d)
 			}
-		case lcpAuth:
+		case LCPOptAuthProtocol:
 			if !l.e.cfg.Server || !try.neg.auth {
 				// We did not ask; the peer wants us to authenticate ourselves
 				// to it, which nothing in PPTP needs. Ignore the hint.
@@ -187,15 +185,15 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 				l.e.failReason(fmt.Errorf("authentication negotiation failed: client refused %s", l.e.cfg.Require), "Authentication negotiation failed")
 				return true
 			}
-		case lcpMagic:
+		case LCPOptMagic:
 			if len(d) != 4 {
 				return false
 			}
 			try.magic = l.e.randUint32()
 			l.loops++
-		case lcpPFC, lcpACFC:
+		case LCPOptPFC, LCPOptACFC:
 			// Naking a boolean option means the peer does not want it (RFC 1661 §6.5).
-			if o.Type() == lcpPFC {
+			if o.Type() == LCPOptPFC {
 				try.neg.pfc = false
 			} else {
 				try.neg.acfc = false
@@ -228,27 +226,25 @@ func (l *lcp) tried(m auth.Method) bool {
 
 func (l *lcp) rejci(opts []byte) bool {
 	try := l.got
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		switch o.Type() {
-		case lcpMRU:
+		case LCPOptMRU:
 			try.neg.mru = false
-		case lcpACCM:
+		case LCPOptACCM:
 			try.neg.accm = false
-		case lcpAuth:
+		case LCPOptAuthProtocol:
 			if try.neg.auth {
 				l.e.failReason(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.e.cfg.Require), "Authentication negotiation failed")
 			}
 			try.neg.auth = false
-		case lcpMagic:
+		case LCPOptMagic:
 			try.neg.magic = false
-		case lcpPFC:
+		case LCPOptPFC:
 			try.neg.pfc = false
-		case lcpACFC:
+		case LCPOptACFC:
 			try.neg.acfc = false
 		}
 	}
@@ -262,33 +258,30 @@ func (l *lcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []
 	l.his = lcpOptions{mru: pppMRU}
 	var rej, nak bool
 	// First pass: classify. Second pass: emit only the options of the winning code.
-	code := uint8(codeConfAck)
+	code := uint8(CodeConfigureAck)
 	emit := func(pass uint8) []byte {
 		out := reply
-		rest := opts
-		for len(rest) > 0 {
-			o, r, err := nextOption(rest)
+		for o, err := range Options(opts) {
 			if err != nil {
-				if pass == codeConfRej {
-					out = append(out, rest...)
+				if pass == CodeConfigureReject {
+					out = append(out, o...)
 				}
 				rej = true
 				break
 			}
-			rest = r
 			c, nakOpt := l.judge(o, rejectIfDisagree, pass == 0)
 			switch {
-			case c == codeConfRej:
+			case c == CodeConfigureReject:
 				rej = true
-				if pass == codeConfRej {
+				if pass == CodeConfigureReject {
 					out = append(out, o...)
 				}
-			case c == codeConfNak:
+			case c == CodeConfigureNak:
 				nak = true
-				if pass == codeConfNak {
+				if pass == CodeConfigureNak {
 					out = append(out, nakOpt...)
 				}
-			case pass == codeConfAck:
+			case pass == CodeConfigureAck:
 				out = append(out, o...)
 			}
 		}
@@ -297,9 +290,9 @@ func (l *lcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []
 	emit(0)
 	switch {
 	case rej:
-		code = codeConfRej
+		code = CodeConfigureReject
 	case nak:
-		code = codeConfNak
+		code = CodeConfigureNak
 	}
 	return code, emit(code)
 }
@@ -309,50 +302,50 @@ func (l *lcp) judge(o Option, rejectIfDisagree, record bool) (uint8, []byte) {
 	d := o.Data()
 	nak := func(v []byte) (uint8, []byte) {
 		if rejectIfDisagree {
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
-		return codeConfNak, v
+		return CodeConfigureNak, v
 	}
 	switch o.Type() {
-	case lcpMRU:
+	case LCPOptMRU:
 		if len(d) != 2 {
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
 		v := binary.BigEndian.Uint16(d)
 		if v < minMRU {
-			return nak([]byte{lcpMRU, 4, minMRU >> 8, minMRU & 0xFF})
+			return nak([]byte{LCPOptMRU, 4, minMRU >> 8, minMRU & 0xFF})
 		}
 		if record {
 			l.his.mru, l.his.neg.mru = v, true
 		}
-	case lcpACCM:
+	case LCPOptACCM:
 		if len(d) != 4 {
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
 		// Any map is fine: nothing we send goes through an async escaper.
 		if record {
 			l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
 		}
-	case lcpAuth:
+	case LCPOptAuthProtocol:
 		m, ok := auth.ParseConfigData(d)
 		if l.e.cfg.Server {
 			// We authenticate; we do not get authenticated.
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
 		if !ok || !l.clientAccepts(m) {
 			s := l.clientSuggestion()
 			if s == auth.None {
-				return codeConfRej, nil
+				return CodeConfigureReject, nil
 			}
 			cd := s.ConfigData()
-			return nak(append([]byte{lcpAuth, uint8(2 + len(cd))}, cd...))
+			return nak(append([]byte{LCPOptAuthProtocol, uint8(2 + len(cd))}, cd...))
 		}
 		if record {
 			l.his.authMethod, l.his.neg.auth = m, true
 		}
-	case lcpMagic:
+	case LCPOptMagic:
 		if len(d) != 4 {
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
 		v := binary.BigEndian.Uint32(d)
 		if l.got.neg.magic && v == l.got.magic || v == 0 {
@@ -361,17 +354,17 @@ func (l *lcp) judge(o Option, rejectIfDisagree, record bool) (uint8, []byte) {
 			if record {
 				l.loops++
 			}
-			return nak(binary.BigEndian.AppendUint32([]byte{lcpMagic, 6}, nv))
+			return nak(binary.BigEndian.AppendUint32([]byte{LCPOptMagic, 6}, nv))
 		}
 		if record {
 			l.his.magic, l.his.neg.magic = v, true
 		}
-	case lcpPFC, lcpACFC:
+	case LCPOptPFC, LCPOptACFC:
 		if len(d) != 0 {
-			return codeConfRej, nil
+			return CodeConfigureReject, nil
 		}
 		if record {
-			if o.Type() == lcpPFC {
+			if o.Type() == LCPOptPFC {
 				l.his.neg.pfc = true
 			} else {
 				l.his.neg.acfc = true
@@ -379,9 +372,9 @@ func (l *lcp) judge(o Option, rejectIfDisagree, record bool) (uint8, []byte) {
 		}
 	default:
 		// Quality, callback, MRRU, endpoint discriminator, BACP …: not for PPTP.
-		return codeConfRej, nil
+		return CodeConfigureReject, nil
 	}
-	return codeConfAck, nil
+	return CodeConfigureAck, nil
 }
 
 func (l *lcp) up()       { l.e.lcpUp() }
@@ -390,12 +383,12 @@ func (l *lcp) starting() {}
 func (l *lcp) finished() { l.e.lcpFinished() }
 
 func (l *lcp) isRXR(code uint8) bool {
-	return code == codeEchoReq || code == codeEchoRep || code == codeDiscReq
+	return code == CodeEchoRequest || code == CodeEchoReply || code == CodeDiscardRequest
 }
 
 func (l *lcp) rxr(code, id uint8, data []byte) {
 	switch code {
-	case codeEchoReq:
+	case CodeEchoRequest:
 		if len(data) >= 4 && l.got.neg.magic && binary.BigEndian.Uint32(data) == l.got.magic {
 			l.e.debugf("LCP: Echo-Request with our own magic number: looped back?")
 		}
@@ -405,8 +398,8 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		}
 		// Keep any data after the magic, as RFC 1661 §5.8 allows the peer to add it.
 		reply := append(m[:], data[min(4, len(data)):]...)
-		l.e.sendPacket(ProtoLCP, codeEchoRep, id, reply)
-	case codeEchoRep:
+		l.e.sendPacket(ProtoLCP, CodeEchoReply, id, reply)
+	case CodeEchoReply:
 		l.echoPending = 0
 		if id == l.e.readyID {
 			l.e.peerReady() // a no-op unless the readiness probe waits
@@ -416,12 +409,12 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 
 func (l *lcp) extcode(code, id uint8, data []byte) bool {
 	switch code {
-	case codeProtRej:
+	case CodeProtocolReject:
 		if len(data) >= 2 && l.e.lcp.state == stOpened {
 			l.e.protocolRejected(binary.BigEndian.Uint16(data))
 		}
 		return true
-	case codeIdentify, codeTimeRem:
+	case CodeIdentification, CodeTimeRemaining:
 		// Windows sends Identification; nothing to do (RFC 1570).
 		return true
 	}
@@ -441,7 +434,7 @@ func (l *lcp) echo() uint8 {
 		binary.BigEndian.PutUint32(m[:], l.got.magic)
 	}
 	id := l.echoID
-	l.e.sendPacket(ProtoLCP, codeEchoReq, id, m[:])
+	l.e.sendPacket(ProtoLCP, CodeEchoRequest, id, m[:])
 	l.echoID++
 	return id
 }
