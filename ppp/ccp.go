@@ -166,60 +166,53 @@ func (c *ccp) rejci(opts []byte) bool {
 	return true
 }
 
-func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request: MPPE alone, one strength, the mode our policy allows.
+func (c *ccp) reqci(r *confReply) {
 	c.peerBits = 0
-	code := uint8(CodeConfigureAck)
-	var rejs []byte
-	var nak uint32
-	acks := reply
-	for o, err := range Options(opts) {
-		if err != nil {
-			rejs = append(rejs, o...)
-			break
-		}
-		if o.Type() != ccpMPPE || len(o.Data()) != 4 || c.policyBits()&mppeStrengths == 0 {
-			// Deflate, BSD-Compress, predictors …: we only encrypt.
-			rejs = append(rejs, o...)
-			continue
-		}
-		b := binary.BigEndian.Uint32(o.Data())
-		c.offered = b
-		if b&(mppeStrengths|mppe.BitH) == 0 && b&mppe.BitC != 0 {
-			// MPPC compression alone: nothing for us in it.
-			rejs = append(rejs, o...)
-			continue
-		}
-		if c.acceptable(b) && (c.acked == 0 || b == c.acked) {
-			c.peerBits = b
-			acks = append(acks, o...)
-			continue
-		}
-		// Once the peer acked our request, both directions must use that.
-		want := c.preferred(b)
-		if c.acked != 0 && c.acceptable(b) {
-			want = c.acked
-		}
-		if rejectIfDisagree || want&mppeStrengths == 0 {
-			rejs = append(rejs, o...)
-			continue
-		}
-		nak = want
+	for o := range r.Options() {
+		c.judge(o, r)
 	}
 	switch {
-	case len(rejs) > 0:
-		c.peerBits = 0
-		return CodeConfigureReject, append(reply[:0], rejs...)
-	case nak != 0:
-		c.peerBits = 0
-		out := append(reply[:0], ccpMPPE, 6)
-		return CodeConfigureNak, binary.BigEndian.AppendUint32(out, nak)
-	}
-	if c.peerBits != 0 && c.reqMPPE && c.acked == 0 {
+	case r.code() != CodeConfigureAck:
+		c.peerBits = 0 // nothing agreed until the peer's request is acked
+	case c.peerBits != 0 && c.reqMPPE && c.acked == 0:
 		// Both directions must agree (pppd insists): our next request follows the
 		// peer's choice.
 		c.bits = c.peerBits
 	}
-	return code, acks
+}
+
+// judge decides one option of the peer's request.
+func (c *ccp) judge(o Option, r *confReply) {
+	if o.Type() != ccpMPPE || len(o.Data()) != 4 || c.policyBits()&mppeStrengths == 0 {
+		// Deflate, BSD-Compress, predictors …: we only encrypt.
+		r.Reject(o)
+		return
+	}
+	b := binary.BigEndian.Uint32(o.Data())
+	c.offered = b
+	if b&(mppeStrengths|mppe.BitH) == 0 && b&mppe.BitC != 0 {
+		// MPPC compression alone: nothing for us in it.
+		r.Reject(o)
+		return
+	}
+	if c.acceptable(b) && (c.acked == 0 || b == c.acked) {
+		c.peerBits = b
+		r.Ack(o)
+		return
+	}
+	// Once the peer acked our request, both directions must use that.
+	want := c.preferred(b)
+	if c.acked != 0 && c.acceptable(b) {
+		want = c.acked
+	}
+	if want&mppeStrengths == 0 {
+		r.Reject(o)
+		return
+	}
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], want)
+	r.Nak(o, v[:])
 }
 
 // describe renders an MPPE bitmap for logs and errors: "MPPE-128 stateless".

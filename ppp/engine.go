@@ -176,9 +176,8 @@ type Engine struct {
 	// magic, if set, replaces the random source of LCP magic numbers (fuzzing).
 	magic func() uint32
 
-	scratch  []byte
-	replyBuf []byte
-	txBuf    []byte
+	scratch []byte
+	txBuf   []byte
 }
 
 // NewEngine returns an engine for one link; nothing happens until Run.
@@ -195,9 +194,8 @@ func NewEngine(cfg Config, lower Lower) *Engine {
 		in:       make(chan []byte, inputQueue),
 		resetCh:  make(chan struct{}, 1),
 		closeCh:  make(chan struct{}),
-		scratch:  make([]byte, 0, 256),
-		replyBuf: make([]byte, 0, 256),
-		txBuf:    make([]byte, 0, 1600),
+		scratch: make([]byte, 0, 256),
+		txBuf:   make([]byte, 0, 1600),
 	}
 	e.lcpc = newLCP(e)
 	e.ipcpc = newIPCP(e)

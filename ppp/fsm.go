@@ -159,10 +159,9 @@ type codec interface {
 	nakci(opts []byte, treatAsReject bool) bool
 	// rejci removes rejected options from our next request; false = malformed.
 	rejci(opts []byte) bool
-	// reqci judges the peer's Configure-Request and appends the reply options to reply:
-	// the request itself for Configure-Ack, else the options to Nak or Reject. Once
-	// rejectIfDisagree is set (Max-Failure Naks sent) it must reject instead of Nak.
-	reqci(opts []byte, reply []byte, rejectIfDisagree bool) (code uint8, out []byte)
+	// reqci judges the peer's Configure-Request: every option of r.Options gets
+	// r.Ack, r.Nak or r.Reject. The automaton then picks the reply.
+	reqci(r *confReply)
 	// up, down, starting and finished are tlu, tld, tls and tlf.
 	up()
 	down()
@@ -210,7 +209,8 @@ type fsm struct {
 	rxCode  uint8
 	rxData  []byte
 	rxPkt   []byte
-	reply   []byte // options of our Ack/Nak/Reject
+	rx      confReply // verdicts on the peer's last Configure-Request
+	reply   []byte    // options of our Ack/Nak/Reject
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
 	lastReq []byte // options of our outstanding Configure-Request
@@ -477,9 +477,10 @@ func (f *fsm) rcvConfReq(opts []byte) {
 		// scr will follow: start our side afresh before judging theirs.
 		f.cb.resetci()
 	}
-	code, reply := f.cb.reqci(opts, f.e.replyBuf[:0], f.nakLoops >= f.maxFailure)
-	f.replyCd, f.reply = code, reply
-	if code == CodeConfigureAck {
+	f.rx.begin(opts, f.nakLoops >= f.maxFailure)
+	f.cb.reqci(&f.rx)
+	f.replyCd, f.reply = f.rx.code(), f.rx.data()
+	if f.replyCd == CodeConfigureAck {
 		f.nakLoops = 0
 		f.handle(evRCRPlus)
 	} else {

@@ -156,11 +156,14 @@ func (c *recCodec) isRXR(code uint8) bool             { return code == CodeEchoR
 func (c *recCodec) rxr(code, id uint8, data []byte) {
 	c.signals = append(c.signals, "ser")
 }
-func (c *recCodec) reqci(opts, reply []byte, _ bool) (uint8, []byte) {
-	if c.ack {
-		return CodeConfigureAck, append(reply, opts...)
+func (c *recCodec) reqci(r *confReply) {
+	for o := range r.Options() {
+		if c.ack {
+			r.Ack(o)
+		} else {
+			r.Nak(o, o.Data())
+		}
 	}
-	return CodeConfigureNak, append(reply, opts...)
 }
 
 // recLower records sent frames.
@@ -405,9 +408,11 @@ type rejectSpy struct {
 	seen func(bool)
 }
 
-func (r *rejectSpy) reqci(opts, reply []byte, rej bool) (uint8, []byte) {
-	r.seen(rej)
-	return CodeConfigureNak, append(reply, opts...)
+func (r *rejectSpy) reqci(cr *confReply) {
+	r.seen(cr.rejectNaks)
+	for o := range cr.Options() {
+		cr.Nak(o, o.Data())
+	}
 }
 
 // TestFSMRapid runs random event sequences and checks them against the RFC transcription

@@ -127,82 +127,57 @@ func (c *ipcp) rejci(opts []byte) bool {
 	return true
 }
 
-func (c *ipcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request; the address it acks becomes peerAddr.
+func (c *ipcp) reqci(r *confReply) {
 	c.peerAddr = netip.Addr{}
-	var rejs, naks []byte
-	acks := reply
-	bad := false
-	for o, err := range Options(opts) {
-		if err != nil {
-			rejs = append(rejs, o...)
-			bad = true
-			break
-		}
-		code, v := c.judge(o, rejectIfDisagree)
-		switch code {
-		case CodeConfigureReject:
-			rejs = append(rejs, o...)
-		case CodeConfigureNak:
-			naks = appendAddrOpt(naks, o.Type(), v)
-		default:
-			acks = append(acks, o...)
-		}
+	for o := range r.Options() {
+		c.judge(o, r)
 	}
-	switch {
-	case len(rejs) > 0 || bad:
-		return CodeConfigureReject, append(reply[:0], rejs...)
-	case len(naks) > 0:
-		return CodeConfigureNak, append(reply[:0], naks...)
-	}
-	return CodeConfigureAck, acks
 }
 
-// judge decides one option of the peer's request; v is the value to Nak with.
-func (c *ipcp) judge(o Option, rejectIfDisagree bool) (uint8, netip.Addr) {
+// judge decides one option of the peer's request.
+func (c *ipcp) judge(o Option, r *confReply) {
 	cfg := &c.e.cfg
 	a, ok := addrOf(o.Data())
-	nak := func(v netip.Addr) (uint8, netip.Addr) {
-		if rejectIfDisagree {
-			return CodeConfigureReject, netip.Addr{}
-		}
-		return CodeConfigureNak, v
+	nak := func(v netip.Addr) {
+		b := v.As4()
+		r.Nak(o, b[:])
 	}
 	switch o.Type() {
 	case ipcpAddress:
-		if !ok {
-			return CodeConfigureReject, netip.Addr{}
-		}
-		if cfg.Server {
-			if !cfg.PeerIP.Is4() {
-				return CodeConfigureReject, netip.Addr{}
-			}
-			if a != cfg.PeerIP {
-				return nak(cfg.PeerIP)
-			}
-		} else if a == zeroIP {
+		switch {
+		case !ok:
+			r.Reject(o)
+		case cfg.Server && !cfg.PeerIP.Is4():
+			r.Reject(o)
+		case cfg.Server && a != cfg.PeerIP:
+			nak(cfg.PeerIP)
+		case !cfg.Server && a == zeroIP && !cfg.PeerIP.Is4():
+			r.Reject(o)
+		case !cfg.Server && a == zeroIP:
 			// The server wants us to tell it its own address.
-			if !cfg.PeerIP.Is4() {
-				return CodeConfigureReject, netip.Addr{}
-			}
-			return nak(cfg.PeerIP)
+			nak(cfg.PeerIP)
+		default:
+			c.peerAddr = a
+			r.Ack(o)
 		}
-		c.peerAddr = a
-		return CodeConfigureAck, netip.Addr{}
 	case ipcpDNS1, ipcpDNS2:
 		i := 0
 		if o.Type() == ipcpDNS2 {
 			i = 1
 		}
-		if !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4() {
-			return CodeConfigureReject, netip.Addr{}
+		switch {
+		case !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4():
+			r.Reject(o)
+		case a != cfg.DNS[i]:
+			nak(cfg.DNS[i])
+		default:
+			r.Ack(o)
 		}
-		if a != cfg.DNS[i] {
-			return nak(cfg.DNS[i])
-		}
-		return CodeConfigureAck, netip.Addr{}
+	default:
+		// VJ compression, NBNS, IP-Addresses and anything newer.
+		r.Reject(o)
 	}
-	// VJ compression, NBNS, IP-Addresses and anything newer.
-	return CodeConfigureReject, netip.Addr{}
 }
 
 func (c *ipcp) up()                               { c.e.ipcpUp() }

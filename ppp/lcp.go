@@ -252,129 +252,83 @@ func (l *lcp) rejci(opts []byte) bool {
 	return true
 }
 
-// reqci judges the peer's request. Option order is kept; the reply is built in one pass
-// per code so that the Nak and Reject lists hold only their own options.
-func (l *lcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request; what it acks is recorded in l.his as it goes.
+func (l *lcp) reqci(r *confReply) {
 	l.his = lcpOptions{mru: pppMRU}
-	var rej, nak bool
-	// First pass: classify. Second pass: emit only the options of the winning code.
-	code := uint8(CodeConfigureAck)
-	emit := func(pass uint8) []byte {
-		out := reply
-		for o, err := range Options(opts) {
-			if err != nil {
-				if pass == CodeConfigureReject {
-					out = append(out, o...)
-				}
-				rej = true
-				break
-			}
-			c, nakOpt := l.judge(o, rejectIfDisagree, pass == 0)
-			switch {
-			case c == CodeConfigureReject:
-				rej = true
-				if pass == CodeConfigureReject {
-					out = append(out, o...)
-				}
-			case c == CodeConfigureNak:
-				nak = true
-				if pass == CodeConfigureNak {
-					out = append(out, nakOpt...)
-				}
-			case pass == CodeConfigureAck:
-				out = append(out, o...)
-			}
-		}
-		return out
+	for o := range r.Options() {
+		l.judge(o, r)
 	}
-	emit(0)
-	switch {
-	case rej:
-		code = CodeConfigureReject
-	case nak:
-		code = CodeConfigureNak
-	}
-	return code, emit(code)
 }
 
-// judge decides one option. record=true on the first pass stores accepted values in l.his.
-func (l *lcp) judge(o Option, rejectIfDisagree, record bool) (uint8, []byte) {
+// judge decides one option of the peer's request.
+func (l *lcp) judge(o Option, r *confReply) {
 	d := o.Data()
-	nak := func(v []byte) (uint8, []byte) {
-		if rejectIfDisagree {
-			return CodeConfigureReject, nil
-		}
-		return CodeConfigureNak, v
-	}
 	switch o.Type() {
 	case LCPOptMRU:
 		if len(d) != 2 {
-			return CodeConfigureReject, nil
+			r.Reject(o)
+			return
 		}
 		v := binary.BigEndian.Uint16(d)
 		if v < minMRU {
-			return nak([]byte{LCPOptMRU, 4, minMRU >> 8, minMRU & 0xFF})
+			r.Nak(o, []byte{minMRU >> 8, minMRU & 0xFF})
+			return
 		}
-		if record {
-			l.his.mru, l.his.neg.mru = v, true
-		}
+		l.his.mru, l.his.neg.mru = v, true
 	case LCPOptACCM:
 		if len(d) != 4 {
-			return CodeConfigureReject, nil
+			r.Reject(o)
+			return
 		}
 		// Any map is fine: nothing we send goes through an async escaper.
-		if record {
-			l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
-		}
+		l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
 	case LCPOptAuthProtocol:
-		m, ok := auth.ParseConfigData(d)
 		if l.e.cfg.Server {
 			// We authenticate; we do not get authenticated.
-			return CodeConfigureReject, nil
+			r.Reject(o)
+			return
 		}
+		m, ok := auth.ParseConfigData(d)
 		if !ok || !l.clientAccepts(m) {
-			s := l.clientSuggestion()
-			if s == auth.None {
-				return CodeConfigureReject, nil
+			if s := l.clientSuggestion(); s != auth.None {
+				r.Nak(o, s.ConfigData())
+			} else {
+				r.Reject(o)
 			}
-			cd := s.ConfigData()
-			return nak(append([]byte{LCPOptAuthProtocol, uint8(2 + len(cd))}, cd...))
+			return
 		}
-		if record {
-			l.his.authMethod, l.his.neg.auth = m, true
-		}
+		l.his.authMethod, l.his.neg.auth = m, true
 	case LCPOptMagic:
 		if len(d) != 4 {
-			return CodeConfigureReject, nil
+			r.Reject(o)
+			return
 		}
 		v := binary.BigEndian.Uint32(d)
 		if l.got.neg.magic && v == l.got.magic || v == 0 {
 			// Our own magic: looped back, or the peer picked the same value.
-			nv := l.e.randUint32()
-			if record {
-				l.loops++
-			}
-			return nak(binary.BigEndian.AppendUint32([]byte{LCPOptMagic, 6}, nv))
+			l.loops++
+			var nv [4]byte
+			binary.BigEndian.PutUint32(nv[:], l.e.randUint32())
+			r.Nak(o, nv[:])
+			return
 		}
-		if record {
-			l.his.magic, l.his.neg.magic = v, true
-		}
+		l.his.magic, l.his.neg.magic = v, true
 	case LCPOptPFC, LCPOptACFC:
 		if len(d) != 0 {
-			return CodeConfigureReject, nil
+			r.Reject(o)
+			return
 		}
-		if record {
-			if o.Type() == LCPOptPFC {
-				l.his.neg.pfc = true
-			} else {
-				l.his.neg.acfc = true
-			}
+		if o.Type() == LCPOptPFC {
+			l.his.neg.pfc = true
+		} else {
+			l.his.neg.acfc = true
 		}
 	default:
 		// Quality, callback, MRRU, endpoint discriminator, BACP …: not for PPTP.
-		return CodeConfigureReject, nil
+		r.Reject(o)
+		return
 	}
-	return CodeConfigureAck, nil
+	r.Ack(o)
 }
 
 func (l *lcp) up()       { l.e.lcpUp() }
