@@ -189,11 +189,11 @@ func NewEngine(cfg Config, lower Lower) *Engine {
 		cfg.Restart = defaultRestart
 	}
 	e := &Engine{
-		cfg:      cfg,
-		lower:    lower,
-		in:       make(chan []byte, inputQueue),
-		resetCh:  make(chan struct{}, 1),
-		closeCh:  make(chan struct{}),
+		cfg:     cfg,
+		lower:   lower,
+		in:      make(chan []byte, inputQueue),
+		resetCh: make(chan struct{}, 1),
+		closeCh: make(chan struct{}),
 		scratch: make([]byte, 0, 256),
 		txBuf:   make([]byte, 0, 1600),
 	}
