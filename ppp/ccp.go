@@ -23,7 +23,8 @@ const (
 
 // ccp is the CCP codec carrying only MPPE.
 type ccp struct {
-	e *Engine
+	cfg *Config
+	p   ccpParent
 
 	reqMPPE  bool   // our request still carries the MPPE option
 	bits     uint32 // our requested bitmap
@@ -31,13 +32,14 @@ type ccp struct {
 	offered  uint32 // the last bitmap the peer asked for or Nak'd to us (for error text)
 	refused  bool   // the peer rejected MPPE
 	acked    uint32 // our bitmap as the peer acked it (0 = not yet)
+	opened   bool   // between tlu and tld: Reset-Requests count only then
 }
 
-func newCCP(e *Engine) *ccp { return &ccp{e: e} }
+func newCCP(cfg *Config, p ccpParent) *ccp { return &ccp{cfg: cfg, p: p} }
 
 // policyBits is the bitmap our policy allows, strongest first in meaning.
 func (c *ccp) policyBits() uint32 {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	var b uint32
 	if p.Allow128 {
 		b |= mppe.BitS
@@ -53,7 +55,7 @@ func (c *ccp) policyBits() uint32 {
 
 // acceptable reports whether b names exactly one strength and a mode our policy allows.
 func (c *ccp) acceptable(b uint32) bool {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	s := b & mppeStrengths
 	if b&^(mppe.BitH|mppeStrengths) != 0 {
 		return false
@@ -79,7 +81,7 @@ func (c *ccp) acceptable(b uint32) bool {
 // preferred is our single best choice given an offer: strongest common strength, stateless
 // unless we are stateful-only (or the peer is and we allow it).
 func (c *ccp) preferred(offer uint32) uint32 {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	var b uint32
 	switch {
 	case p.Allow128 && (offer&mppe.BitS != 0 || offer&mppeStrengths == 0 || !p.Allow40):
@@ -144,7 +146,7 @@ func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
 		c.offered = b
 		if treatAsReject || !c.acceptable(b) {
 			c.reqMPPE = false
-			c.e.ccpFailed(c.mismatch(b))
+			c.p.mppeFailed(c.mismatch(b))
 			continue
 		}
 		c.bits = b
@@ -160,7 +162,7 @@ func (c *ccp) rejci(opts []byte) bool {
 		if o.Type() == ccpMPPE && c.reqMPPE {
 			c.reqMPPE = false
 			c.refused = true
-			c.e.ccpFailed(fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.e.peerRole()))
+			c.p.mppeFailed(fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.cfg.peerRole()))
 		}
 	}
 	return true
@@ -244,11 +246,11 @@ func describeMPPE(b uint32) string {
 // mismatch builds the error naming both sides' positions.
 func (c *ccp) mismatch(offer uint32) error {
 	verb := "allow"
-	if c.e.cfg.MPPE.Require {
+	if c.cfg.MPPE.Require {
 		verb = "require"
 	}
 	return fmt.Errorf("encryption negotiation failed: we %s %s, %s offered %s",
-		verb, describeMPPE(c.policyBits()), c.e.peerRole(), describeMPPE(offer))
+		verb, describeMPPE(c.policyBits()), c.cfg.peerRole(), describeMPPE(offer))
 }
 
 // params is the negotiated MPPE result once CCP is up, or an error if the directions
@@ -256,14 +258,14 @@ func (c *ccp) mismatch(offer uint32) error {
 func (c *ccp) params() (bits int, stateless bool, err error) {
 	if !c.reqMPPE || c.peerBits == 0 {
 		if c.refused {
-			return 0, false, fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.e.peerRole())
+			return 0, false, fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.cfg.peerRole())
 		}
 		return 0, false, nil
 	}
 	a := c.acked
 	if a&(mppe.BitH|mppeStrengths) != c.peerBits&(mppe.BitH|mppeStrengths) {
 		return 0, false, fmt.Errorf("encryption negotiation failed: we send %s, %s sends %s",
-			describeMPPE(a), c.e.peerRole(), describeMPPE(c.peerBits))
+			describeMPPE(a), c.cfg.peerRole(), describeMPPE(c.peerBits))
 	}
 	bits = 40
 	if a&mppe.BitS != 0 {
@@ -272,25 +274,31 @@ func (c *ccp) params() (bits int, stateless bool, err error) {
 	return bits, a&mppe.BitH != 0, nil
 }
 
-func (c *ccp) up()                      { c.e.ccpUp() }
-func (c *ccp) down()                    { c.e.ncpDown() }
+func (c *ccp) up() {
+	c.opened = true
+	c.p.layerUp(ProtoCCP)
+}
+
+func (c *ccp) down() {
+	c.opened = false
+	c.p.layerDown(ProtoCCP)
+}
+
 func (c *ccp) starting()                {}
-func (c *ccp) finished()                { c.e.ccpFinished() }
+func (c *ccp) finished()                { c.p.layerFinished(ProtoCCP) }
 func (c *ccp) rxr(uint8, uint8, []byte) {}
 
 func (c *ccp) extcode(code, id uint8, data []byte) bool {
 	switch code {
 	case CodeResetRequest:
-		if c.e.ccp.state == stOpened {
-			c.e.debugf("CCP: Reset-Request id=%#x: resetting our encrypter", id)
-			if c.e.cfg.TxReset != nil {
-				c.e.cfg.TxReset()
-			}
-			c.e.sendPacket(ProtoCCP, CodeResetAck, id, nil)
+		if c.opened {
+			c.p.debugf("CCP: Reset-Request id=%#x: resetting our encrypter", id)
+			c.p.txReset()
+			c.p.sendPacket(ProtoCCP, CodeResetAck, id, nil)
 		}
 		return true
 	case CodeResetAck:
-		c.e.resetAck(id)
+		c.p.resetAck(id)
 		return true
 	}
 	return false

@@ -164,6 +164,7 @@ type Engine struct {
 	readyID       uint8     // the probe's Identifier
 	readyDeadline time.Time // non-zero while the probe waits for its reply
 	echoDeadline  time.Time
+	echoPending   int // keepalive Echo-Requests unanswered in a row
 	lastReset     time.Time
 	resetDue      time.Time // a rate-limited Reset-Request is sent then
 	resetAckDue   time.Time // the last Reset-Request is repeated then unless acknowledged
@@ -197,9 +198,9 @@ func NewEngine(cfg Config, lower Lower) *Engine {
 		scratch: make([]byte, 0, 256),
 		txBuf:   make([]byte, 0, 1600),
 	}
-	e.lcpc = newLCP(e)
-	e.ipcpc = newIPCP(e)
-	e.ccpc = newCCP(e)
+	e.lcpc = newLCP(&e.cfg, e)
+	e.ipcpc = newIPCP(&e.cfg, e)
+	e.ccpc = newCCP(&e.cfg, e)
 	e.lcp = newFSM("LCP", ProtoLCP, e.lcpc, e)
 	e.ipcp = newFSM("IPCP", ProtoIPCP, e.ipcpc, e)
 	e.ccp = newFSM("CCP", ProtoCCP, e.ccpc, e)
@@ -334,10 +335,8 @@ func (e *Engine) terminate(reason string) {
 }
 
 // fail records why the link dies and schedules its termination with reason as the
-// Terminate-Request text.
-func (e *Engine) fail(err error) { e.failReason(err, "") }
-
-func (e *Engine) failReason(err error, reason string) {
+// Terminate-Request text ("" = "Link failure").
+func (e *Engine) fail(err error, reason string) {
 	if e.err == nil {
 		e.err = withKind(ErrNegotiation, err) // unless it already says auth, echo or terminate
 		e.logf("%v", err)
@@ -371,7 +370,7 @@ func (e *Engine) fireTimers() {
 		e.authTimeout()
 	}
 	if !e.readyDeadline.IsZero() && !now.Before(e.readyDeadline) {
-		e.debugf("no Echo-Reply from the %s in %v: network layer up without it", e.peerRole(), readyWait)
+		e.debugf("no Echo-Reply from the %s in %v: network layer up without it", e.cfg.peerRole(), readyWait)
 		e.peerReady()
 	}
 	if !e.echoDeadline.IsZero() && !now.Before(e.echoDeadline) {
@@ -403,8 +402,9 @@ func (e *Engine) randUint32() uint32 {
 	}
 }
 
-func (e *Engine) peerRole() string {
-	if e.cfg.Server {
+// peerRole names the other end in logs and errors.
+func (c *Config) peerRole() string {
+	if c.Server {
 		return "client"
 	}
 	return "server"
@@ -457,7 +457,7 @@ func (e *Engine) sendFrame(b []byte) {
 // input dispatches one received frame.
 func (e *Engine) input(frame []byte) {
 	// Any frame from the peer proves it is alive.
-	e.lcpc.echoPending = 0
+	e.echoPending = 0
 	proto, info, err := ParseFrame(frame)
 	if err != nil {
 		e.debugf("dropped frame: %v", err)
@@ -571,23 +571,60 @@ func (e *Engine) protocolReject(proto uint16, info []byte) {
 
 // protocolRejected handles the peer's Protocol-Reject of one of our protocols.
 func (e *Engine) protocolRejected(proto uint16) {
-	e.logf("%s rejected protocol %s", e.peerRole(), protoName(proto))
+	e.logf("%s rejected protocol %s", e.cfg.peerRole(), protoName(proto))
 	switch proto {
 	case ProtoIPCP:
 		e.ipcp.protReject()
 	case ProtoCCP:
 		if e.ccpUsed {
-			e.ccpErr = fmt.Errorf("encryption negotiation failed: %s rejected CCP (no MPPE support)", e.peerRole())
+			e.ccpErr = fmt.Errorf("encryption negotiation failed: %s rejected CCP (no MPPE support)", e.cfg.peerRole())
 			e.ccp.protReject()
 		}
 	case ProtoLCP:
-		e.fail(fmt.Errorf("%s rejected LCP", e.peerRole()))
+		e.fail(fmt.Errorf("%s rejected LCP", e.cfg.peerRole()), "")
 	}
 }
 
 // sendPacketRaw sends an already built control packet (authentication exchanges).
 func (e *Engine) sendPacketRaw(proto uint16, pkt []byte) {
 	e.sendFrame(appendFrame(e.txBuf[:0], proto, pkt))
+}
+
+// The Engine is every codec's parent: it routes their signals to the phase logic.
+var (
+	_ lcpParent = (*Engine)(nil)
+	_ ccpParent = (*Engine)(nil)
+)
+
+func (e *Engine) layerUp(proto uint16) {
+	switch proto {
+	case ProtoLCP:
+		e.lcpUp()
+	case ProtoIPCP:
+		e.ipcpUp()
+	case ProtoCCP:
+		e.ccpUp()
+	}
+}
+
+func (e *Engine) layerDown(proto uint16) {
+	switch proto {
+	case ProtoLCP:
+		e.lcpDown()
+	case ProtoIPCP, ProtoCCP:
+		e.ncpDown()
+	}
+}
+
+func (e *Engine) layerFinished(proto uint16) {
+	switch proto {
+	case ProtoLCP:
+		e.lcpFinished()
+	case ProtoIPCP:
+		e.ipcpFinished()
+	case ProtoCCP:
+		e.ccpFinished()
+	}
 }
 
 // LCP layer signals.
@@ -600,13 +637,13 @@ func (e *Engine) lcpUp() {
 	}
 	e.logf("LCP opened: our MRU %d, peer MRU %d, %s", e.cfg.MRU, e.peerMRU(), authText)
 	if e.cfg.EchoInterval > 0 {
-		e.lcpc.echoPending = 0
+		e.echoPending = 0
 		e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
 	}
 	e.authMethod = m
 	if m == auth.None {
 		if e.cfg.Server && e.cfg.Require != 0 {
-			e.failReason(fmt.Errorf("authentication negotiation failed: client did not agree to %s", e.cfg.Require), "Authentication required")
+			e.fail(fmt.Errorf("authentication negotiation failed: client did not agree to %s", e.cfg.Require), "Authentication required")
 			return
 		}
 		e.networkPhase()
@@ -623,7 +660,7 @@ func (e *Engine) lcpUp() {
 		}
 	}
 	if e.authEx == nil {
-		e.fail(fmt.Errorf("authentication method %s is not available", m))
+		e.fail(fmt.Errorf("authentication method %s is not available", m), "")
 		return
 	}
 	e.authDone = false
@@ -675,7 +712,7 @@ func (e *Engine) lcpFinished() {
 	case e.peerTerm != "":
 		e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 	default:
-		e.err = cmpErr(e.err, withKind(ErrNegotiation, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.peerRole(), e.lcp.maxConfigure)))
+		e.err = cmpErr(e.err, withKind(ErrNegotiation, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.cfg.peerRole(), e.lcp.maxConfigure)))
 	}
 }
 
@@ -709,7 +746,7 @@ func (e *Engine) authFinished(res *auth.Result) {
 			err = withKind(ErrAuthFailed, fmt.Errorf("authentication failed (%s): %w", e.authMethod, res.Err))
 			reason = "Failed to authenticate ourselves to peer" // pppd's words
 		}
-		e.failReason(err, reason)
+		e.fail(err, reason)
 		return
 	}
 	e.authUser = res.User
@@ -734,11 +771,11 @@ func (e *Engine) networkPhase() {
 		if e.keys != nil && (e.authMethod == auth.MSCHAPv1 || e.authMethod == auth.MSCHAPv2) {
 			e.ccpUsed = true
 		} else if e.cfg.MPPE.Require {
-			e.failReason(fmt.Errorf("encryption negotiation failed: MPPE is required but %s authentication yields no MPPE keys (use MS-CHAP)", e.authMethod), "MPPE required")
+			e.fail(fmt.Errorf("encryption negotiation failed: MPPE is required but %s authentication yields no MPPE keys (use MS-CHAP)", e.authMethod), "MPPE required")
 			return
 		}
 	} else if e.cfg.MPPE.Require {
-		e.failReason(errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed"), "MPPE required")
+		e.fail(errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed"), "MPPE required")
 		return
 	}
 	e.ipcpStarted = false
@@ -767,7 +804,7 @@ func (e *Engine) ipcpUp() {
 	c := e.ipcpc
 	if !c.reqAddr || !c.addr.IsValid() || c.addr == zeroIP {
 		if !e.cfg.LocalIP.Is4() {
-			e.failReason(fmt.Errorf("IPCP: could not determine our IP address (the %s did not assign one)", e.peerRole()), "No IP address")
+			e.fail(fmt.Errorf("IPCP: could not determine our IP address (the %s did not assign one)", e.cfg.peerRole()), "No IP address")
 			return
 		}
 	}
@@ -776,7 +813,7 @@ func (e *Engine) ipcpUp() {
 
 func (e *Engine) ccpUp() {
 	if _, _, err := e.ccpc.params(); err != nil && e.cfg.MPPE.Require {
-		e.failReason(err, "MPPE required but peer negotiation failed")
+		e.fail(err, "MPPE required but peer negotiation failed")
 		return
 	}
 	if e.ipcpStarted {
@@ -789,11 +826,11 @@ func (e *Engine) ccpUp() {
 	e.maybeUp()
 }
 
-// ccpFailed is a CCP codec's verdict that MPPE cannot be agreed.
-func (e *Engine) ccpFailed(err error) {
+// mppeFailed is the CCP codec's verdict that MPPE cannot be agreed.
+func (e *Engine) mppeFailed(err error) {
 	e.ccpErr = cmpErr(e.ccpErr, err)
 	if e.cfg.MPPE.Require {
-		e.failReason(err, "MPPE required but peer negotiation failed")
+		e.fail(err, "MPPE required but peer negotiation failed")
 	}
 }
 
@@ -804,9 +841,9 @@ func (e *Engine) ccpFinished() {
 	if e.cfg.MPPE.Require {
 		err := e.ccpErr
 		if err == nil {
-			err = fmt.Errorf("encryption negotiation failed: CCP did not open (the %s did not answer)", e.peerRole())
+			err = fmt.Errorf("encryption negotiation failed: CCP did not open (the %s did not answer)", e.cfg.peerRole())
 		}
-		e.failReason(err, "MPPE required but peer negotiation failed")
+		e.fail(err, "MPPE required but peer negotiation failed")
 		return
 	}
 	e.logf("CCP: no encryption negotiated, continuing without MPPE")
@@ -818,7 +855,7 @@ func (e *Engine) ipcpFinished() {
 	if e.closing || e.phase != phaseNetwork {
 		return
 	}
-	e.failReason(fmt.Errorf("IPCP negotiation failed: no agreement with the %s", e.peerRole()), "No network protocols running")
+	e.fail(fmt.Errorf("IPCP negotiation failed: no agreement with the %s", e.cfg.peerRole()), "No network protocols running")
 }
 
 // ncpDown is tld of IPCP or CCP: the network layer is no longer usable.
@@ -845,7 +882,7 @@ func (e *Engine) maybeUp() {
 			bits, stateless, err := e.ccpc.params()
 			if err != nil {
 				if e.cfg.MPPE.Require {
-					e.failReason(err, "MPPE required but peer negotiation failed")
+					e.fail(err, "MPPE required but peer negotiation failed")
 					return
 				}
 				e.logf("%v; continuing without MPPE", err)
@@ -860,7 +897,7 @@ func (e *Engine) maybeUp() {
 		}
 	}
 	if e.cfg.MPPE.Require && mp == nil {
-		e.failReason(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.peerRole())), "MPPE required but peer negotiation failed")
+		e.fail(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.cfg.peerRole())), "MPPE required but peer negotiation failed")
 		return
 	}
 	// Only the client waits: a server sends data only in answer to the client's, and if it
@@ -943,19 +980,28 @@ func deriveKeys(km *auth.KeyMaterial, server bool) (send, recv [16]byte) {
 
 // Keepalive and CCP resets.
 
+// echoReply notes an Echo-Reply: the peer is alive, and it may answer the readiness probe.
+func (e *Engine) echoReply(id uint8) {
+	e.echoPending = 0
+	if id == e.readyID {
+		e.peerReady() // a no-op unless the readiness probe waits
+	}
+}
+
 func (e *Engine) echoTimeout() {
 	e.echoDeadline = time.Time{}
 	if e.lcp.state != stOpened || e.closing {
 		return
 	}
 	if e.traffic.Swap(false) {
-		e.lcpc.echoPending = 0
+		e.echoPending = 0
 	}
-	if e.cfg.EchoFailure > 0 && e.lcpc.echoPending >= e.cfg.EchoFailure {
-		e.failReason(withKind(ErrPeerDead, fmt.Errorf("peer not responding to LCP echo (%d missed)", e.lcpc.echoPending)), "Peer not responding")
+	if e.cfg.EchoFailure > 0 && e.echoPending >= e.cfg.EchoFailure {
+		e.fail(withKind(ErrPeerDead, fmt.Errorf("peer not responding to LCP echo (%d missed)", e.echoPending)), "Peer not responding")
 		return
 	}
-	e.lcpc.sendEcho()
+	e.lcpc.echo()
+	e.echoPending++
 	e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
 }
 
@@ -986,6 +1032,13 @@ func (e *Engine) sendReset() {
 	e.resetAckDue = e.lastReset.Add(resetRetry)
 	e.resetsSent.Add(1)
 	e.sendPacket(ProtoCCP, CodeResetRequest, e.resetID, nil)
+}
+
+// txReset resets our encrypter for the peer's Reset-Request.
+func (e *Engine) txReset() {
+	if e.cfg.TxReset != nil {
+		e.cfg.TxReset()
+	}
 }
 
 // resetAck stops the repetition of the Reset-Request it answers.

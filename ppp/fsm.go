@@ -174,6 +174,41 @@ type codec interface {
 	rxr(code, id uint8, data []byte)
 }
 
+// parent is the layer a codec serves, as FreeBSD ppp's fsm_parent: the codec's layer
+// signals go up through it, and so do failures and the few packets a codec sends outside
+// the automaton. A codec knows nothing else of the Engine (besides its Config, read
+// only), so a test can drive one with a stub. proto names the codec's protocol.
+type parent interface {
+	// layerUp, layerDown and layerFinished carry tlu, tld and tlf (RFC 1661 §4.4).
+	layerUp(proto uint16)
+	layerDown(proto uint16)
+	layerFinished(proto uint16)
+	// fail ends the link: err says why, reason is the Terminate-Request text ("" = "Link
+	// failure"). It takes effect after the current packet, so the automaton is never
+	// re-entered from a codec.
+	fail(err error, reason string)
+	// sendPacket sends a control packet the automaton does not (Echo, Reset-Ack).
+	sendPacket(proto uint16, code, id uint8, data []byte)
+	debugf(format string, args ...any)
+}
+
+// lcpParent is what LCP hands up besides the automaton's signals.
+type lcpParent interface {
+	parent
+	randUint32() uint32            // a fresh non-zero Magic-Number
+	echoReply(id uint8)            // an Echo-Reply came back (keepalive, readiness probe)
+	protocolRejected(proto uint16) // the peer's Protocol-Reject, LCP Opened
+}
+
+// ccpParent is what CCP hands up: the Reset exchange of RFC 1962 §2.1, and MPPE failures,
+// which end the link only when MPPE is required.
+type ccpParent interface {
+	parent
+	txReset()             // the peer's Reset-Request: reset our encrypter before the Ack
+	resetAck(id uint8)    // the peer acknowledged our Reset-Request id
+	mppeFailed(err error) // MPPE cannot be agreed
+}
+
 // rxrCoder is implemented by codecs that have RXR events (LCP: Echo-Request, Echo-Reply,
 // Discard-Request).
 type rxrCoder interface{ isRXR(code uint8) bool }

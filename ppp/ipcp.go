@@ -21,7 +21,8 @@ var zeroIP = netip.AddrFrom4([4]byte{})
 
 // ipcp is the IPCP codec: our address and DNS servers, and the peer's address.
 type ipcp struct {
-	e *Engine
+	cfg *Config
+	p   parent
 
 	// our request
 	reqAddr, reqDNS1, reqDNS2 bool
@@ -30,10 +31,10 @@ type ipcp struct {
 	peerAddr netip.Addr
 }
 
-func newIPCP(e *Engine) *ipcp { return &ipcp{e: e} }
+func newIPCP(cfg *Config, p parent) *ipcp { return &ipcp{cfg: cfg, p: p} }
 
 func (c *ipcp) resetci() {
-	cfg := &c.e.cfg
+	cfg := c.cfg
 	c.reqAddr = true
 	c.addr = zeroIP
 	if cfg.LocalIP.Is4() {
@@ -89,7 +90,7 @@ func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 			switch {
 			case treatAsReject:
 				n.reqAddr = false
-			case !c.e.cfg.Server:
+			case !c.cfg.Server:
 				// The server assigns our address.
 				n.addr = a
 			}
@@ -137,7 +138,7 @@ func (c *ipcp) reqci(r *confReply) {
 
 // judge decides one option of the peer's request.
 func (c *ipcp) judge(o Option, r *confReply) {
-	cfg := &c.e.cfg
+	cfg := c.cfg
 	a, ok := addrOf(o.Data())
 	nak := func(v netip.Addr) {
 		b := v.As4()
@@ -180,9 +181,9 @@ func (c *ipcp) judge(o Option, r *confReply) {
 	}
 }
 
-func (c *ipcp) up()                               { c.e.ipcpUp() }
-func (c *ipcp) down()                             { c.e.ncpDown() }
+func (c *ipcp) up()                               { c.p.layerUp(ProtoIPCP) }
+func (c *ipcp) down()                             { c.p.layerDown(ProtoIPCP) }
 func (c *ipcp) starting()                         {}
-func (c *ipcp) finished()                         { c.e.ipcpFinished() }
+func (c *ipcp) finished()                         { c.p.layerFinished(ProtoIPCP) }
 func (c *ipcp) extcode(uint8, uint8, []byte) bool { return false }
 func (c *ipcp) rxr(uint8, uint8, []byte)          {}

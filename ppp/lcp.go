@@ -43,7 +43,8 @@ type lcpOptions struct {
 
 // lcp is the LCP codec (RFC 1661 §6) plus echo keepalives and Protocol-Reject.
 type lcp struct {
-	e *Engine
+	cfg *Config
+	p   lcpParent
 
 	want lcpOptions // what we ask for from a fresh start
 	got  lcpOptions // our current request
@@ -51,14 +52,14 @@ type lcp struct {
 
 	authTried [len(methodPreference)]bool // server: methods the client refused
 	loops     int
+	opened    bool // between tlu and tld: Protocol-Reject counts only then (RFC 1661 §5.7)
 
-	echoID      uint8
-	echoPending int
+	echoID uint8
 }
 
-func newLCP(e *Engine) *lcp {
-	l := &lcp{e: e}
-	l.want.mru = e.cfg.MRU
+func newLCP(cfg *Config, p lcpParent) *lcp {
+	l := &lcp{cfg: cfg, p: p}
+	l.want.mru = cfg.MRU
 	l.want.neg.mru = l.want.mru != pppMRU
 	// pppd over PPTP asks for asyncmap 0; harmless on a synchronous link and it keeps the
 	// pty side cheap for peers that relay through HDLC.
@@ -66,7 +67,7 @@ func newLCP(e *Engine) *lcp {
 	l.want.neg.magic = true
 	l.want.neg.pfc = true
 	l.want.neg.acfc = true
-	if e.cfg.Server {
+	if cfg.Server {
 		if m := l.nextServerMethod(); m != auth.None {
 			l.want.neg.auth = true
 			l.want.authMethod = m
@@ -78,7 +79,7 @@ func newLCP(e *Engine) *lcp {
 // nextServerMethod is the most preferred required method the client has not refused yet.
 func (l *lcp) nextServerMethod() auth.Method {
 	for i, m := range methodPreference {
-		if l.e.cfg.Require.Has(m) && !l.authTried[i] {
+		if l.cfg.Require.Has(m) && !l.authTried[i] {
 			return m
 		}
 	}
@@ -88,7 +89,7 @@ func (l *lcp) nextServerMethod() auth.Method {
 func (l *lcp) clientAccepts(m auth.Method) bool {
 	switch m {
 	case auth.PAP, auth.CHAPMD5, auth.MSCHAPv1, auth.MSCHAPv2:
-		return !l.e.cfg.Refuse.Has(m)
+		return !l.cfg.Refuse.Has(m)
 	}
 	return false
 }
@@ -105,10 +106,10 @@ func (l *lcp) clientSuggestion() auth.Method {
 
 func (l *lcp) resetci() {
 	l.got = l.want
-	l.got.magic = l.e.randUint32()
+	l.got.magic = l.p.randUint32()
 	l.loops = 0
 	clear(l.authTried[:])
-	if l.e.cfg.Server {
+	if l.cfg.Server {
 		l.got.authMethod = l.nextServerMethod()
 		l.got.neg.auth = l.got.authMethod != auth.None
 	}
@@ -170,26 +171,26 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 				try.accm |= binary.BigEndian.Uint32(d)
 			}
 		case LCPOptAuthProtocol:
-			if !l.e.cfg.Server || !try.neg.auth {
+			if !l.cfg.Server || !try.neg.auth {
 				// We did not ask; the peer wants us to authenticate ourselves
 				// to it, which nothing in PPTP needs. Ignore the hint.
 				continue
 			}
 			l.markTried(try.authMethod)
-			if m, ok := auth.ParseConfigData(d); ok && l.e.cfg.Require.Has(m) && !l.tried(m) && !treatAsReject {
+			if m, ok := auth.ParseConfigData(d); ok && l.cfg.Require.Has(m) && !l.tried(m) && !treatAsReject {
 				try.authMethod = m
 			} else {
 				try.authMethod = l.nextServerMethod()
 			}
 			if try.authMethod == auth.None {
-				l.e.failReason(fmt.Errorf("authentication negotiation failed: client refused %s", l.e.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(fmt.Errorf("authentication negotiation failed: client refused %s", l.cfg.Require), "Authentication negotiation failed")
 				return true
 			}
 		case LCPOptMagic:
 			if len(d) != 4 {
 				return false
 			}
-			try.magic = l.e.randUint32()
+			try.magic = l.p.randUint32()
 			l.loops++
 		case LCPOptPFC, LCPOptACFC:
 			// Naking a boolean option means the peer does not want it (RFC 1661 §6.5).
@@ -201,7 +202,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 		}
 	}
 	if l.loops >= maxLoops {
-		l.e.fail(fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops))
+		l.p.fail(fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops), "")
 	}
 	l.got = try
 	return true
@@ -237,7 +238,7 @@ func (l *lcp) rejci(opts []byte) bool {
 			try.neg.accm = false
 		case LCPOptAuthProtocol:
 			if try.neg.auth {
-				l.e.failReason(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.e.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.cfg.Require), "Authentication negotiation failed")
 			}
 			try.neg.auth = false
 		case LCPOptMagic:
@@ -283,7 +284,7 @@ func (l *lcp) judge(o Option, r *confReply) {
 		// Any map is fine: nothing we send goes through an async escaper.
 		l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
 	case LCPOptAuthProtocol:
-		if l.e.cfg.Server {
+		if l.cfg.Server {
 			// We authenticate; we do not get authenticated.
 			r.Reject(o)
 			return
@@ -308,7 +309,7 @@ func (l *lcp) judge(o Option, r *confReply) {
 			// Our own magic: looped back, or the peer picked the same value.
 			l.loops++
 			var nv [4]byte
-			binary.BigEndian.PutUint32(nv[:], l.e.randUint32())
+			binary.BigEndian.PutUint32(nv[:], l.p.randUint32())
 			r.Nak(o, nv[:])
 			return
 		}
@@ -331,10 +332,18 @@ func (l *lcp) judge(o Option, r *confReply) {
 	r.Ack(o)
 }
 
-func (l *lcp) up()       { l.e.lcpUp() }
-func (l *lcp) down()     { l.e.lcpDown() }
+func (l *lcp) up() {
+	l.opened = true
+	l.p.layerUp(ProtoLCP)
+}
+
+func (l *lcp) down() {
+	l.opened = false
+	l.p.layerDown(ProtoLCP)
+}
+
 func (l *lcp) starting() {}
-func (l *lcp) finished() { l.e.lcpFinished() }
+func (l *lcp) finished() { l.p.layerFinished(ProtoLCP) }
 
 func (l *lcp) isRXR(code uint8) bool {
 	return code == CodeEchoRequest || code == CodeEchoReply || code == CodeDiscardRequest
@@ -344,7 +353,7 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 	switch code {
 	case CodeEchoRequest:
 		if len(data) >= 4 && l.got.neg.magic && binary.BigEndian.Uint32(data) == l.got.magic {
-			l.e.debugf("LCP: Echo-Request with our own magic number: looped back?")
+			l.p.debugf("LCP: Echo-Request with our own magic number: looped back?")
 		}
 		var m [4]byte
 		if l.got.neg.magic {
@@ -352,20 +361,17 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		}
 		// Keep any data after the magic, as RFC 1661 §5.8 allows the peer to add it.
 		reply := append(m[:], data[min(4, len(data)):]...)
-		l.e.sendPacket(ProtoLCP, CodeEchoReply, id, reply)
+		l.p.sendPacket(ProtoLCP, CodeEchoReply, id, reply)
 	case CodeEchoReply:
-		l.echoPending = 0
-		if id == l.e.readyID {
-			l.e.peerReady() // a no-op unless the readiness probe waits
-		}
+		l.p.echoReply(id)
 	}
 }
 
 func (l *lcp) extcode(code, id uint8, data []byte) bool {
 	switch code {
 	case CodeProtocolReject:
-		if len(data) >= 2 && l.e.lcp.state == stOpened {
-			l.e.protocolRejected(binary.BigEndian.Uint16(data))
+		if len(data) >= 2 && l.opened {
+			l.p.protocolRejected(binary.BigEndian.Uint16(data))
 		}
 		return true
 	case CodeIdentification, CodeTimeRemaining:
@@ -375,12 +381,6 @@ func (l *lcp) extcode(code, id uint8, data []byte) bool {
 	return false
 }
 
-// sendEcho sends the next keepalive Echo-Request.
-func (l *lcp) sendEcho() {
-	l.echo()
-	l.echoPending++
-}
-
 // echo sends an Echo-Request and returns its Identifier.
 func (l *lcp) echo() uint8 {
 	var m [4]byte
@@ -388,7 +388,7 @@ func (l *lcp) echo() uint8 {
 		binary.BigEndian.PutUint32(m[:], l.got.magic)
 	}
 	id := l.echoID
-	l.e.sendPacket(ProtoLCP, CodeEchoRequest, id, m[:])
+	l.p.sendPacket(ProtoLCP, CodeEchoRequest, id, m[:])
 	l.echoID++
 	return id
 }
