@@ -84,7 +84,7 @@ func replayCapture(t *testing.T, tc replayCase) {
 	pppdReply := func(proto uint16, id uint8) Packet {
 		for _, f := range cli {
 			pr, info, _ := ParseFrame(f)
-			if pr == proto && len(info) >= 4 && info[1] == id && info[0] >= codeConfAck && info[0] <= codeConfRej {
+			if pr == proto && len(info) >= 4 && info[1] == id && info[0] >= CodeConfigureAck && info[0] <= CodeConfigureReject {
 				return Packet(info)
 			}
 		}
@@ -114,10 +114,10 @@ func replayCapture(t *testing.T, tc replayCase) {
 			return p[len(p)-1]
 		}
 		// Our first LCP request asks for what pppd's asked (magic aside).
-		ours := lastSent(ProtoLCP, codeConfReq)
+		ours := lastSent(ProtoLCP, CodeConfigureRequest)
 		pppdReq := Packet(nil)
 		for _, f := range cli {
-			if pr, info, _ := ParseFrame(f); pr == ProtoLCP && info[0] == codeConfReq {
+			if pr, info, _ := ParseFrame(f); pr == ProtoLCP && info[0] == CodeConfigureRequest {
 				pppdReq = Packet(info)
 				break
 			}
@@ -141,58 +141,58 @@ func replayCapture(t *testing.T, tc replayCase) {
 				x.e.Input(slices.Clone(f)) // data: the engine must ignore it
 				continue
 			}
-			if proto == ProtoLCP && p.Code() == codeTermAck {
+			if proto == ProtoLCP && p.Code() == CodeTerminateAck {
 				continue // answers pppd's Terminate-Requests, which we did not send
 			}
 			before := len(low.sent)
 			switch {
 			case proto == ProtoCCP && tc.bits == 0:
 				x.e.Input(appendFrame(nil, proto, p))
-			case (proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP) && p.Code() == codeConfAck:
-				req := lastSent(proto, codeConfReq)
+			case (proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP) && p.Code() == CodeConfigureAck:
+				req := lastSent(proto, CodeConfigureRequest)
 				if proto == ProtoLCP && !sameOptionsButMagic(p.Data(), req.Data()) ||
 					proto != ProtoLCP && !bytes.Equal(p.Data(), req.Data()) {
 					t.Errorf("server acked %s, we asked %s", describePacket(proto, p), describePacket(proto, req))
 				}
 				// Ack exactly what we sent (our magic number differs from pppd's).
-				x.e.Input(appendFrame(nil, proto, appendPacket(nil, codeConfAck, req.ID(), req.Data())))
-			case (proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoLCP) && (p.Code() == codeConfNak || p.Code() == codeConfRej):
-				req := lastSent(proto, codeConfReq)
+				x.e.Input(appendFrame(nil, proto, appendPacket(nil, CodeConfigureAck, req.ID(), req.Data())))
+			case (proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoLCP) && (p.Code() == CodeConfigureNak || p.Code() == CodeConfigureReject):
+				req := lastSent(proto, CodeConfigureRequest)
 				x.e.Input(appendFrame(nil, proto, appendPacket(nil, p.Code(), req.ID(), p.Data())))
 			default:
 				x.e.Input(appendFrame(nil, proto, p))
 			}
 			synctest.Wait()
 			sent := low.sent[before:]
-			if req := findIn(sent, ProtoLCP, codeEchoReq); req != nil {
+			if req := findIn(sent, ProtoLCP, CodeEchoRequest); req != nil {
 				// Our readiness probe (Engine.maybeUp): answer it as pppd would.
-				x.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, codeEchoRep, req.ID(), []byte{0, 0, 0, 0})))
+				x.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeEchoReply, req.ID(), []byte{0, 0, 0, 0})))
 				synctest.Wait()
 			}
 
 			switch {
-			case (proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP && tc.bits != 0) && p.Code() == codeConfReq:
+			case (proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP && tc.bits != 0) && p.Code() == CodeConfigureRequest:
 				want := pppdReply(proto, p.ID())
 				got := firstReply(sent, proto)
 				if want == nil || got == nil || got.Code() != want.Code() || got.ID() != p.ID() || !bytes.Equal(got.Data(), want.Data()) {
 					t.Errorf("to %s we replied %s, pppd %s", describePacket(proto, p), describePacket(proto, got), describePacket(proto, want))
 				}
 			case proto == ProtoIPV6CP:
-				if p.Code() == codeConfReq {
-					rej := findIn(sent, ProtoLCP, codeProtRej)
+				if p.Code() == CodeConfigureRequest {
+					rej := findIn(sent, ProtoLCP, CodeProtocolReject)
 					if rej == nil || binary.BigEndian.Uint16(rej.Data()) != ProtoIPV6CP {
 						t.Errorf("IPV6CP request not Protocol-Rejected: sent %d frames", len(sent))
 					}
 				}
-			case proto == ProtoLCP && p.Code() == codeEchoReq:
-				rep := findIn(sent, ProtoLCP, codeEchoRep)
+			case proto == ProtoLCP && p.Code() == CodeEchoRequest:
+				rep := findIn(sent, ProtoLCP, CodeEchoReply)
 				if rep == nil || rep.ID() != p.ID() || len(rep.Data()) != 4 {
 					t.Errorf("Echo-Request answered with %v", rep)
 				}
 			case proto == ProtoCCP && tc.bits == 0:
 				// Without MPPE we do not run CCP: pppd's peer gets a Protocol-Reject
 				// instead of pppd's Configure-Reject of Deflate.
-				if p.Code() == codeConfReq && findIn(sent, ProtoLCP, codeProtRej) == nil {
+				if p.Code() == CodeConfigureRequest && findIn(sent, ProtoLCP, CodeProtocolReject) == nil {
 					t.Errorf("CCP not Protocol-Rejected without MPPE")
 				}
 			}
@@ -265,7 +265,7 @@ func replayCapture(t *testing.T, tc replayCase) {
 func firstReply(frames [][]byte, proto uint16) Packet {
 	for _, f := range frames {
 		pr, info, _ := ParseFrame(f)
-		if pr == proto && len(info) >= 4 && info[0] >= codeConfAck && info[0] <= codeConfRej {
+		if pr == proto && len(info) >= 4 && info[0] >= CodeConfigureAck && info[0] <= CodeConfigureReject {
 			return Packet(info)
 		}
 	}
@@ -286,15 +286,13 @@ func findIn(frames [][]byte, proto uint16, code uint8) Packet {
 func sameOptionsButMagic(a, b []byte) bool {
 	mask := func(opts []byte) []byte {
 		out := slices.Clone(opts)
-		for r := out; len(r) > 0; {
-			o, rest, err := nextOption(r)
+		for o, err := range Options(out) {
 			if err != nil {
 				return nil
 			}
-			if o.Type() == lcpMagic {
+			if o.Type() == LCPOptMagic {
 				clear(o.Data())
 			}
-			r = rest
 		}
 		return out
 	}
@@ -329,15 +327,15 @@ func TestCaptureReplayWrongPassword(t *testing.T) {
 			proto, info, _ := ParseFrame(f)
 			p := Packet(slices.Clone(info))
 			switch {
-			case proto == ProtoLCP && p.Code() == codeConfAck:
-				req := x.out.find(ProtoLCP, codeConfReq)[0]
-				x.e.Input(appendFrame(nil, proto, appendPacket(nil, codeConfAck, req.ID(), req.Data())))
-			case proto == ProtoLCP && p.Code() == codeTermAck:
-				tr := x.out.find(ProtoLCP, codeTermReq)
+			case proto == ProtoLCP && p.Code() == CodeConfigureAck:
+				req := x.out.find(ProtoLCP, CodeConfigureRequest)[0]
+				x.e.Input(appendFrame(nil, proto, appendPacket(nil, CodeConfigureAck, req.ID(), req.Data())))
+			case proto == ProtoLCP && p.Code() == CodeTerminateAck:
+				tr := x.out.find(ProtoLCP, CodeTerminateRequest)
 				if len(tr) == 0 {
 					t.Fatal("no Terminate-Request from us after the Failure")
 				}
-				x.e.Input(appendFrame(nil, proto, appendPacket(nil, codeTermAck, tr[0].ID(), nil)))
+				x.e.Input(appendFrame(nil, proto, appendPacket(nil, CodeTerminateAck, tr[0].ID(), nil)))
 			default:
 				x.e.Input(slices.Clone(f))
 			}
@@ -351,7 +349,7 @@ func TestCaptureReplayWrongPassword(t *testing.T) {
 		if !errors.As(x.err, &f) || f.Code != 691 || !f.Retry {
 			t.Fatalf("Run: %v", x.err)
 		}
-		if tr := x.out.find(ProtoLCP, codeTermReq); len(tr) == 0 || string(tr[0].Data()) != "Failed to authenticate ourselves to peer" {
+		if tr := x.out.find(ProtoLCP, CodeTerminateRequest); len(tr) == 0 || string(tr[0].Data()) != "Failed to authenticate ourselves to peer" {
 			t.Fatalf("Terminate-Request %q", tr)
 		}
 		if len(x.upCh) != 0 {

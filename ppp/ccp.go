@@ -23,7 +23,8 @@ const (
 
 // ccp is the CCP codec carrying only MPPE.
 type ccp struct {
-	e *Engine
+	cfg *Config
+	p   ccpParent
 
 	reqMPPE  bool   // our request still carries the MPPE option
 	bits     uint32 // our requested bitmap
@@ -31,13 +32,14 @@ type ccp struct {
 	offered  uint32 // the last bitmap the peer asked for or Nak'd to us (for error text)
 	refused  bool   // the peer rejected MPPE
 	acked    uint32 // our bitmap as the peer acked it (0 = not yet)
+	opened   bool   // between tlu and tld: Reset-Requests count only then
 }
 
-func newCCP(e *Engine) *ccp { return &ccp{e: e} }
+func newCCP(cfg *Config, p ccpParent) *ccp { return &ccp{cfg: cfg, p: p} }
 
 // policyBits is the bitmap our policy allows, strongest first in meaning.
 func (c *ccp) policyBits() uint32 {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	var b uint32
 	if p.Allow128 {
 		b |= mppe.BitS
@@ -53,7 +55,7 @@ func (c *ccp) policyBits() uint32 {
 
 // acceptable reports whether b names exactly one strength and a mode our policy allows.
 func (c *ccp) acceptable(b uint32) bool {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	s := b & mppeStrengths
 	if b&^(mppe.BitH|mppeStrengths) != 0 {
 		return false
@@ -79,7 +81,7 @@ func (c *ccp) acceptable(b uint32) bool {
 // preferred is our single best choice given an offer: strongest common strength, stateless
 // unless we are stateful-only (or the peer is and we allow it).
 func (c *ccp) preferred(offer uint32) uint32 {
-	p := c.e.cfg.MPPE
+	p := c.cfg.MPPE
 	var b uint32
 	switch {
 	case p.Allow128 && (offer&mppe.BitS != 0 || offer&mppeStrengths == 0 || !p.Allow40):
@@ -130,12 +132,10 @@ func normalize(b uint32) uint32 {
 }
 
 func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		if o.Type() != ccpMPPE || !c.reqMPPE {
 			continue
 		}
@@ -146,7 +146,7 @@ func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
 		c.offered = b
 		if treatAsReject || !c.acceptable(b) {
 			c.reqMPPE = false
-			c.e.ccpFailed(c.mismatch(b))
+			c.p.mppeFailed(c.mismatch(b))
 			continue
 		}
 		c.bits = b
@@ -155,78 +155,66 @@ func (c *ccp) nakci(opts []byte, treatAsReject bool) bool {
 }
 
 func (c *ccp) rejci(opts []byte) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		if o.Type() == ccpMPPE && c.reqMPPE {
 			c.reqMPPE = false
 			c.refused = true
-			c.e.ccpFailed(fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.e.peerRole()))
+			c.p.mppeFailed(fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.cfg.peerRole()))
 		}
 	}
 	return true
 }
 
-func (c *ccp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request: MPPE alone, one strength, the mode our policy allows.
+func (c *ccp) reqci(r *confReply) {
 	c.peerBits = 0
-	code := uint8(codeConfAck)
-	var rejs []byte
-	var nak uint32
-	acks := reply
-	rest := opts
-	for len(rest) > 0 {
-		o, r, err := nextOption(rest)
-		if err != nil {
-			rejs = append(rejs, rest...)
-			break
-		}
-		rest = r
-		if o.Type() != ccpMPPE || len(o.Data()) != 4 || c.policyBits()&mppeStrengths == 0 {
-			// Deflate, BSD-Compress, predictors …: we only encrypt.
-			rejs = append(rejs, o...)
-			continue
-		}
-		b := binary.BigEndian.Uint32(o.Data())
-		c.offered = b
-		if b&(mppeStrengths|mppe.BitH) == 0 && b&mppe.BitC != 0 {
-			// MPPC compression alone: nothing for us in it.
-			rejs = append(rejs, o...)
-			continue
-		}
-		if c.acceptable(b) && (c.acked == 0 || b == c.acked) {
-			c.peerBits = b
-			acks = append(acks, o...)
-			continue
-		}
-		// Once the peer acked our request, both directions must use that.
-		want := c.preferred(b)
-		if c.acked != 0 && c.acceptable(b) {
-			want = c.acked
-		}
-		if rejectIfDisagree || want&mppeStrengths == 0 {
-			rejs = append(rejs, o...)
-			continue
-		}
-		nak = want
+	for o := range r.Options() {
+		c.judge(o, r)
 	}
 	switch {
-	case len(rejs) > 0:
-		c.peerBits = 0
-		return codeConfRej, append(reply[:0], rejs...)
-	case nak != 0:
-		c.peerBits = 0
-		out := append(reply[:0], ccpMPPE, 6)
-		return codeConfNak, binary.BigEndian.AppendUint32(out, nak)
-	}
-	if c.peerBits != 0 && c.reqMPPE && c.acked == 0 {
+	case r.code() != CodeConfigureAck:
+		c.peerBits = 0 // nothing agreed until the peer's request is acked
+	case c.peerBits != 0 && c.reqMPPE && c.acked == 0:
 		// Both directions must agree (pppd insists): our next request follows the
 		// peer's choice.
 		c.bits = c.peerBits
 	}
-	return code, acks
+}
+
+// judge decides one option of the peer's request.
+func (c *ccp) judge(o Option, r *confReply) {
+	if o.Type() != ccpMPPE || len(o.Data()) != 4 || c.policyBits()&mppeStrengths == 0 {
+		// Deflate, BSD-Compress, predictors …: we only encrypt.
+		r.Reject(o)
+		return
+	}
+	b := binary.BigEndian.Uint32(o.Data())
+	c.offered = b
+	if b&(mppeStrengths|mppe.BitH) == 0 && b&mppe.BitC != 0 {
+		// MPPC compression alone: nothing for us in it.
+		r.Reject(o)
+		return
+	}
+	if c.acceptable(b) && (c.acked == 0 || b == c.acked) {
+		c.peerBits = b
+		r.Ack(o)
+		return
+	}
+	// Once the peer acked our request, both directions must use that.
+	want := c.preferred(b)
+	if c.acked != 0 && c.acceptable(b) {
+		want = c.acked
+	}
+	if want&mppeStrengths == 0 {
+		r.Reject(o)
+		return
+	}
+	var v [4]byte
+	binary.BigEndian.PutUint32(v[:], want)
+	r.Nak(o, v[:])
 }
 
 // describe renders an MPPE bitmap for logs and errors: "MPPE-128 stateless".
@@ -258,11 +246,11 @@ func describeMPPE(b uint32) string {
 // mismatch builds the error naming both sides' positions.
 func (c *ccp) mismatch(offer uint32) error {
 	verb := "allow"
-	if c.e.cfg.MPPE.Require {
+	if c.cfg.MPPE.Require {
 		verb = "require"
 	}
 	return fmt.Errorf("encryption negotiation failed: we %s %s, %s offered %s",
-		verb, describeMPPE(c.policyBits()), c.e.peerRole(), describeMPPE(offer))
+		verb, describeMPPE(c.policyBits()), c.cfg.peerRole(), describeMPPE(offer))
 }
 
 // params is the negotiated MPPE result once CCP is up, or an error if the directions
@@ -270,14 +258,14 @@ func (c *ccp) mismatch(offer uint32) error {
 func (c *ccp) params() (bits int, stateless bool, err error) {
 	if !c.reqMPPE || c.peerBits == 0 {
 		if c.refused {
-			return 0, false, fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.e.peerRole())
+			return 0, false, fmt.Errorf("encryption negotiation failed: %s refused MPPE", c.cfg.peerRole())
 		}
 		return 0, false, nil
 	}
 	a := c.acked
 	if a&(mppe.BitH|mppeStrengths) != c.peerBits&(mppe.BitH|mppeStrengths) {
 		return 0, false, fmt.Errorf("encryption negotiation failed: we send %s, %s sends %s",
-			describeMPPE(a), c.e.peerRole(), describeMPPE(c.peerBits))
+			describeMPPE(a), c.cfg.peerRole(), describeMPPE(c.peerBits))
 	}
 	bits = 40
 	if a&mppe.BitS != 0 {
@@ -286,25 +274,31 @@ func (c *ccp) params() (bits int, stateless bool, err error) {
 	return bits, a&mppe.BitH != 0, nil
 }
 
-func (c *ccp) up()                      { c.e.ccpUp() }
-func (c *ccp) down()                    { c.e.ncpDown() }
+func (c *ccp) up() {
+	c.opened = true
+	c.p.layerUp(ProtoCCP)
+}
+
+func (c *ccp) down() {
+	c.opened = false
+	c.p.layerDown(ProtoCCP)
+}
+
 func (c *ccp) starting()                {}
-func (c *ccp) finished()                { c.e.ccpFinished() }
+func (c *ccp) finished()                { c.p.layerFinished(ProtoCCP) }
 func (c *ccp) rxr(uint8, uint8, []byte) {}
 
 func (c *ccp) extcode(code, id uint8, data []byte) bool {
 	switch code {
-	case codeResetReq:
-		if c.e.ccp.state == stOpened {
-			c.e.debugf("CCP: Reset-Request id=%#x: resetting our encrypter", id)
-			if c.e.cfg.TxReset != nil {
-				c.e.cfg.TxReset()
-			}
-			c.e.sendPacket(ProtoCCP, codeResetAck, id, nil)
+	case CodeResetRequest:
+		if c.opened {
+			c.p.debugf("CCP: Reset-Request id=%#x: resetting our encrypter", id)
+			c.p.txReset()
+			c.p.sendPacket(ProtoCCP, CodeResetAck, id, nil)
 		}
 		return true
-	case codeResetAck:
-		c.e.resetAck(id)
+	case CodeResetAck:
+		c.p.resetAck(id)
 		return true
 	}
 	return false

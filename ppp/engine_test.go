@@ -348,7 +348,7 @@ func TestEngineAuthNegotiation(t *testing.T) {
 			if !waitUp(t, c, s) {
 				t.Fatalf("link failed: %v %v", c.err, s.err)
 			}
-			if naks := c.out.find(ProtoLCP, codeConfNak); len(naks) == 0 {
+			if naks := c.out.find(ProtoLCP, CodeConfigureNak); len(naks) == 0 {
 				t.Fatal("client never Nak'd the auth protocol")
 			}
 			shutdown(t, c, s)
@@ -381,7 +381,7 @@ func TestEngineAuthNegotiation(t *testing.T) {
 			if waitUp(t, c, s) {
 				t.Fatal("link came up")
 			}
-			if rej := c.out.find(ProtoLCP, codeConfRej); len(rej) == 0 {
+			if rej := c.out.find(ProtoLCP, CodeConfigureReject); len(rej) == 0 {
 				t.Fatal("client did not Configure-Reject the auth option")
 			}
 			err := waitDone(t, s, 30*time.Second)
@@ -394,10 +394,10 @@ func TestEngineAuthNegotiation(t *testing.T) {
 	t.Run("EAP is Nak'd", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			e, low := runOne(t, clientConfig())
-			e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, codeConfReq, 7, []byte{lcpAuth, 4, 0xC2, 0x27, lcpMagic, 6, 1, 2, 3, 4})))
+			e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeConfigureRequest, 7, []byte{LCPOptAuthProtocol, 4, 0xC2, 0x27, LCPOptMagic, 6, 1, 2, 3, 4})))
 			synctest.Wait()
-			naks := low.find(ProtoLCP, codeConfNak)
-			if len(naks) != 1 || naks[0].ID() != 7 || string(naks[0].Data()) != string([]byte{lcpAuth, 5, 0xC2, 0x23, 0x81}) {
+			naks := low.find(ProtoLCP, CodeConfigureNak)
+			if len(naks) != 1 || naks[0].ID() != 7 || string(naks[0].Data()) != string([]byte{LCPOptAuthProtocol, 5, 0xC2, 0x23, 0x81}) {
 				t.Fatalf("Naks %x", naks)
 			}
 		})
@@ -433,7 +433,7 @@ func TestEngineEchoFailure(t *testing.T) {
 		}
 		// Echoes are answered while the server is there.
 		time.Sleep(35 * time.Second)
-		if reps := s.out.find(ProtoLCP, codeEchoRep); len(reps) < 3 {
+		if reps := s.out.find(ProtoLCP, CodeEchoReply); len(reps) < 3 {
 			t.Fatalf("server sent %d Echo-Replies", len(reps))
 		}
 		select {
@@ -470,10 +470,10 @@ func TestEngineEchoAnyFrameIsLiveness(t *testing.T) {
 			t.Fatalf("link failed: %v %v", c.err, s.err)
 		}
 		// Echo-Replies are lost, but other frames keep arriving.
-		s.out.setDrop(func(proto uint16, info []byte) bool { return proto == ProtoLCP && info[0] == codeEchoRep })
+		s.out.setDrop(func(proto uint16, info []byte) bool { return proto == ProtoLCP && info[0] == CodeEchoReply })
 		for range 10 {
 			time.Sleep(5 * time.Second)
-			c.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, codeDiscReq, 1, []byte{0, 0, 0, 0})))
+			c.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeDiscardRequest, 1, []byte{0, 0, 0, 0})))
 		}
 		select {
 		case <-c.done:
@@ -543,7 +543,7 @@ func TestEngineCloseDeadPeer(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Fatalf("Close took %v", d)
 		}
-		if n := len(c.out.find(ProtoLCP, codeTermReq)); n != defaultMaxTerminate {
+		if n := len(c.out.find(ProtoLCP, CodeTerminateRequest)); n != defaultMaxTerminate {
 			t.Fatalf("%d Terminate-Requests, want %d", n, defaultMaxTerminate)
 		}
 		s.e.Close()
@@ -555,19 +555,19 @@ func TestEngineProtocolRejectIPV6CP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Before LCP opens an unknown protocol is silently dropped.
 		lone, low := runOne(t, clientConfig())
-		lone.Input(appendFrame(nil, ProtoIPV6CP, appendPacket(nil, codeConfReq, 1, nil)))
+		lone.Input(appendFrame(nil, ProtoIPV6CP, appendPacket(nil, CodeConfigureRequest, 1, nil)))
 		synctest.Wait()
-		if n := len(low.find(ProtoLCP, codeProtRej)); n != 0 {
+		if n := len(low.find(ProtoLCP, CodeProtocolReject)); n != 0 {
 			t.Fatalf("%d Protocol-Rejects before LCP opened", n)
 		}
 		c, s := pair(t, clientConfig(), serverConfig())
 		if !waitUp(t, c, s) {
 			t.Fatalf("link failed: %v %v", c.err, s.err)
 		}
-		req := appendPacket(nil, codeConfReq, 1, []byte{1, 10, 0x15, 0x3d, 0xaa, 0x72, 0x90, 0xd7, 0x8a, 0xfc})
+		req := appendPacket(nil, CodeConfigureRequest, 1, []byte{1, 10, 0x15, 0x3d, 0xaa, 0x72, 0x90, 0xd7, 0x8a, 0xfc})
 		c.e.Input(appendFrame(nil, ProtoIPV6CP, req))
 		synctest.Wait()
-		rej := c.out.find(ProtoLCP, codeProtRej)
+		rej := c.out.find(ProtoLCP, CodeProtocolReject)
 		if len(rej) != 1 {
 			t.Fatalf("%d Protocol-Rejects", len(rej))
 		}
@@ -585,7 +585,7 @@ func TestEngineProtocolRejectOfIPCP(t *testing.T) {
 		if !waitUp(t, c, s) {
 			t.Fatalf("link failed: %v %v", c.err, s.err)
 		}
-		c.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, codeProtRej, 9, []byte{0x80, 0x21, 1, 1, 0, 4})))
+		c.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeProtocolReject, 9, []byte{0x80, 0x21, 1, 1, 0, 4})))
 		err := waitDone(t, c, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "IPCP negotiation failed") {
 			t.Fatalf("client error %v", err)
@@ -636,7 +636,7 @@ func TestEngineLCPTimeout(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "LCP negotiation failed") {
 			t.Fatalf("error %v", err)
 		}
-		if n := len(low.find(ProtoLCP, codeConfReq)); n != defaultMaxConfigure {
+		if n := len(low.find(ProtoLCP, CodeConfigureRequest)); n != defaultMaxConfigure {
 			t.Fatalf("%d Configure-Requests, want %d", n, defaultMaxConfigure)
 		}
 		if d := time.Since(start); d != defaultMaxConfigure*defaultRestart {
@@ -675,7 +675,7 @@ func TestEngineResetRequest(t *testing.T) {
 		if resets.Load() != 2 {
 			t.Fatalf("%d resets after the interval, want 2", resets.Load())
 		}
-		reqs, acks := c.out.find(ProtoCCP, codeResetReq), s.out.find(ProtoCCP, codeResetAck)
+		reqs, acks := c.out.find(ProtoCCP, CodeResetRequest), s.out.find(ProtoCCP, CodeResetAck)
 		if len(reqs) != 2 || len(acks) != 2 || reqs[1].ID() != acks[1].ID() || reqs[0].ID() == reqs[1].ID() {
 			t.Fatalf("Reset-Requests %x, Reset-Acks %x", reqs, acks)
 		}
@@ -729,7 +729,7 @@ func TestEngineUpWaitsForPeer(t *testing.T) {
 				c, s := newSide(clientConfig()), newSide(serverConfig())
 				if !answered {
 					s.out.setDrop(func(proto uint16, info []byte) bool {
-						return proto == ProtoLCP && len(info) > 0 && info[0] == codeEchoRep
+						return proto == ProtoLCP && len(info) > 0 && info[0] == CodeEchoReply
 					})
 				}
 				c.out.peer, s.out.peer = s.e, c.e
@@ -739,18 +739,18 @@ func TestEngineUpWaitsForPeer(t *testing.T) {
 				defer shutdown(t, c, s)
 				start := time.Now()
 				synctest.Wait() // negotiation needs no timer: it is over at once
-				probes := c.out.find(ProtoLCP, codeEchoReq)
+				probes := c.out.find(ProtoLCP, CodeEchoRequest)
 				if len(probes) != 1 {
 					t.Fatalf("client sent %d Echo-Requests", len(probes))
 				}
-				if len(s.upCh) != 1 || len(s.out.find(ProtoLCP, codeEchoReq)) != 0 {
-					t.Fatalf("server up %d times, sent %d Echo-Requests: it must not wait", len(s.upCh), len(s.out.find(ProtoLCP, codeEchoReq)))
+				if len(s.upCh) != 1 || len(s.out.find(ProtoLCP, CodeEchoRequest)) != 0 {
+					t.Fatalf("server up %d times, sent %d Echo-Requests: it must not wait", len(s.upCh), len(s.out.find(ProtoLCP, CodeEchoRequest)))
 				}
 				if answered {
 					if len(c.upCh) != 1 || time.Since(start) != 0 {
 						t.Fatalf("client up %d times after %v", len(c.upCh), time.Since(start))
 					}
-					reps := s.out.find(ProtoLCP, codeEchoRep)
+					reps := s.out.find(ProtoLCP, CodeEchoReply)
 					if len(reps) != 1 || reps[0].ID() != probes[0].ID() {
 						t.Fatalf("server's replies %v to probe %v", reps, probes[0])
 					}

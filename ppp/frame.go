@@ -2,7 +2,10 @@
 
 package ppp
 
-import "errors"
+import (
+	"errors"
+	"iter"
+)
 
 // PPP protocol numbers (RFC 1661 §2, IANA "PPP DLL Protocol Numbers").
 const (
@@ -18,10 +21,11 @@ const (
 	ProtoIPV6CP     = 0x8057
 )
 
-// HDLC-like address and control bytes (RFC 1662 §3.1).
+// HDLC-like address and control bytes (RFC 1662 §3.1): every frame we send starts with
+// them; a peer that negotiated ACFC may leave them out.
 const (
-	frameAddress = 0xFF
-	frameControl = 0x03
+	FrameAddress = 0xFF
+	FrameControl = 0x03
 )
 
 var (
@@ -37,8 +41,8 @@ var (
 // may start with the address/control bytes FF 03 or omit them (ACFC), and the protocol may
 // be one byte (PFC, RFC 1661 §6.5) or two. info aliases b. It allocates nothing.
 func ParseFrame(b []byte) (proto uint16, info []byte, err error) {
-	if len(b) >= 2 && b[0] == frameAddress {
-		if b[1] != frameControl {
+	if len(b) >= 2 && b[0] == FrameAddress {
+		if b[1] != FrameControl {
 			return 0, nil, errBadAddrCtrl
 		}
 		b = b[2:]
@@ -60,23 +64,24 @@ func ParseFrame(b []byte) (proto uint16, info []byte, err error) {
 	return uint16(b[0])<<8 | uint16(b[1]), b[2:], nil
 }
 
-// Control packet codes shared by LCP, IPCP and CCP (RFC 1661 §5, RFC 1962 §2.1).
+// Control packet codes (RFC 1661 §5): 1–7 are shared by LCP and every NCP, the rest
+// belong to one protocol (RFC 1570, RFC 1962 §2.1).
 const (
-	codeConfReq  = 1
-	codeConfAck  = 2
-	codeConfNak  = 3
-	codeConfRej  = 4
-	codeTermReq  = 5
-	codeTermAck  = 6
-	codeCodeRej  = 7
-	codeProtRej  = 8  // LCP only
-	codeEchoReq  = 9  // LCP only
-	codeEchoRep  = 10 // LCP only
-	codeDiscReq  = 11 // LCP only
-	codeIdentify = 12 // LCP, RFC 1570
-	codeTimeRem  = 13 // LCP, RFC 1570
-	codeResetReq = 14 // CCP only
-	codeResetAck = 15 // CCP only
+	CodeConfigureRequest = 1
+	CodeConfigureAck     = 2
+	CodeConfigureNak     = 3
+	CodeConfigureReject  = 4
+	CodeTerminateRequest = 5
+	CodeTerminateAck     = 6
+	CodeCodeReject       = 7
+	CodeProtocolReject   = 8  // LCP only
+	CodeEchoRequest      = 9  // LCP only
+	CodeEchoReply        = 10 // LCP only
+	CodeDiscardRequest   = 11 // LCP only
+	CodeIdentification   = 12 // LCP, RFC 1570
+	CodeTimeRemaining    = 13 // LCP, RFC 1570
+	CodeResetRequest     = 14 // CCP only
+	CodeResetAck         = 15 // CCP only
 )
 
 // Offsets of the control packet header (RFC 1661 §5).
@@ -129,23 +134,37 @@ type Option []byte
 // Type returns the option type.
 func (o Option) Type() uint8 { return o[0] }
 
-// Data returns the option's value bytes.
-func (o Option) Data() []byte { return o[2:] }
-
-// nextOption splits the first option off b. A length below 2 or beyond the buffer is an
-// error; the caller then treats the rest of the list as one bad option.
-func nextOption(b []byte) (opt Option, rest []byte, err error) {
-	if len(b) < 2 || b[1] < 2 || int(b[1]) > len(b) {
-		return nil, nil, errOptionLength
+// Data returns the option's value bytes; none for the malformed rest Options hands out.
+func (o Option) Data() []byte {
+	if len(o) < 2 {
+		return nil
 	}
-	return Option(b[:b[1]]), b[b[1]:], nil
+	return o[2:]
+}
+
+// Options walks an option list (RFC 1661 §6), in order and without allocating. Each
+// well-formed option comes with a nil error. Bytes that do not form one (a Length below 2
+// or past the end) come once, all of them as one Option, with an error, and the walk ends:
+// a Configure-Request's reply rejects them as one bad option, anything else drops them.
+func Options(b []byte) iter.Seq2[Option, error] {
+	return func(yield func(Option, error) bool) {
+		for len(b) > 0 {
+			if len(b) < 2 || b[1] < 2 || int(b[1]) > len(b) {
+				yield(Option(b), errOptionLength)
+				return
+			}
+			if !yield(Option(b[:b[1]]), nil) {
+				return
+			}
+			b = b[b[1]:]
+		}
+	}
 }
 
 // validOptions reports whether b is a well-formed option list.
 func validOptions(b []byte) bool {
-	for len(b) > 0 {
-		var err error
-		if _, b, err = nextOption(b); err != nil {
+	for _, err := range Options(b) {
+		if err != nil {
 			return false
 		}
 	}
@@ -155,7 +174,7 @@ func validOptions(b []byte) bool {
 // appendFrame appends FF 03, the 2-byte protocol and info: the only form we send, which
 // every peer must accept whatever ACFC/PFC says (RFC 1661 §6.5, §6.6).
 func appendFrame(dst []byte, proto uint16, info []byte) []byte {
-	dst = append(dst, frameAddress, frameControl, uint8(proto>>8), uint8(proto))
+	dst = append(dst, FrameAddress, FrameControl, uint8(proto>>8), uint8(proto))
 	return append(dst, info...)
 }
 

@@ -159,10 +159,9 @@ type codec interface {
 	nakci(opts []byte, treatAsReject bool) bool
 	// rejci removes rejected options from our next request; false = malformed.
 	rejci(opts []byte) bool
-	// reqci judges the peer's Configure-Request and appends the reply options to reply:
-	// the request itself for Configure-Ack, else the options to Nak or Reject. Once
-	// rejectIfDisagree is set (Max-Failure Naks sent) it must reject instead of Nak.
-	reqci(opts []byte, reply []byte, rejectIfDisagree bool) (code uint8, out []byte)
+	// reqci judges the peer's Configure-Request: every option of r.Options gets
+	// r.Ack, r.Nak or r.Reject. The automaton then picks the reply.
+	reqci(r *confReply)
 	// up, down, starting and finished are tlu, tld, tls and tlf.
 	up()
 	down()
@@ -173,6 +172,41 @@ type codec interface {
 	extcode(code, id uint8, data []byte) bool
 	// rxr handles an Echo-Request, Echo-Reply or Discard-Request in the Opened state.
 	rxr(code, id uint8, data []byte)
+}
+
+// parent is the layer a codec serves, as FreeBSD ppp's fsm_parent: the codec's layer
+// signals go up through it, and so do failures and the few packets a codec sends outside
+// the automaton. A codec knows nothing else of the Engine (besides its Config, read
+// only), so a test can drive one with a stub. proto names the codec's protocol.
+type parent interface {
+	// layerUp, layerDown and layerFinished carry tlu, tld and tlf (RFC 1661 §4.4).
+	layerUp(proto uint16)
+	layerDown(proto uint16)
+	layerFinished(proto uint16)
+	// fail ends the link: err says why, reason is the Terminate-Request text ("" = "Link
+	// failure"). It takes effect after the current packet, so the automaton is never
+	// re-entered from a codec.
+	fail(err error, reason string)
+	// sendPacket sends a control packet the automaton does not (Echo, Reset-Ack).
+	sendPacket(proto uint16, code, id uint8, data []byte)
+	debugf(format string, args ...any)
+}
+
+// lcpParent is what LCP hands up besides the automaton's signals.
+type lcpParent interface {
+	parent
+	randUint32() uint32            // a fresh non-zero Magic-Number
+	echoReply(id uint8)            // an Echo-Reply came back (keepalive, readiness probe)
+	protocolRejected(proto uint16) // the peer's Protocol-Reject, LCP Opened
+}
+
+// ccpParent is what CCP hands up: the Reset exchange of RFC 1962 §2.1, and MPPE failures,
+// which end the link only when MPPE is required.
+type ccpParent interface {
+	parent
+	txReset()             // the peer's Reset-Request: reset our encrypter before the Ack
+	resetAck(id uint8)    // the peer acknowledged our Reset-Request id
+	mppeFailed(err error) // MPPE cannot be agreed
 }
 
 // rxrCoder is implemented by codecs that have RXR events (LCP: Echo-Request, Echo-Reply,
@@ -210,7 +244,8 @@ type fsm struct {
 	rxCode  uint8
 	rxData  []byte
 	rxPkt   []byte
-	reply   []byte // options of our Ack/Nak/Reject
+	rx      confReply // verdicts on the peer's last Configure-Request
+	reply   []byte    // options of our Ack/Nak/Reject
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
 	lastReq []byte // options of our outstanding Configure-Request
@@ -297,26 +332,26 @@ func (f *fsm) do(a action, from state, t transition) {
 	case acSCR:
 		f.sendConfReq(from)
 	case acSCA:
-		f.send(codeConfAck, f.rxID, f.reply)
+		f.send(CodeConfigureAck, f.rxID, f.reply)
 	case acSCN:
 		f.send(f.replyCd, f.rxID, f.reply)
-		if f.replyCd == codeConfNak {
+		if f.replyCd == CodeConfigureNak {
 			f.nakLoops++
 		}
 	case acSTR:
 		f.id++
-		f.send(codeTermReq, f.id, []byte(f.termReason))
+		f.send(CodeTerminateRequest, f.id, []byte(f.termReason))
 		f.restart--
 		f.startTimer()
 	case acSTA:
-		f.send(codeTermAck, f.rxID, nil)
+		f.send(CodeTerminateAck, f.rxID, nil)
 	case acSCJ:
 		pkt := f.rxPkt
 		if max := int(f.e.peerMRU()) - pktHeaderLen; len(pkt) > max {
 			pkt = pkt[:max]
 		}
 		f.id++
-		f.send(codeCodeRej, f.id, pkt)
+		f.send(CodeCodeReject, f.id, pkt)
 	case acSER:
 		f.cb.rxr(f.rxCode, f.rxID, f.rxData)
 	}
@@ -337,7 +372,7 @@ func (f *fsm) sendConfReq(from state) {
 	}
 	f.seenAck = false
 	f.lastReq = f.cb.addci(f.lastReq[:0])
-	f.send(codeConfReq, f.reqID, f.lastReq)
+	f.send(CodeConfigureRequest, f.reqID, f.lastReq)
 	f.restart--
 	f.startTimer()
 }
@@ -402,9 +437,9 @@ func (f *fsm) input(b []byte) {
 	f.rxID, f.rxCode, f.rxData, f.rxPkt = p.ID(), p.Code(), p.Data(), p
 	data := p.Data()
 	switch p.Code() {
-	case codeConfReq:
+	case CodeConfigureRequest:
 		f.rcvConfReq(data)
-	case codeConfAck:
+	case CodeConfigureAck:
 		if p.ID() != f.reqID || f.seenAck {
 			f.e.debugf("%s: stale Configure-Ack id=%#x dropped", f.name, p.ID())
 			return
@@ -417,13 +452,13 @@ func (f *fsm) input(b []byte) {
 		f.seenAck = true
 		f.rnakLoops = 0
 		f.handle(evRCA)
-	case codeConfNak, codeConfRej:
+	case CodeConfigureNak, CodeConfigureReject:
 		if p.ID() != f.reqID || f.seenAck || !validOptions(data) {
 			f.e.debugf("%s: stale or bad Configure-Nak/Reject id=%#x dropped", f.name, p.ID())
 			return
 		}
 		var ok bool
-		if p.Code() == codeConfNak {
+		if p.Code() == CodeConfigureNak {
 			f.rnakLoops++
 			ok = f.cb.nakci(data, f.rnakLoops >= f.maxFailure)
 		} else {
@@ -435,21 +470,21 @@ func (f *fsm) input(b []byte) {
 		}
 		f.seenAck = true
 		f.handle(evRCN)
-	case codeTermReq:
+	case CodeTerminateRequest:
 		f.handle(evRTR)
-	case codeTermAck:
+	case CodeTerminateAck:
 		if f.state == stReqSent || f.state == stAckSent {
 			// The peer answered our request with Terminate-Ack: its side is not open yet
 			// (pppd's IPCP waits for CCP when it requires MPPE).
 			f.peerNotReady = true
 		}
 		f.handle(evRTA)
-	case codeCodeRej:
+	case CodeCodeReject:
 		if len(data) < 1 {
 			return
 		}
 		// Rejecting a code the automaton needs is fatal (RFC 1661 §5.6).
-		if data[0] >= codeConfReq && data[0] <= codeCodeRej {
+		if data[0] >= CodeConfigureRequest && data[0] <= CodeCodeReject {
 			f.e.logf("%s: peer rejected code %d", f.name, data[0])
 			f.handle(evRXJMinus)
 		} else {
@@ -477,9 +512,10 @@ func (f *fsm) rcvConfReq(opts []byte) {
 		// scr will follow: start our side afresh before judging theirs.
 		f.cb.resetci()
 	}
-	code, reply := f.cb.reqci(opts, f.e.replyBuf[:0], f.nakLoops >= f.maxFailure)
-	f.replyCd, f.reply = code, reply
-	if code == codeConfAck {
+	f.rx.begin(opts, f.nakLoops >= f.maxFailure)
+	f.cb.reqci(&f.rx)
+	f.replyCd, f.reply = f.rx.code(), f.rx.data()
+	if f.replyCd == CodeConfigureAck {
 		f.nakLoops = 0
 		f.handle(evRCRPlus)
 	} else {

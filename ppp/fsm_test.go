@@ -152,15 +152,18 @@ func (c *recCodec) down()                             { c.signals = append(c.sig
 func (c *recCodec) starting()                         { c.signals = append(c.signals, "tls") }
 func (c *recCodec) finished()                         { c.signals = append(c.signals, "tlf") }
 func (c *recCodec) extcode(uint8, uint8, []byte) bool { return false }
-func (c *recCodec) isRXR(code uint8) bool             { return code == codeEchoReq }
+func (c *recCodec) isRXR(code uint8) bool             { return code == CodeEchoRequest }
 func (c *recCodec) rxr(code, id uint8, data []byte) {
 	c.signals = append(c.signals, "ser")
 }
-func (c *recCodec) reqci(opts, reply []byte, _ bool) (uint8, []byte) {
-	if c.ack {
-		return codeConfAck, append(reply, opts...)
+func (c *recCodec) reqci(r *confReply) {
+	for o := range r.Options() {
+		if c.ack {
+			r.Ack(o)
+		} else {
+			r.Nak(o, o.Data())
+		}
 	}
-	return codeConfNak, append(reply, opts...)
 }
 
 // recLower records sent frames.
@@ -211,25 +214,25 @@ func fire(f *fsm, c *recCodec, ev event) {
 		}
 	case evRCRPlus, evRCRMinus:
 		c.ack = ev == evRCRPlus
-		pkt(codeConfReq, 0x42, 1, 2)
+		pkt(CodeConfigureRequest, 0x42, 1, 2)
 	case evRCA:
 		f.seenAck = false
-		pkt(codeConfAck, f.reqID, f.lastReq...)
+		pkt(CodeConfigureAck, f.reqID, f.lastReq...)
 	case evRCN:
 		f.seenAck = false
-		pkt(codeConfNak, f.reqID, f.lastReq...)
+		pkt(CodeConfigureNak, f.reqID, f.lastReq...)
 	case evRTR:
-		pkt(codeTermReq, 0x43)
+		pkt(CodeTerminateRequest, 0x43)
 	case evRTA:
-		pkt(codeTermAck, f.id)
+		pkt(CodeTerminateAck, f.id)
 	case evRUC:
 		pkt(0x77, 0x44)
 	case evRXJPlus:
-		pkt(codeCodeRej, 0x45, 0x77, 0x44, 0, 4)
+		pkt(CodeCodeReject, 0x45, 0x77, 0x44, 0, 4)
 	case evRXJMinus:
-		pkt(codeCodeRej, 0x45, codeTermReq, 1, 0, 4)
+		pkt(CodeCodeReject, 0x45, CodeTerminateRequest, 1, 0, 4)
 	case evRXR:
-		pkt(codeEchoReq, 0x46, 0, 0, 0, 0)
+		pkt(CodeEchoRequest, 0x46, 0, 0, 0, 0)
 	}
 }
 
@@ -272,17 +275,17 @@ func TestFSMTableEveryCell(t *testing.T) {
 				for _, a := range want.acts {
 					switch a {
 					case "scr":
-						wantCodes = append(wantCodes, codeConfReq)
+						wantCodes = append(wantCodes, CodeConfigureRequest)
 					case "sca":
-						wantCodes = append(wantCodes, codeConfAck)
+						wantCodes = append(wantCodes, CodeConfigureAck)
 					case "scn":
-						wantCodes = append(wantCodes, codeConfNak)
+						wantCodes = append(wantCodes, CodeConfigureNak)
 					case "str":
-						wantCodes = append(wantCodes, codeTermReq)
+						wantCodes = append(wantCodes, CodeTerminateRequest)
 					case "sta":
-						wantCodes = append(wantCodes, codeTermAck)
+						wantCodes = append(wantCodes, CodeTerminateAck)
 					case "scj":
-						wantCodes = append(wantCodes, codeCodeRej)
+						wantCodes = append(wantCodes, CodeCodeReject)
 					case "tlu", "tld", "tls", "tlf", "ser":
 						wantSignals = append(wantSignals, a)
 					}
@@ -300,11 +303,11 @@ func TestFSMTableEveryCell(t *testing.T) {
 					_, info, _ := ParseFrame(fr)
 					p := Packet(info)
 					switch p.Code() {
-					case codeConfAck, codeConfNak:
+					case CodeConfigureAck, CodeConfigureNak:
 						if p.ID() != 0x42 {
 							t.Errorf("frame %d: reply id %#x, want the request's 0x42", i, p.ID())
 						}
-					case codeTermAck:
+					case CodeTerminateAck:
 						if ev == evRTR && p.ID() != 0x43 {
 							t.Errorf("Terminate-Ack id %#x, want 0x43", p.ID())
 						}
@@ -361,16 +364,16 @@ func TestFSMRestartCounterAndIDs(t *testing.T) {
 	f2, _, _ := newTestFSM()
 	f2.open()
 	f2.lowerUp()
-	f2.input(appendPacket(nil, codeConfAck, f2.reqID+1, f2.lastReq))
+	f2.input(appendPacket(nil, CodeConfigureAck, f2.reqID+1, f2.lastReq))
 	if f2.state != stReqSent {
 		t.Fatalf("stale Configure-Ack moved the state to %v", f2.state)
 	}
-	f2.input(appendPacket(nil, codeConfAck, f2.reqID, f2.lastReq))
+	f2.input(appendPacket(nil, CodeConfigureAck, f2.reqID, f2.lastReq))
 	if f2.state != stAckRcvd {
 		t.Fatalf("matching Configure-Ack: state %v", f2.state)
 	}
 	// The same Ack again (duplicate) is ignored.
-	f2.input(appendPacket(nil, codeConfAck, f2.reqID, f2.lastReq))
+	f2.input(appendPacket(nil, CodeConfigureAck, f2.reqID, f2.lastReq))
 	if f2.state != stAckRcvd {
 		t.Fatalf("duplicate Configure-Ack: state %v", f2.state)
 	}
@@ -378,7 +381,7 @@ func TestFSMRestartCounterAndIDs(t *testing.T) {
 	f3, _, _ := newTestFSM()
 	f3.open()
 	f3.lowerUp()
-	f3.input(appendPacket(nil, codeConfAck, f3.reqID, []byte{1, 2}))
+	f3.input(appendPacket(nil, CodeConfigureAck, f3.reqID, []byte{1, 2}))
 	if f3.state != stReqSent {
 		t.Fatalf("bogus Configure-Ack accepted: state %v", f3.state)
 	}
@@ -392,7 +395,7 @@ func TestFSMMaxFailureRejects(t *testing.T) {
 	var calls int
 	f.cb = &rejectSpy{recCodec: c, seen: func(r bool) { reject = r; calls++ }}
 	for i := 0; i < defaultMaxFailure+1; i++ {
-		f.input(appendPacket(nil, codeConfReq, uint8(i), []byte{1, 2}))
+		f.input(appendPacket(nil, CodeConfigureRequest, uint8(i), []byte{1, 2}))
 	}
 	if calls != defaultMaxFailure+1 || !reject {
 		t.Fatalf("after %d Naks reqci was not told to reject (calls %d)", defaultMaxFailure, calls)
@@ -405,9 +408,11 @@ type rejectSpy struct {
 	seen func(bool)
 }
 
-func (r *rejectSpy) reqci(opts, reply []byte, rej bool) (uint8, []byte) {
-	r.seen(rej)
-	return codeConfNak, append(reply, opts...)
+func (r *rejectSpy) reqci(cr *confReply) {
+	r.seen(cr.rejectNaks)
+	for o := range cr.Options() {
+		cr.Nak(o, o.Data())
+	}
 }
 
 // TestFSMRapid runs random event sequences and checks them against the RFC transcription

@@ -72,22 +72,22 @@ func TestSyncPairComesUp(t *testing.T) {
 // frames into one engine, fires timers and lets the pair continue. Nothing may panic, and
 // a finished engine stays finished.
 func FuzzEngineInput(f *testing.F) {
-	lcpReq := appendFrame(nil, ProtoLCP, appendPacket(nil, codeConfReq, 1, []byte{lcpMRU, 4, 5, 0xDC, lcpMagic, 6, 1, 2, 3, 4}))
+	lcpReq := appendFrame(nil, ProtoLCP, appendPacket(nil, CodeConfigureRequest, 1, []byte{LCPOptMRU, 4, 5, 0xDC, LCPOptMagic, 6, 1, 2, 3, 4}))
 	f.Add(uint8(0), false, uint8(0), lcpReq)
 	f.Add(uint8(3), true, uint8(0), lcpReq)
 	f.Add(uint8(12), false, uint8(1), appendFrame(nil, ProtoCHAP, []byte{1, 1, 0, 21, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}))
-	f.Add(uint8(20), false, uint8(2), appendFrame(nil, ProtoCCP, appendPacket(nil, codeConfReq, 9, []byte{ccpMPPE, 6, 1, 0, 0, 0x61})))
-	f.Add(uint8(40), true, uint8(3), appendFrame(nil, ProtoIPCP, appendPacket(nil, codeConfNak, 1, []byte{ipcpAddress, 6, 0, 0, 0, 0})))
-	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, codeTermReq, 1, []byte("bye"))))
-	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, codeProtRej, 1, []byte{0x80, 0xFD})))
-	f.Add(uint8(60), true, uint8(0), appendFrame(nil, ProtoCCP, appendPacket(nil, codeResetReq, 1, nil)))
-	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoIPV6CP, appendPacket(nil, codeConfReq, 1, nil)))
-	f.Add(uint8(5), false, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 8, 3, 1})          // auth option with length 1
-	f.Add(uint8(5), true, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 4, 1, 0, 6, lcpAuth, 9})     // Reject whose option runs past the packet
-	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 7, 1, 0, 4})                           // Code-Reject without the rejected code
-	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 8, 1, 0, 5, 0x80})                     // Protocol-Reject with half a protocol
-	f.Add(uint8(30), true, uint8(0), []byte{0x80, 0x21, 1, 1, 0, 10, ipcpAddress, 6, 10, 0, 0}) // Length beyond the frame
-	f.Add(uint8(30), false, uint8(4), []byte{0x80, 0xFD, 3, 1, 0, 10, ccpMPPE, 4, 0, 0, 0, 0})  // MPPE option with a short length
+	f.Add(uint8(20), false, uint8(2), appendFrame(nil, ProtoCCP, appendPacket(nil, CodeConfigureRequest, 9, []byte{ccpMPPE, 6, 1, 0, 0, 0x61})))
+	f.Add(uint8(40), true, uint8(3), appendFrame(nil, ProtoIPCP, appendPacket(nil, CodeConfigureNak, 1, []byte{ipcpAddress, 6, 0, 0, 0, 0})))
+	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, CodeTerminateRequest, 1, []byte("bye"))))
+	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, CodeProtocolReject, 1, []byte{0x80, 0xFD})))
+	f.Add(uint8(60), true, uint8(0), appendFrame(nil, ProtoCCP, appendPacket(nil, CodeResetRequest, 1, nil)))
+	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoIPV6CP, appendPacket(nil, CodeConfigureRequest, 1, nil)))
+	f.Add(uint8(5), false, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 8, 3, 1})                 // auth option with length 1
+	f.Add(uint8(5), true, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 4, 1, 0, 6, LCPOptAuthProtocol, 9}) // Reject whose option runs past the packet
+	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 7, 1, 0, 4})                                  // Code-Reject without the rejected code
+	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 8, 1, 0, 5, 0x80})                            // Protocol-Reject with half a protocol
+	f.Add(uint8(30), true, uint8(0), []byte{0x80, 0x21, 1, 1, 0, 10, ipcpAddress, 6, 10, 0, 0})        // Length beyond the frame
+	f.Add(uint8(30), false, uint8(4), []byte{0x80, 0xFD, 3, 1, 0, 10, ccpMPPE, 4, 0, 0, 0, 0})         // MPPE option with a short length
 	f.Fuzz(fuzzEngine)
 }
 

@@ -21,7 +21,8 @@ var zeroIP = netip.AddrFrom4([4]byte{})
 
 // ipcp is the IPCP codec: our address and DNS servers, and the peer's address.
 type ipcp struct {
-	e *Engine
+	cfg *Config
+	p   parent
 
 	// our request
 	reqAddr, reqDNS1, reqDNS2 bool
@@ -30,10 +31,10 @@ type ipcp struct {
 	peerAddr netip.Addr
 }
 
-func newIPCP(e *Engine) *ipcp { return &ipcp{e: e} }
+func newIPCP(cfg *Config, p parent) *ipcp { return &ipcp{cfg: cfg, p: p} }
 
 func (c *ipcp) resetci() {
-	cfg := &c.e.cfg
+	cfg := c.cfg
 	c.reqAddr = true
 	c.addr = zeroIP
 	if cfg.LocalIP.Is4() {
@@ -76,12 +77,10 @@ func addrOf(d []byte) (netip.Addr, bool) {
 
 func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 	n := *c
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		a, ok := addrOf(o.Data())
 		switch o.Type() {
 		case ipcpAddress:
@@ -91,7 +90,7 @@ func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 			switch {
 			case treatAsReject:
 				n.reqAddr = false
-			case !c.e.cfg.Server:
+			case !c.cfg.Server:
 				// The server assigns our address.
 				n.addr = a
 			}
@@ -113,12 +112,10 @@ func (c *ipcp) nakci(opts []byte, treatAsReject bool) bool {
 }
 
 func (c *ipcp) rejci(opts []byte) bool {
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		switch o.Type() {
 		case ipcpAddress:
 			c.reqAddr = false
@@ -131,90 +128,62 @@ func (c *ipcp) rejci(opts []byte) bool {
 	return true
 }
 
-func (c *ipcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request; the address it acks becomes peerAddr.
+func (c *ipcp) reqci(r *confReply) {
 	c.peerAddr = netip.Addr{}
-	var rejs, naks []byte
-	acks := reply
-	bad := false
-	rest := opts
-	for len(rest) > 0 {
-		o, r, err := nextOption(rest)
-		if err != nil {
-			rejs = append(rejs, rest...)
-			bad = true
-			break
-		}
-		rest = r
-		code, v := c.judge(o, rejectIfDisagree)
-		switch code {
-		case codeConfRej:
-			rejs = append(rejs, o...)
-		case codeConfNak:
-			naks = appendAddrOpt(naks, o.Type(), v)
-		default:
-			acks = append(acks, o...)
-		}
+	for o := range r.Options() {
+		c.judge(o, r)
 	}
-	switch {
-	case len(rejs) > 0 || bad:
-		return codeConfRej, append(reply[:0], rejs...)
-	case len(naks) > 0:
-		return codeConfNak, append(reply[:0], naks...)
-	}
-	return codeConfAck, acks
 }
 
-// judge decides one option of the peer's request; v is the value to Nak with.
-func (c *ipcp) judge(o Option, rejectIfDisagree bool) (uint8, netip.Addr) {
-	cfg := &c.e.cfg
+// judge decides one option of the peer's request.
+func (c *ipcp) judge(o Option, r *confReply) {
+	cfg := c.cfg
 	a, ok := addrOf(o.Data())
-	nak := func(v netip.Addr) (uint8, netip.Addr) {
-		if rejectIfDisagree {
-			return codeConfRej, netip.Addr{}
-		}
-		return codeConfNak, v
+	nak := func(v netip.Addr) {
+		b := v.As4()
+		r.Nak(o, b[:])
 	}
 	switch o.Type() {
 	case ipcpAddress:
-		if !ok {
-			return codeConfRej, netip.Addr{}
-		}
-		if cfg.Server {
-			if !cfg.PeerIP.Is4() {
-				return codeConfRej, netip.Addr{}
-			}
-			if a != cfg.PeerIP {
-				return nak(cfg.PeerIP)
-			}
-		} else if a == zeroIP {
+		switch {
+		case !ok:
+			r.Reject(o)
+		case cfg.Server && !cfg.PeerIP.Is4():
+			r.Reject(o)
+		case cfg.Server && a != cfg.PeerIP:
+			nak(cfg.PeerIP)
+		case !cfg.Server && a == zeroIP && !cfg.PeerIP.Is4():
+			r.Reject(o)
+		case !cfg.Server && a == zeroIP:
 			// The server wants us to tell it its own address.
-			if !cfg.PeerIP.Is4() {
-				return codeConfRej, netip.Addr{}
-			}
-			return nak(cfg.PeerIP)
+			nak(cfg.PeerIP)
+		default:
+			c.peerAddr = a
+			r.Ack(o)
 		}
-		c.peerAddr = a
-		return codeConfAck, netip.Addr{}
 	case ipcpDNS1, ipcpDNS2:
 		i := 0
 		if o.Type() == ipcpDNS2 {
 			i = 1
 		}
-		if !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4() {
-			return codeConfRej, netip.Addr{}
+		switch {
+		case !ok || !cfg.Server || i >= len(cfg.DNS) || !cfg.DNS[i].Is4():
+			r.Reject(o)
+		case a != cfg.DNS[i]:
+			nak(cfg.DNS[i])
+		default:
+			r.Ack(o)
 		}
-		if a != cfg.DNS[i] {
-			return nak(cfg.DNS[i])
-		}
-		return codeConfAck, netip.Addr{}
+	default:
+		// VJ compression, NBNS, IP-Addresses and anything newer.
+		r.Reject(o)
 	}
-	// VJ compression, NBNS, IP-Addresses and anything newer.
-	return codeConfRej, netip.Addr{}
 }
 
-func (c *ipcp) up()                               { c.e.ipcpUp() }
-func (c *ipcp) down()                             { c.e.ncpDown() }
+func (c *ipcp) up()                               { c.p.layerUp(ProtoIPCP) }
+func (c *ipcp) down()                             { c.p.layerDown(ProtoIPCP) }
 func (c *ipcp) starting()                         {}
-func (c *ipcp) finished()                         { c.e.ipcpFinished() }
+func (c *ipcp) finished()                         { c.p.layerFinished(ProtoIPCP) }
 func (c *ipcp) extcode(uint8, uint8, []byte) bool { return false }
 func (c *ipcp) rxr(uint8, uint8, []byte)          {}

@@ -11,15 +11,15 @@ import (
 
 // LCP configuration option types (RFC 1661 §6, RFC 1570, RFC 1990).
 const (
-	lcpMRU      = 1
-	lcpACCM     = 2
-	lcpAuth     = 3
-	lcpQuality  = 4
-	lcpMagic    = 5
-	lcpPFC      = 7
-	lcpACFC     = 8
-	lcpCallback = 13
-	lcpMRRU     = 17
+	LCPOptMRU          = 1
+	LCPOptACCM         = 2
+	LCPOptAuthProtocol = 3
+	LCPOptQuality      = 4
+	LCPOptMagic        = 5
+	LCPOptPFC          = 7
+	LCPOptACFC         = 8
+	LCPOptCallback     = 13
+	LCPOptMRRU         = 17
 )
 
 const (
@@ -43,7 +43,8 @@ type lcpOptions struct {
 
 // lcp is the LCP codec (RFC 1661 §6) plus echo keepalives and Protocol-Reject.
 type lcp struct {
-	e *Engine
+	cfg *Config
+	p   lcpParent
 
 	want lcpOptions // what we ask for from a fresh start
 	got  lcpOptions // our current request
@@ -51,14 +52,14 @@ type lcp struct {
 
 	authTried [len(methodPreference)]bool // server: methods the client refused
 	loops     int
+	opened    bool // between tlu and tld: Protocol-Reject counts only then (RFC 1661 §5.7)
 
-	echoID      uint8
-	echoPending int
+	echoID uint8
 }
 
-func newLCP(e *Engine) *lcp {
-	l := &lcp{e: e}
-	l.want.mru = e.cfg.MRU
+func newLCP(cfg *Config, p lcpParent) *lcp {
+	l := &lcp{cfg: cfg, p: p}
+	l.want.mru = cfg.MRU
 	l.want.neg.mru = l.want.mru != pppMRU
 	// pppd over PPTP asks for asyncmap 0; harmless on a synchronous link and it keeps the
 	// pty side cheap for peers that relay through HDLC.
@@ -66,7 +67,7 @@ func newLCP(e *Engine) *lcp {
 	l.want.neg.magic = true
 	l.want.neg.pfc = true
 	l.want.neg.acfc = true
-	if e.cfg.Server {
+	if cfg.Server {
 		if m := l.nextServerMethod(); m != auth.None {
 			l.want.neg.auth = true
 			l.want.authMethod = m
@@ -78,7 +79,7 @@ func newLCP(e *Engine) *lcp {
 // nextServerMethod is the most preferred required method the client has not refused yet.
 func (l *lcp) nextServerMethod() auth.Method {
 	for i, m := range methodPreference {
-		if l.e.cfg.Require.Has(m) && !l.authTried[i] {
+		if l.cfg.Require.Has(m) && !l.authTried[i] {
 			return m
 		}
 	}
@@ -88,7 +89,7 @@ func (l *lcp) nextServerMethod() auth.Method {
 func (l *lcp) clientAccepts(m auth.Method) bool {
 	switch m {
 	case auth.PAP, auth.CHAPMD5, auth.MSCHAPv1, auth.MSCHAPv2:
-		return !l.e.cfg.Refuse.Has(m)
+		return !l.cfg.Refuse.Has(m)
 	}
 	return false
 }
@@ -105,10 +106,10 @@ func (l *lcp) clientSuggestion() auth.Method {
 
 func (l *lcp) resetci() {
 	l.got = l.want
-	l.got.magic = l.e.randUint32()
+	l.got.magic = l.p.randUint32()
 	l.loops = 0
 	clear(l.authTried[:])
-	if l.e.cfg.Server {
+	if l.cfg.Server {
 		l.got.authMethod = l.nextServerMethod()
 		l.got.neg.auth = l.got.authMethod != auth.None
 	}
@@ -117,26 +118,26 @@ func (l *lcp) resetci() {
 func (l *lcp) addci(b []byte) []byte {
 	g := &l.got
 	if g.neg.mru {
-		b = append(b, lcpMRU, 4, uint8(g.mru>>8), uint8(g.mru))
+		b = append(b, LCPOptMRU, 4, uint8(g.mru>>8), uint8(g.mru))
 	}
 	if g.neg.accm {
-		b = append(b, lcpACCM, 6)
+		b = append(b, LCPOptACCM, 6)
 		b = binary.BigEndian.AppendUint32(b, g.accm)
 	}
 	if g.neg.auth {
 		d := g.authMethod.ConfigData()
-		b = append(b, lcpAuth, uint8(2+len(d)))
+		b = append(b, LCPOptAuthProtocol, uint8(2+len(d)))
 		b = append(b, d...)
 	}
 	if g.neg.magic {
-		b = append(b, lcpMagic, 6)
+		b = append(b, LCPOptMagic, 6)
 		b = binary.BigEndian.AppendUint32(b, g.magic)
 	}
 	if g.neg.pfc {
-		b = append(b, lcpPFC, 2)
+		b = append(b, LCPOptPFC, 2)
 	}
 	if g.neg.acfc {
-		b = append(b, lcpACFC, 2)
+		b = append(b, LCPOptACFC, 2)
 	}
 	return b
 }
@@ -145,15 +146,13 @@ func (l *lcp) ackci(opts []byte) bool { return true }
 
 func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 	try := l.got
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		d := o.Data()
 		switch o.Type() {
-		case lcpMRU:
+		case LCPOptMRU:
 			if len(d) != 2 {
 				return false
 			}
@@ -162,7 +161,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 			} else if v := binary.BigEndian.Uint16(d); v <= l.want.mru || v <= pppMRU {
 				try.mru, try.neg.mru = v, true
 			}
-		case lcpACCM:
+		case LCPOptACCM:
 			if len(d) != 4 {
 				return false
 			}
@@ -171,31 +170,31 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 			} else {
 				try.accm |= binary.BigEndian.Uint32(d)
 			}
-		case lcpAuth:
-			if !l.e.cfg.Server || !try.neg.auth {
+		case LCPOptAuthProtocol:
+			if !l.cfg.Server || !try.neg.auth {
 				// We did not ask; the peer wants us to authenticate ourselves
 				// to it, which nothing in PPTP needs. Ignore the hint.
 				continue
 			}
 			l.markTried(try.authMethod)
-			if m, ok := auth.ParseConfigData(d); ok && l.e.cfg.Require.Has(m) && !l.tried(m) && !treatAsReject {
+			if m, ok := auth.ParseConfigData(d); ok && l.cfg.Require.Has(m) && !l.tried(m) && !treatAsReject {
 				try.authMethod = m
 			} else {
 				try.authMethod = l.nextServerMethod()
 			}
 			if try.authMethod == auth.None {
-				l.e.failReason(fmt.Errorf("authentication negotiation failed: client refused %s", l.e.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(fmt.Errorf("authentication negotiation failed: client refused %s", l.cfg.Require), "Authentication negotiation failed")
 				return true
 			}
-		case lcpMagic:
+		case LCPOptMagic:
 			if len(d) != 4 {
 				return false
 			}
-			try.magic = l.e.randUint32()
+			try.magic = l.p.randUint32()
 			l.loops++
-		case lcpPFC, lcpACFC:
+		case LCPOptPFC, LCPOptACFC:
 			// Naking a boolean option means the peer does not want it (RFC 1661 §6.5).
-			if o.Type() == lcpPFC {
+			if o.Type() == LCPOptPFC {
 				try.neg.pfc = false
 			} else {
 				try.neg.acfc = false
@@ -203,7 +202,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 		}
 	}
 	if l.loops >= maxLoops {
-		l.e.fail(fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops))
+		l.p.fail(fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops), "")
 	}
 	l.got = try
 	return true
@@ -228,27 +227,25 @@ func (l *lcp) tried(m auth.Method) bool {
 
 func (l *lcp) rejci(opts []byte) bool {
 	try := l.got
-	for len(opts) > 0 {
-		o, rest, err := nextOption(opts)
+	for o, err := range Options(opts) {
 		if err != nil {
 			return false
 		}
-		opts = rest
 		switch o.Type() {
-		case lcpMRU:
+		case LCPOptMRU:
 			try.neg.mru = false
-		case lcpACCM:
+		case LCPOptACCM:
 			try.neg.accm = false
-		case lcpAuth:
+		case LCPOptAuthProtocol:
 			if try.neg.auth {
-				l.e.failReason(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.e.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.cfg.Require), "Authentication negotiation failed")
 			}
 			try.neg.auth = false
-		case lcpMagic:
+		case LCPOptMagic:
 			try.neg.magic = false
-		case lcpPFC:
+		case LCPOptPFC:
 			try.neg.pfc = false
-		case lcpACFC:
+		case LCPOptACFC:
 			try.neg.acfc = false
 		}
 	}
@@ -256,148 +253,107 @@ func (l *lcp) rejci(opts []byte) bool {
 	return true
 }
 
-// reqci judges the peer's request. Option order is kept; the reply is built in one pass
-// per code so that the Nak and Reject lists hold only their own options.
-func (l *lcp) reqci(opts []byte, reply []byte, rejectIfDisagree bool) (uint8, []byte) {
+// reqci judges the peer's request; what it acks is recorded in l.his as it goes.
+func (l *lcp) reqci(r *confReply) {
 	l.his = lcpOptions{mru: pppMRU}
-	var rej, nak bool
-	// First pass: classify. Second pass: emit only the options of the winning code.
-	code := uint8(codeConfAck)
-	emit := func(pass uint8) []byte {
-		out := reply
-		rest := opts
-		for len(rest) > 0 {
-			o, r, err := nextOption(rest)
-			if err != nil {
-				if pass == codeConfRej {
-					out = append(out, rest...)
-				}
-				rej = true
-				break
-			}
-			rest = r
-			c, nakOpt := l.judge(o, rejectIfDisagree, pass == 0)
-			switch {
-			case c == codeConfRej:
-				rej = true
-				if pass == codeConfRej {
-					out = append(out, o...)
-				}
-			case c == codeConfNak:
-				nak = true
-				if pass == codeConfNak {
-					out = append(out, nakOpt...)
-				}
-			case pass == codeConfAck:
-				out = append(out, o...)
-			}
-		}
-		return out
+	for o := range r.Options() {
+		l.judge(o, r)
 	}
-	emit(0)
-	switch {
-	case rej:
-		code = codeConfRej
-	case nak:
-		code = codeConfNak
-	}
-	return code, emit(code)
 }
 
-// judge decides one option. record=true on the first pass stores accepted values in l.his.
-func (l *lcp) judge(o Option, rejectIfDisagree, record bool) (uint8, []byte) {
+// judge decides one option of the peer's request.
+func (l *lcp) judge(o Option, r *confReply) {
 	d := o.Data()
-	nak := func(v []byte) (uint8, []byte) {
-		if rejectIfDisagree {
-			return codeConfRej, nil
-		}
-		return codeConfNak, v
-	}
 	switch o.Type() {
-	case lcpMRU:
+	case LCPOptMRU:
 		if len(d) != 2 {
-			return codeConfRej, nil
+			r.Reject(o)
+			return
 		}
 		v := binary.BigEndian.Uint16(d)
 		if v < minMRU {
-			return nak([]byte{lcpMRU, 4, minMRU >> 8, minMRU & 0xFF})
+			r.Nak(o, []byte{minMRU >> 8, minMRU & 0xFF})
+			return
 		}
-		if record {
-			l.his.mru, l.his.neg.mru = v, true
-		}
-	case lcpACCM:
+		l.his.mru, l.his.neg.mru = v, true
+	case LCPOptACCM:
 		if len(d) != 4 {
-			return codeConfRej, nil
+			r.Reject(o)
+			return
 		}
 		// Any map is fine: nothing we send goes through an async escaper.
-		if record {
-			l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
-		}
-	case lcpAuth:
-		m, ok := auth.ParseConfigData(d)
-		if l.e.cfg.Server {
+		l.his.accm, l.his.neg.accm = binary.BigEndian.Uint32(d), true
+	case LCPOptAuthProtocol:
+		if l.cfg.Server {
 			// We authenticate; we do not get authenticated.
-			return codeConfRej, nil
+			r.Reject(o)
+			return
 		}
+		m, ok := auth.ParseConfigData(d)
 		if !ok || !l.clientAccepts(m) {
-			s := l.clientSuggestion()
-			if s == auth.None {
-				return codeConfRej, nil
+			if s := l.clientSuggestion(); s != auth.None {
+				r.Nak(o, s.ConfigData())
+			} else {
+				r.Reject(o)
 			}
-			cd := s.ConfigData()
-			return nak(append([]byte{lcpAuth, uint8(2 + len(cd))}, cd...))
+			return
 		}
-		if record {
-			l.his.authMethod, l.his.neg.auth = m, true
-		}
-	case lcpMagic:
+		l.his.authMethod, l.his.neg.auth = m, true
+	case LCPOptMagic:
 		if len(d) != 4 {
-			return codeConfRej, nil
+			r.Reject(o)
+			return
 		}
 		v := binary.BigEndian.Uint32(d)
 		if l.got.neg.magic && v == l.got.magic || v == 0 {
 			// Our own magic: looped back, or the peer picked the same value.
-			nv := l.e.randUint32()
-			if record {
-				l.loops++
-			}
-			return nak(binary.BigEndian.AppendUint32([]byte{lcpMagic, 6}, nv))
+			l.loops++
+			var nv [4]byte
+			binary.BigEndian.PutUint32(nv[:], l.p.randUint32())
+			r.Nak(o, nv[:])
+			return
 		}
-		if record {
-			l.his.magic, l.his.neg.magic = v, true
-		}
-	case lcpPFC, lcpACFC:
+		l.his.magic, l.his.neg.magic = v, true
+	case LCPOptPFC, LCPOptACFC:
 		if len(d) != 0 {
-			return codeConfRej, nil
+			r.Reject(o)
+			return
 		}
-		if record {
-			if o.Type() == lcpPFC {
-				l.his.neg.pfc = true
-			} else {
-				l.his.neg.acfc = true
-			}
+		if o.Type() == LCPOptPFC {
+			l.his.neg.pfc = true
+		} else {
+			l.his.neg.acfc = true
 		}
 	default:
 		// Quality, callback, MRRU, endpoint discriminator, BACP …: not for PPTP.
-		return codeConfRej, nil
+		r.Reject(o)
+		return
 	}
-	return codeConfAck, nil
+	r.Ack(o)
 }
 
-func (l *lcp) up()       { l.e.lcpUp() }
-func (l *lcp) down()     { l.e.lcpDown() }
+func (l *lcp) up() {
+	l.opened = true
+	l.p.layerUp(ProtoLCP)
+}
+
+func (l *lcp) down() {
+	l.opened = false
+	l.p.layerDown(ProtoLCP)
+}
+
 func (l *lcp) starting() {}
-func (l *lcp) finished() { l.e.lcpFinished() }
+func (l *lcp) finished() { l.p.layerFinished(ProtoLCP) }
 
 func (l *lcp) isRXR(code uint8) bool {
-	return code == codeEchoReq || code == codeEchoRep || code == codeDiscReq
+	return code == CodeEchoRequest || code == CodeEchoReply || code == CodeDiscardRequest
 }
 
 func (l *lcp) rxr(code, id uint8, data []byte) {
 	switch code {
-	case codeEchoReq:
+	case CodeEchoRequest:
 		if len(data) >= 4 && l.got.neg.magic && binary.BigEndian.Uint32(data) == l.got.magic {
-			l.e.debugf("LCP: Echo-Request with our own magic number: looped back?")
+			l.p.debugf("LCP: Echo-Request with our own magic number: looped back?")
 		}
 		var m [4]byte
 		if l.got.neg.magic {
@@ -405,33 +361,24 @@ func (l *lcp) rxr(code, id uint8, data []byte) {
 		}
 		// Keep any data after the magic, as RFC 1661 §5.8 allows the peer to add it.
 		reply := append(m[:], data[min(4, len(data)):]...)
-		l.e.sendPacket(ProtoLCP, codeEchoRep, id, reply)
-	case codeEchoRep:
-		l.echoPending = 0
-		if id == l.e.readyID {
-			l.e.peerReady() // a no-op unless the readiness probe waits
-		}
+		l.p.sendPacket(ProtoLCP, CodeEchoReply, id, reply)
+	case CodeEchoReply:
+		l.p.echoReply(id)
 	}
 }
 
 func (l *lcp) extcode(code, id uint8, data []byte) bool {
 	switch code {
-	case codeProtRej:
-		if len(data) >= 2 && l.e.lcp.state == stOpened {
-			l.e.protocolRejected(binary.BigEndian.Uint16(data))
+	case CodeProtocolReject:
+		if len(data) >= 2 && l.opened {
+			l.p.protocolRejected(binary.BigEndian.Uint16(data))
 		}
 		return true
-	case codeIdentify, codeTimeRem:
+	case CodeIdentification, CodeTimeRemaining:
 		// Windows sends Identification; nothing to do (RFC 1570).
 		return true
 	}
 	return false
-}
-
-// sendEcho sends the next keepalive Echo-Request.
-func (l *lcp) sendEcho() {
-	l.echo()
-	l.echoPending++
 }
 
 // echo sends an Echo-Request and returns its Identifier.
@@ -441,7 +388,7 @@ func (l *lcp) echo() uint8 {
 		binary.BigEndian.PutUint32(m[:], l.got.magic)
 	}
 	id := l.echoID
-	l.e.sendPacket(ProtoLCP, codeEchoReq, id, m[:])
+	l.p.sendPacket(ProtoLCP, CodeEchoRequest, id, m[:])
 	l.echoID++
 	return id
 }

@@ -78,27 +78,25 @@ func describePacket(proto uint16, info []byte) string {
 	}
 	d := p.Data()
 	switch code {
-	case codeConfReq, codeConfAck, codeConfNak, codeConfRej:
-		for len(d) > 0 {
-			o, rest, err := nextOption(d)
+	case CodeConfigureRequest, CodeConfigureAck, CodeConfigureNak, CodeConfigureReject:
+		for o, err := range Options(d) {
 			if err != nil {
-				fmt.Fprintf(&sb, " <bad option % x>", d)
+				fmt.Fprintf(&sb, " <bad option % x>", []byte(o))
 				break
 			}
-			d = rest
 			sb.WriteString(" <")
 			sb.WriteString(describeOption(proto, o))
 			sb.WriteString(">")
 		}
-	case codeTermReq, codeTermAck:
+	case CodeTerminateRequest, CodeTerminateAck:
 		if len(d) > 0 {
 			fmt.Fprintf(&sb, " %q", printable(d))
 		}
-	case codeEchoReq, codeEchoRep, codeDiscReq:
+	case CodeEchoRequest, CodeEchoReply, CodeDiscardRequest:
 		if proto == ProtoLCP && len(d) >= 4 {
 			fmt.Fprintf(&sb, " magic=%#x", binary.BigEndian.Uint32(d))
 		}
-	case codeProtRej:
+	case CodeProtocolReject:
 		if proto == ProtoLCP && len(d) >= 2 {
 			fmt.Fprintf(&sb, " %s", protoName(binary.BigEndian.Uint16(d)))
 		}
@@ -112,24 +110,24 @@ func describeOption(proto uint16, o Option) string {
 	switch proto {
 	case ProtoLCP:
 		switch {
-		case o.Type() == lcpMRU && len(d) == 2:
+		case o.Type() == LCPOptMRU && len(d) == 2:
 			return fmt.Sprintf("mru %d", binary.BigEndian.Uint16(d))
-		case o.Type() == lcpACCM && len(d) == 4:
+		case o.Type() == LCPOptACCM && len(d) == 4:
 			return fmt.Sprintf("asyncmap %#x", binary.BigEndian.Uint32(d))
-		case o.Type() == lcpAuth:
+		case o.Type() == LCPOptAuthProtocol:
 			if m, ok := auth.ParseConfigData(d); ok {
 				return "auth " + m.String()
 			}
 			return fmt.Sprintf("auth % x", d)
-		case o.Type() == lcpMagic && len(d) == 4:
+		case o.Type() == LCPOptMagic && len(d) == 4:
 			return fmt.Sprintf("magic %#x", binary.BigEndian.Uint32(d))
-		case o.Type() == lcpPFC:
+		case o.Type() == LCPOptPFC:
 			return "pcomp"
-		case o.Type() == lcpACFC:
+		case o.Type() == LCPOptACFC:
 			return "accomp"
-		case o.Type() == lcpCallback:
+		case o.Type() == LCPOptCallback:
 			return "callback"
-		case o.Type() == lcpMRRU:
+		case o.Type() == LCPOptMRRU:
 			return "mrru"
 		}
 	case ProtoIPCP:

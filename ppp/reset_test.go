@@ -43,7 +43,7 @@ func TestEngineResetRequestDeferredAndRepeated(t *testing.T) {
 		}
 
 		// The server's Reset-Ack is lost: the same request is repeated after resetRetry.
-		s.out.setDrop(func(proto uint16, info []byte) bool { return proto == ProtoCCP && info[0] == codeResetAck })
+		s.out.setDrop(func(proto uint16, info []byte) bool { return proto == ProtoCCP && info[0] == CodeResetAck })
 		time.Sleep(minResetInterval)
 		c.e.SendResetRequest()
 		synctest.Wait()
@@ -56,14 +56,14 @@ func TestEngineResetRequestDeferredAndRepeated(t *testing.T) {
 		}
 		time.Sleep(resetRetry / 5)
 		synctest.Wait()
-		reqs := c.out.find(ProtoCCP, codeResetReq)
+		reqs := c.out.find(ProtoCCP, CodeResetRequest)
 		if len(reqs) != 4 || reqs[2].ID() != reqs[3].ID() || resets.Load() != 4 {
 			t.Fatalf("Reset-Requests %x, %d resets", reqs, resets.Load())
 		}
 		// Repetitions stop after maxResetRetries.
 		time.Sleep(resetRetry * (maxResetRetries + 2))
 		synctest.Wait()
-		if n := len(c.out.find(ProtoCCP, codeResetReq)); n != 3+maxResetRetries { // two answered, the third and its repetitions
+		if n := len(c.out.find(ProtoCCP, CodeResetRequest)); n != 3+maxResetRetries { // two answered, the third and its repetitions
 			t.Fatalf("%d Reset-Requests, want %d", n, 3+maxResetRetries)
 		}
 		if n := c.e.ResetRequestsSent(); n != 3+maxResetRetries {
@@ -73,7 +73,7 @@ func TestEngineResetRequestDeferredAndRepeated(t *testing.T) {
 		s.out.setDrop(nil)
 		c.e.SendResetRequest()
 		synctest.Wait()
-		if reqs := c.out.find(ProtoCCP, codeResetReq); len(reqs) != 4+maxResetRetries || reqs[len(reqs)-1].ID() == reqs[len(reqs)-2].ID() {
+		if reqs := c.out.find(ProtoCCP, CodeResetRequest); len(reqs) != 4+maxResetRetries || reqs[len(reqs)-1].ID() == reqs[len(reqs)-2].ID() {
 			t.Fatalf("no new Reset-Request after the repetitions ended: %x", reqs)
 		}
 		shutdown(t, c, s)

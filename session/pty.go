@@ -4,6 +4,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -177,40 +178,36 @@ const (
 
 func (a *accmSnoop) reset() { a.current.Store(0xFFFFFFFF) }
 
-// lcp returns the LCP code, identifier and options of frame, or ok false.
-func lcp(frame []byte) (code, id byte, opts []byte, ok bool) {
+// lcp returns the LCP packet in frame, or ok false.
+func lcp(frame []byte) (p ppp.Packet, ok bool) {
 	proto, info, err := ppp.ParseFrame(frame)
-	if err != nil || proto != ppp.ProtoLCP || len(info) < 4 {
-		return 0, 0, nil, false
+	if err != nil || proto != ppp.ProtoLCP {
+		return nil, false
 	}
-	n := int(info[2])<<8 | int(info[3])
-	if n < 4 || n > len(info) {
-		return 0, 0, nil, false
-	}
-	return info[0], info[1], info[4:n], true
+	p, err = ppp.ParsePacket(info)
+	return p, err == nil
 }
 
 // fromPPPD looks at a frame pppd sent.
 func (a *accmSnoop) fromPPPD(frame []byte) {
-	code, id, opts, ok := lcp(frame)
+	p, ok := lcp(frame)
 	if !ok {
 		if r := a.requested.Load(); r&accmAcked != 0 && !isLCP(frame) {
 			a.current.Store(uint32(r)) // pppd is past LCP: its tty uses the new map
 		}
 		return
 	}
-	if code != 1 { // Configure-Request
+	if p.Code() != ppp.CodeConfigureRequest {
 		return
 	}
 	a.reset()
-	m := uint64(0xFFFFFFFF)
-	for len(opts) >= 2 && int(opts[1]) >= 2 && int(opts[1]) <= len(opts) {
-		if opts[0] == 2 && opts[1] == 6 { // Async-Control-Character-Map
-			m = uint64(opts[2])<<24 | uint64(opts[3])<<16 | uint64(opts[4])<<8 | uint64(opts[5])
+	m := uint64(0xFFFFFFFF) // the RFC 1662 default when the option is absent
+	for o, err := range ppp.Options(p.Data()) {
+		if err == nil && o.Type() == ppp.LCPOptACCM && len(o.Data()) == 4 {
+			m = uint64(binary.BigEndian.Uint32(o.Data()))
 		}
-		opts = opts[opts[1]:]
 	}
-	a.requested.Store(accmValid | uint64(id)<<32 | m)
+	a.requested.Store(accmValid | uint64(p.ID())<<32 | m)
 }
 
 // isLCP reports whether frame carries LCP (malformed LCP included).
@@ -221,14 +218,14 @@ func isLCP(frame []byte) bool {
 
 // fromPeer looks at a frame the peer sent towards pppd.
 func (a *accmSnoop) fromPeer(frame []byte) {
-	if len(frame) < 4 || frame[0] != 0xFF && frame[0] != 0xC0 {
-		return // fast path: not LCP
+	if len(frame) < 4 || frame[0] != ppp.FrameAddress && frame[0] != ppp.ProtoLCP>>8 {
+		return // fast path: not LCP, with or without address and control
 	}
-	code, id, _, ok := lcp(frame)
-	if !ok || code != 2 { // Configure-Ack
+	p, ok := lcp(frame)
+	if !ok || p.Code() != ppp.CodeConfigureAck {
 		return
 	}
-	if r := a.requested.Load(); r&accmValid != 0 && byte(r>>32) == id {
+	if r := a.requested.Load(); r&accmValid != 0 && byte(r>>32) == p.ID() {
 		a.requested.Store(r | accmAcked)
 	}
 }
