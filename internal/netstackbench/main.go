@@ -23,6 +23,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +51,7 @@ func main() {
 	secs := flag.Int("time", 4, "seconds per direction")
 	port := flag.Int("port", 5299, "TCP port of the sink/source in the server namespace")
 	jsonOut := flag.String("json", "", "write the result as JSON here")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measurement here")
 	serveMode := flag.Bool("serve", false, "be the sink and source (started by the measuring process in -server-ns)")
 	flag.Parse()
 	if *serveMode {
@@ -65,12 +67,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "netstackbench: -client-ns, -server-ns, -server, -user and -password-file are required")
 		os.Exit(2)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	pw, err := os.ReadFile(*pwFile)
 	if err != nil {
 		fatal(err)
 	}
 	r, err := run(*clientNS, *serverNS, *server, *user, strings.TrimRight(string(pw), "\r\n"), *port, time.Duration(*secs)*time.Second)
 	if err != nil {
+		pprof.StopCPUProfile()
 		fatal(err)
 	}
 	fmt.Printf("pptp-netstack (%s): connect %.3f s, TCP up %.0f Mbit/s, down %.0f Mbit/s, client %.2f CPU s/GB, RSS %.1f MiB\n",
