@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
 )
 
@@ -311,6 +312,40 @@ func TestSendWindowOption(t *testing.T) {
 
 // pppd's MPPE options map to a policy, and an option that would quietly take away a
 // required MPPE is an error instead (fail closed).
+func TestRefusedMethods(t *testing.T) {
+	unproven := auth.AllMethods.Remove(auth.MSCHAPv2) // every method in which the server proves nothing
+	for _, c := range []struct {
+		name string
+		o    pppconf.Options
+		want auth.MethodSet
+		err  string
+	}{
+		{"default", pppconf.Options{}, 0, ""},
+		{"refuse-pap refuse-mschap", pppconf.Options{RefusePAP: true, RefuseMSCHAP: true}, auth.MethodSet(0).Add(auth.PAP).Add(auth.MSCHAPv1), ""},
+		{"auth", pppconf.Options{Auth: true}, unproven, ""},
+		{"auth refuse-pap", pppconf.Options{Auth: true, RefusePAP: true}, unproven, ""},
+		{"auth refuse-mschap-v2", pppconf.Options{Auth: true, RefuseMSCHAPv2: true}, 0, "refuse-mschap-v2"},
+	} {
+		got, err := refusedMethods(&c.o)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
+			}
+		case err != nil || got != c.want:
+			t.Errorf("%s: %b, %v; want %b", c.name, got, err, c.want)
+		}
+	}
+	// A later noauth (pptp-linux's options.pptp after Debian's /etc/ppp/options) undoes auth.
+	var o pppconf.Options
+	if err := o.ParseWords([]string{"auth", "noauth"}, pppconf.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := refusedMethods(&o); got != 0 || err != nil {
+		t.Errorf("auth noauth: %b, %v", got, err)
+	}
+}
+
 func TestMPPEPolicy(t *testing.T) {
 	for _, c := range []struct {
 		name string

@@ -184,17 +184,8 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	if !o.IsSet("lcp-echo-interval") {
 		e.EchoInterval, e.EchoFailure = 30*time.Second, 4
 	}
-	if o.RefusePAP {
-		e.Refuse = e.Refuse.Add(auth.PAP)
-	}
-	if o.RefuseCHAP {
-		e.Refuse = e.Refuse.Add(auth.CHAPMD5)
-	}
-	if o.RefuseMSCHAP {
-		e.Refuse = e.Refuse.Add(auth.MSCHAPv1)
-	}
-	if o.RefuseMSCHAPv2 {
-		e.Refuse = e.Refuse.Add(auth.MSCHAPv2)
+	if e.Refuse, err = refusedMethods(o); err != nil {
+		return nil, err
 	}
 	if e.MPPE, err = mppePolicy(o); err != nil {
 		return nil, err
@@ -214,6 +205,26 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 		s.engine.UsePeerDNS = true
 	}
 	return s, nil
+}
+
+// refusedMethods maps the refuse-* options and auth to the methods the client refuses.
+// pppd's auth would have the server authenticate itself to us, which PPTP servers do not
+// do; the one proof we get that the server knows the secret is MS-CHAPv2's authenticator
+// response, so with auth every other method is refused rather than auth being dropped.
+func refusedMethods(o *pppconf.Options) (auth.MethodSet, error) {
+	var r auth.MethodSet
+	for _, m := range []struct {
+		on bool
+		m  auth.Method
+	}{{o.RefusePAP || o.Auth, auth.PAP}, {o.RefuseCHAP || o.Auth, auth.CHAPMD5}, {o.RefuseMSCHAP || o.Auth, auth.MSCHAPv1}, {o.RefuseMSCHAPv2, auth.MSCHAPv2}} {
+		if m.on {
+			r = r.Add(m.m)
+		}
+	}
+	if o.Auth && o.RefuseMSCHAPv2 {
+		return r, errors.New("auth needs MS-CHAPv2 (the only method in which the server proves it knows the secret), but refuse-mschap-v2 is set: remove one of them, or use noauth")
+	}
+	return r, nil
 }
 
 // mppePolicy maps pppd's MPPE options. Like pppd we allow MPPE when asked and require it only

@@ -9,7 +9,8 @@ import (
 	"github.com/pptp-go/pptp"
 )
 
-// status is the machine-readable summary written by --status-file (and at exit with --debug).
+// status is the machine-readable summary written to the status-file path when a call ends
+// (not while it runs; --debug logs the GRE counters as text at the same point).
 type status struct {
 	Link *linkStatus      `json:"link,omitempty"`
 	GRE  map[string]int64 `json:"gre"`

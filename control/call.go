@@ -26,9 +26,8 @@ const (
 // DefaultWindow is the Packet Recv. Window Size we advertise unless told otherwise (the
 // session package advertises less when the GRE socket's buffer is smaller:
 // gre.Conn.RecvWindow). Our 4 MiB socket buffer (forced with CAP_NET_ADMIN, which the TUN
-// needs too; the kernel doubles it) takes some 3600 full-size packets ahead of an ack; between our own ends at
-// local speed 64 and later 256 bound the sender (1024: +10-12 % TCP over 256; no limit at
-// all gained nothing more).
+// needs too; the kernel doubles it) takes some 3600 full-size packets ahead of an ack;
+// smaller windows bound the sender between our own ends (docs/performance-log.md).
 const DefaultWindow = 1024
 
 const (
@@ -36,8 +35,7 @@ const (
 	defaultMaxEchoWait = 60 * time.Second
 	// mirrorWindow caps the window of a server that is not ours. Debian's pptpd answers an
 	// OCRQ with the client's window as its own, and we keep to the peer's window when
-	// sending: trusting that echo of 256 made our uploads overrun pptpd (1.7-17.8 Mbit/s with
-	// 11-163 retransmits; 17-18 with none at 64, alternating runs against refvm).
+	// sending: trusting that echo of a larger window made our uploads overrun pptpd.
 	mirrorWindow = 64
 	ourVendor    = "pptp-go"
 )

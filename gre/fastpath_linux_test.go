@@ -4,6 +4,7 @@ package gre
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp/internal/ipv4"
+	"github.com/pptp-go/pptp/internal/nstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,7 @@ type fastRig struct {
 func newFastRig(t *testing.T) *fastRig {
 	p := newNSPair(t)
 	// A TTL no kernel default has: the fast path must write the namespace's.
-	run(t, "ip", "netns", "exec", p.nameA, "sysctl", "-qw", "net.ipv4.ip_default_ttl=77")
+	nstest.Run(t, p.a, "sysctl", "-qw", "net.ipv4.ip_default_ttl=77")
 	r := &fastRig{t: t, p: p}
 	r.a = dialIn(t, p.a, p.addrB, Options{FastPath: true})
 	r.b = dialIn(t, p.b, p.addrA, Options{})
@@ -104,7 +106,7 @@ func (r *fastRig) recheck() {
 }
 
 func (r *fastRig) ip(t *testing.T, args ...string) {
-	run(t, append([]string{"ip", "-n", r.p.nameA}, args...)...)
+	nstest.Run(t, r.p.a, "ip", args...)
 }
 
 // checkSame fails unless got carries pkts, each in a sound IPv4 header like ref's.
@@ -182,12 +184,12 @@ func TestFastPath(t *testing.T) {
 			for i := range 300 {
 				fmt.Fprintf(&script, "add table ip fastpathtest%d\n", i)
 			}
-			cmd := exec.Command("ip", "netns", "exec", r.p.nameA, "nft", "-f", "-")
+			cmd := nstest.Cmd(context.Background(), r.p.a, "nft", "-f", "-")
 			cmd.Stdin = strings.NewReader(script.String())
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("nft: %v\n%s", err, out)
 			}
-		}, func(t *testing.T) { run(t, "ip", "netns", "exec", r.p.nameA, "nft", "flush", "ruleset") }},
+		}, func(t *testing.T) { nstest.Run(t, r.p.a, "nft", "flush", "ruleset") }},
 		{"route through a non-Ethernet device", func(t *testing.T) {
 			r.ip(t, "tuntap", "add", "dev", "fptun", "mode", "tun")
 			r.ip(t, "link", "set", "fptun", "up")
@@ -196,7 +198,7 @@ func TestFastPath(t *testing.T) {
 		{"route through a multi-queue device with a qdisc", func(t *testing.T) {
 			r.ip(t, "link", "add", "fpmq", "numtxqueues", "4", "type", "veth", "peer", "name", "fpmq2")
 			r.ip(t, "link", "set", "fpmq", "up")
-			run(t, "ip", "netns", "exec", r.p.nameA, "tc", "qdisc", "add", "dev", "fpmq", "root", "mq")
+			nstest.Run(t, r.p.a, "tc", "qdisc", "add", "dev", "fpmq", "root", "mq")
 			r.ip(t, "route", "add", r.p.addrB.String()+"/32", "dev", "fpmq")
 			// Everything else would do: only the queues must stop it.
 			r.ip(t, "neigh", "add", r.p.addrB.String(), "lladdr", "02:00:00:00:00:01", "dev", "fpmq", "nud", "permanent")

@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/pptp-go/pptp/internal/nstest"
 )
 
 // muxIn opens a Mux in p's namespace A; the test's cleanup drops its own reference.
@@ -86,7 +88,7 @@ func TestMuxCallsShareOneSocket(t *testing.T) {
 func TestMuxDropsStrangers(t *testing.T) {
 	p := newNSPair(t)
 	other := p.addrB.Next()
-	run(t, "ip", "-n", p.nameB, "addr", "add", other.String()+"/24", "dev", p.devB)
+	nstest.Run(t, p.b, "ip", "addr", "add", other.String()+"/24", "dev", p.devB)
 	m := muxIn(t, p, Options{})
 	c := muxDialIn(t, p, m, 0x8001)
 	defer c.Close()

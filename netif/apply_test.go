@@ -20,8 +20,8 @@ var (
 	tLocal  = netip.MustParseAddr("10.64.0.2")
 	tPeer   = netip.MustParseAddr("10.64.0.1")
 	tServer = netip.MustParseAddr("198.51.100.7")
-	tGw     = net.ParseIP("192.0.2.254")
-	tSrc    = net.ParseIP("192.0.2.1")
+	tGw     = net.ParseIP("198.18.0.254")
+	tSrc    = net.ParseIP("198.18.0.1")
 )
 
 // tempResolvConf points ResolvConfPath at a temporary file holding content.
@@ -120,7 +120,7 @@ func TestApplyAndUndo(t *testing.T) {
 		if !bytes.HasPrefix(b, []byte(resolvHeader)) || !bytes.Contains(b, []byte("\nnameserver 10.64.0.53\nnameserver 10.64.0.54\nsearch example.org\n")) {
 			t.Errorf("resolv.conf:\n%s", b)
 		}
-		if !strings.Contains(strings.Join(logs, "\n"), "added host route 198.51.100.7/32 via 192.0.2.254 dev nt-phys0 src 192.0.2.1") {
+		if !strings.Contains(strings.Join(logs, "\n"), "added host route 198.51.100.7/32 via 198.18.0.254 dev nt-phys0 src 198.18.0.1") {
 			t.Errorf("logs: %q", logs)
 		}
 
@@ -156,7 +156,7 @@ func TestApplyHalfwayFailure(t *testing.T) {
 
 		cfg := Config{
 			IfName: name, Local: tLocal, Peer: tPeer, MTU: 1300, Server: tServer, DefaultRoute: true,
-			Routes: []netip.Prefix{netip.MustParsePrefix("10.70.0.0/16"), netip.MustParsePrefix("192.0.2.0/24")},
+			Routes: []netip.Prefix{netip.MustParsePrefix("10.70.0.0/16"), netip.MustParsePrefix("198.18.0.0/24")},
 		}
 		undo, err := Apply(cfg)
 		if err == nil {
@@ -166,7 +166,7 @@ func TestApplyHalfwayFailure(t *testing.T) {
 		if undo != nil {
 			t.Error("Apply returned an undo with an error")
 		}
-		if !strings.Contains(err.Error(), "add route 192.0.2.0/24 dev nt-tun0: a route to 192.0.2.0/24 already exists (192.0.2.0/24 dev nt-phys0 src 192.0.2.1)") {
+		if !strings.Contains(err.Error(), "add route 198.18.0.0/24 dev nt-tun0: a route to 198.18.0.0/24 already exists (198.18.0.0/24 dev nt-phys0 src 198.18.0.1)") {
 			t.Errorf("err = %v", err)
 		}
 		if after := snapshot(t, h); after != before {
@@ -266,7 +266,7 @@ func TestHostRoute(t *testing.T) {
 		}
 
 		// Local server (tests on one host): nothing to add.
-		undo, err = HostRoute(netip.MustParseAddr("192.0.2.1"), nil, t.Logf)
+		undo, err = HostRoute(netip.MustParseAddr("198.18.0.1"), nil, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,80 +3,33 @@
 package netif
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pptp-go/pptp/internal/nstest"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // withNetns runs fn on the calling goroutine, locked to an OS thread that is switched into a
-// fresh network namespace named "netiftest-…"; the namespace is deleted afterwards. fn must
-// not start subtests or hand netlink work to other goroutines (they would run in the host
-// namespace). Skips when not root.
+// fresh network namespace; the namespace is deleted afterwards. fn must not start subtests or
+// hand netlink work to other goroutines (they would run in the host namespace). Skips when
+// not root.
 func withNetns(t *testing.T, fn func(h *netlink.Handle)) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces)")
-	}
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	name := "netiftest-" + hex.EncodeToString(rnd[:])
-
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("current netns: %v", err)
-	}
-	defer orig.Close()
-	ns, err := netns.NewNamed(name) // also switches this thread into it
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("create netns %s: %v", name, err)
-	}
-	defer func() {
-		ns.Close()
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete netns %s: %v", name, err)
-		}
-	}()
-	defer func() {
-		// Only a thread back in the original namespace may serve other goroutines; otherwise
-		// it stays locked and dies with this goroutine.
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restore netns: %v", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatalf("netlink handle in %s: %v", name, err)
-	}
-	defer h.Close()
-	lo, err := h.LinkByName("lo")
-	if err != nil {
+	ns := nstest.New(t, "netiftest")
+	h := nstest.Handle(t, ns)
+	if err := nstest.In(ns, func() error { fn(h); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.LinkSetUp(lo); err != nil {
-		t.Fatal(err)
-	}
-	fn(h)
 }
 
 // addPhys creates a "physical" interface nt-phys0 (one end of a veth pair; this kernel has no
-// dummy driver) with 192.0.2.1/24 and a default route via 192.0.2.254, so RouteGet to any
+// dummy driver) with tSrc/24 and a default route via tGw, so RouteGet to any
 // address resolves a gateway.
 func addPhys(t *testing.T, h *netlink.Handle) netlink.Link {
 	t.Helper()
@@ -98,10 +51,10 @@ func addPhys(t *testing.T, h *netlink.Handle) netlink.Link {
 	if err := h.LinkSetUp(link); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.AddrAdd(link, &netlink.Addr{IPNet: mustIPNet("192.0.2.1/24")}); err != nil {
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: tSrc, Mask: net.CIDRMask(24, 32)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP("192.0.2.254")}); err != nil {
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: tGw}); err != nil {
 		t.Fatalf("default route: %v", err)
 	}
 	// IPv6 autoconfiguration of the veth ends runs when the carrier comes up, asynchronously

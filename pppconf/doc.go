@@ -8,8 +8,8 @@
 // Every option lives in one table entry (name, kind, setter, help), so the command line,
 // the file parser and the help text cannot disagree. Errors name the option and, for
 // files, the file and line ("/etc/ppp/peers/vpn:7: unknown option …"). An option we do
-// not implement is an error, never silently ignored; the few accepted no-ops (lock,
-// crtscts, noipv6 …) are listed as such in the table.
+// not know is an error; the few accepted no-ops (lock, crtscts, asyncmap …) say so in
+// their help, and options we accept but cannot honour (nopcomp, proxyarp …) add a warning.
 //
 // Nothing here logs. Error messages never contain passwords, secrets or keys.
 package pppconf

@@ -195,7 +195,7 @@ var table = []option{
 	ext(strOpt(GroupAuth, "password-file", "PATH", "read the password from the first line of PATH", func(o *Options, v string) { o.PasswordFile = v })),
 	strOpt(GroupAuth, "remotename", "NAME", "the server's name for chap-secrets lookup", func(o *Options, v string) { o.RemoteName = v }),
 	flagOpt(GroupAuth, "noauth", "do not require the peer to authenticate itself (client default)", func(o *Options) { o.Auth = false }),
-	flagOpt(GroupAuth, "auth", "require the peer to authenticate itself", func(o *Options) { o.Auth = true }),
+	flagOpt(GroupAuth, "auth", "client: accept only MS-CHAPv2, which proves the server knows the secret (a server always authenticates its peer)", func(o *Options) { o.Auth = true }),
 	flagOpt(GroupAuth, "refuse-pap", "refuse PAP", func(o *Options) { o.RefusePAP = true }),
 	flagOpt(GroupAuth, "refuse-chap", "refuse CHAP-MD5", func(o *Options) { o.RefuseCHAP = true }),
 	flagOpt(GroupAuth, "refuse-mschap", "refuse MS-CHAP (v1)", func(o *Options) { o.RefuseMSCHAP = true }),
@@ -225,7 +225,8 @@ var table = []option{
 
 	intOpt(GroupLink, "mtu", "N", "largest packet we send (128-16384)", 128, 16384, func(o *Options, v int) { o.MTU = v }),
 	intOpt(GroupLink, "mru", "N", "largest packet we accept (128-16384, default 1400)", 128, 16384, func(o *Options, v int) { o.MRU = v }),
-	{Info: Info{Name: "asyncmap", Kind: KindHex32, Arg: "HEX", Group: GroupLink, Help: "async control character map (pty mode)"},
+	// In Debian's stock /etc/ppp/options: accepted, so that file works, without a warning.
+	{Info: Info{Name: "asyncmap", Kind: KindHex32, Arg: "HEX", Group: GroupLink, Help: "accepted, no effect: the link is synchronous and we always ask for map 0"},
 		num: func(o *Options, v int) { o.Asyncmap = uint32(v) }},
 	intOpt(GroupLink, "lcp-echo-interval", "SECS", "send LCP Echo-Request every SECS (0 = never)", 0, 1<<30, func(o *Options, v int) { o.LCPEchoInterval = v }),
 	intOpt(GroupLink, "lcp-echo-failure", "N", "declare the link dead after N unanswered echoes", 0, 1<<30, func(o *Options, v int) { o.LCPEchoFailure = v }),
@@ -272,10 +273,17 @@ var table = []option{
 	flagOpt(GroupCompression, "nobsdcomp", "no BSD compression (never done anyway)", func(o *Options) { o.NoBSDComp = true }),
 	flagOpt(GroupCompression, "novj", "no Van Jacobson header compression (never done anyway)", func(o *Options) { o.NoVJ = true }),
 	flagOpt(GroupCompression, "novjccomp", "no VJ connection-ID compression (never done anyway)", func(o *Options) { o.NoVJCComp = true }),
-	flagOpt(GroupCompression, "nopcomp", "no protocol field compression", func(o *Options) { o.NoPComp = true }),
-	flagOpt(GroupCompression, "noaccomp", "no address/control field compression", func(o *Options) { o.NoACComp = true }),
+	// The engine always negotiates ACFC and PFC; these say so rather than pass unheeded.
+	flagOpt(GroupCompression, "nopcomp", "not supported: ignored with a warning (protocol field compression is always negotiated)", func(o *Options) {
+		o.NoPComp = true
+		o.warn("nopcomp is not supported and is ignored: protocol field compression is still negotiated (the peer may send 1-byte protocol fields; we send 2-byte ones)")
+	}),
+	flagOpt(GroupCompression, "noaccomp", "not supported: ignored with a warning (address/control field compression is always negotiated)", func(o *Options) {
+		o.NoACComp = true
+		o.warn("noaccomp is not supported and is ignored: address/control field compression is still negotiated (either side may leave out FF 03 on data frames)")
+	}),
 
-	ext(strOpt(GroupClient, "status-file", "PATH", "write link state (addresses, DNS, counters) to PATH", func(o *Options, v string) { o.StatusFile = v })),
+	ext(strOpt(GroupClient, "status-file", "PATH", "when a call ends, write its link state (addresses, DNS, counters) to PATH as JSON", func(o *Options, v string) { o.StatusFile = v })),
 	strOpt(GroupClient, "pty", "COMMAND", "peers-file pty command; pptp call NAME takes the server from it", func(o *Options, v string) { o.Pty = v }),
 
 	ext(option{Info: Info{Name: "socks", Kind: KindAddr, Arg: "ADDR", Group: GroupProxy,

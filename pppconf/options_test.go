@@ -118,7 +118,9 @@ func TestApplyValues(t *testing.T) {
 		LocalIP: netip.MustParseAddr("10.0.0.1"), RemoteIP: netip.MustParseAddr("10.0.0.2"),
 		NoCCP: true, NoDeflate: true, NoBSDComp: true, NoVJ: true, NoVJCComp: true, NoPComp: true, NoACComp: true,
 		StatusFile: "/run/s", SOCKS: "127.0.0.1:1080", HTTPProxy: "[::1]:8080", Lock: true, NoDetach: true, NoIPv6: true,
-		Warnings: []string{"ms-dns: only two DNS servers can be offered; 9.9.9.9 ignored"}}
+		Warnings: []string{"ms-dns: only two DNS servers can be offered; 9.9.9.9 ignored",
+			"nopcomp is not supported and is ignored: protocol field compression is still negotiated (the peer may send 1-byte protocol fields; we send 2-byte ones)",
+			"noaccomp is not supported and is ignored: address/control field compression is still negotiated (either side may leave out FF 03 on data frames)"}}
 	want.given = o.given
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("got  %+v\nwant %+v", o, want)

@@ -294,11 +294,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 //
 // The kernel walks every raw GRE socket of the namespace for each GRE packet and copies the
 // packet to each socket connected to its source address, so a socket per call makes every
-// packet cost O(calls): with 1000 calls' sockets one call's upload fell from 2349 to 1115
-// Mbit/s, and with only 32 other calls from its own address (clients behind one NAT) to 877
-// (docs/performance.md). A socket of its own, read in blocking calls, is still the fastest
-// path for one call, so a call gets one while fewer than OwnGRESockets have one and no
-// other call from client has; the others share the gre.Mux of local, one socket for all.
+// packet cost O(calls), worst for clients behind one NAT address (docs/performance.md). A
+// socket of its own, read in blocking calls, is still the fastest path for one call, so a
+// call gets one while fewer than OwnGRESockets have one and no other call from client has;
+// the others share the gre.Mux of local, one socket for all.
 func (s *Server) dialGRE(local, client netip.Addr) (conn *gre.Conn, callID uint16, done func(), err error) {
 	s.greMu.Lock()
 	_, taken := s.own[client]

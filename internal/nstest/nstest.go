@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 
-// Package nstest builds throwaway network namespaces for end-to-end tests: two namespaces
-// joined by a veth pair, sockets opened inside either, commands run inside either, and
-// everything removed at the end of the test.
+// Package nstest builds throwaway network namespaces for tests: one alone or two joined by a
+// veth pair, functions and commands run inside them, netlink handles for them, and everything
+// removed at the end of the test. Names carry the pid and a counter, so parallel test
+// processes on one machine do not clash. It imports no project package, so any package's
+// tests can use it.
 package nstest
 
 import (
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -31,78 +34,117 @@ func RequireRoot(t testing.TB) {
 
 var seq atomic.Int32
 
-// Pair is two namespaces joined by a veth pair: A (the server side) has AddrA, B has AddrB.
+// next returns a fresh number and "<prefix><pid>-<number>".
+func next(prefix string) (int, string) {
+	n := int(seq.Add(1))
+	return n, fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), n)
+}
+
+// New creates an empty namespace with lo up, removed at the end of the test, and returns its
+// name. It skips the test unless it runs as root.
+func New(t testing.TB, prefix string) string {
+	t.Helper()
+	_, name := next(prefix)
+	create(t, name)
+	return name
+}
+
+func create(t testing.TB, name string) {
+	t.Helper()
+	RequireRoot(t)
+	ip(t, "netns", "add", name)
+	t.Cleanup(func() { Remove(name) })
+	ip(t, "-n", name, "link", "set", "lo", "up")
+}
+
+func ip(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Remove kills what still runs in namespace ns and deletes it.
+func Remove(ns string) {
+	if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
+		for _, pid := range strings.Fields(string(out)) {
+			exec.Command("kill", "-KILL", pid).Run()
+		}
+	}
+	exec.Command("ip", "netns", "del", ns).Run()
+}
+
+// Pair is two namespaces joined by a veth pair: A (the server side) has AddrA on DevA, B has
+// AddrB on DevB.
 type Pair struct {
 	A, B         string
 	AddrA, AddrB string
-	t            testing.TB
+	DevA, DevB   string
 }
 
-// NewPair creates the namespaces with a /24 between them from 198.18.N.0 (RFC 2544 range).
+// NewPair creates the namespaces with a /24 between them from 198.18.0.0/15 (RFC 2544),
+// removed at the end of the test. It skips the test unless it runs as root.
 func NewPair(t testing.TB, prefix string) *Pair {
 	t.Helper()
-	n := int(seq.Add(1))
-	id := fmt.Sprintf("%s%d-%d", prefix, os.Getpid()%10000, n)
-	p := &Pair{A: id + "a", B: id + "b", t: t,
-		AddrA: fmt.Sprintf("198.18.%d.1", n), AddrB: fmt.Sprintf("198.18.%d.2", n)}
-	va, vb := fmt.Sprintf("v%da%d", os.Getpid()%10000, n), fmt.Sprintf("v%db%d", os.Getpid()%10000, n)
-	t.Cleanup(func() { p.Remove() })
-	for _, c := range [][]string{
-		{"netns", "add", p.A}, {"netns", "add", p.B},
-		{"-n", p.A, "link", "set", "lo", "up"}, {"-n", p.B, "link", "set", "lo", "up"},
-		{"link", "add", va, "netns", p.A, "type", "veth", "peer", "name", vb, "netns", p.B},
-		{"-n", p.A, "addr", "add", p.AddrA + "/24", "dev", va}, {"-n", p.A, "link", "set", va, "up"},
-		{"-n", p.B, "addr", "add", p.AddrB + "/24", "dev", vb}, {"-n", p.B, "link", "set", vb, "up"},
-	} {
-		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
-		}
+	n, id := next(prefix)
+	subnet := fmt.Sprintf("198.%d.%d", 18+n/256%2, n%256)
+	p := &Pair{A: id + "a", B: id + "b", AddrA: subnet + ".1", AddrB: subnet + ".2",
+		DevA: fmt.Sprintf("v%da%d", os.Getpid(), n), DevB: fmt.Sprintf("v%db%d", os.Getpid(), n)}
+	create(t, p.A)
+	create(t, p.B)
+	ip(t, "link", "add", p.DevA, "netns", p.A, "type", "veth", "peer", "name", p.DevB, "netns", p.B)
+	for _, c := range [][3]string{{p.A, p.DevA, p.AddrA}, {p.B, p.DevB, p.AddrB}} {
+		ip(t, "-n", c[0], "addr", "add", c[2]+"/24", "dev", c[1])
+		ip(t, "-n", c[0], "link", "set", c[1], "up")
 	}
 	return p
 }
 
-// Remove kills what still runs in the namespaces and deletes them.
-func (p *Pair) Remove() {
-	for _, ns := range []string{p.A, p.B} {
-		if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
-			for _, pid := range strings.Fields(string(out)) {
-				exec.Command("kill", "-KILL", pid).Run()
-			}
-		}
-		exec.Command("ip", "netns", "del", ns).Run()
+// In runs fn on the calling goroutine, locked to its OS thread and switched into namespace
+// ns, and switches back however fn ends (also by t.Fatal, which fn may call). Sockets, devices
+// and processes fn creates stay in ns; goroutines fn starts do not run in it.
+func In(ns string, fn func() error) error {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
 	}
+	defer orig.Close()
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer h.Close()
+	if err := netns.Set(h); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer func() {
+		// A thread left in ns must not run other goroutines; there is no safe way on.
+		if err := netns.Set(orig); err != nil {
+			panic(fmt.Sprintf("nstest: leaving namespace %s: %v", ns, err))
+		}
+		runtime.UnlockOSThread()
+	}()
+	return fn()
 }
 
-// In runs fn on a locked OS thread switched into namespace ns. Sockets created by fn stay in
-// ns after it returns and can be used from any goroutine.
-func In(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is left locked (and so discarded) if switching back fails.
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- ferr
-	}()
-	return <-errc
+// Handle returns a netlink handle working in namespace ns, closed at the end of the test.
+func Handle(t testing.TB, ns string) *netlink.Handle {
+	t.Helper()
+	nh, err := netns.GetFromName(ns)
+	if err != nil {
+		t.Fatalf("namespace %s: %v", ns, err)
+	}
+	defer nh.Close()
+	h, err := netlink.NewHandleAt(nh)
+	if err != nil {
+		t.Fatalf("netlink handle in %s: %v", ns, err)
+	}
+	t.Cleanup(h.Close)
+	return h
 }
 
 // Listen opens a TCP listener inside ns.
@@ -143,6 +185,14 @@ func Output(ns string, name string, args ...string) (string, error) {
 	defer cancel()
 	out, err := Cmd(ctx, ns, name, args...).CombinedOutput()
 	return string(out), err
+}
+
+// Run runs a command in ns and fails the test if it fails.
+func Run(t testing.TB, ns string, name string, args ...string) {
+	t.Helper()
+	if out, err := Output(ns, name, args...); err != nil {
+		t.Fatalf("in %s: %s %s: %v\n%s", ns, name, strings.Join(args, " "), err, out)
+	}
 }
 
 // Buffer is a goroutine-safe bytes.Buffer for a process's output.
