@@ -12,16 +12,18 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/pptp-go/pptp/netstack"
 )
 
 // DialContext connects to address through the tunnel, as net.Dialer.DialContext does
-// ("tcp", "tcp4", "udp", "udp4", "ping4"). Host names are resolved with the server's DNS
+// ("tcp", "tcp4", "udp", "udp4"; in netstack mode also "ping4", an ICMP echo socket to a
+// host given without a port). Host names are resolved with the server's DNS
 // servers, through the tunnel. With a TUN the connection is a kernel socket bound to the
 // tunnel's interface.
 func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	if tnet := t.netstack(); tnet != nil {
-		return tnet.DialContext(ctx, network, address)
+	if st := t.netstack(); st != nil {
+		return st.DialContext(ctx, network, address)
 	}
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
@@ -50,12 +52,8 @@ func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tnet := t.netstack(); tnet != nil {
-		ln, err := tnet.ListenTCPAddrPort(ap)
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return ln, nil
+	if st := t.netstack(); st != nil {
+		return st.ListenTCP(ap)
 	}
 	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.Listen(context.Background(), "tcp4", ap.String())
@@ -72,12 +70,8 @@ func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tnet := t.netstack(); tnet != nil {
-		c, err := tnet.ListenUDPAddrPort(ap)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
+	if st := t.netstack(); st != nil {
+		return st.ListenUDP(ap)
 	}
 	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.ListenPacket(context.Background(), "udp4", ap.String())
@@ -109,14 +103,14 @@ func (t *Tunnel) localAddrPort(address string) (netip.AddrPort, error) {
 // Resolver returns a resolver that asks the DNS servers IPCP gave, through the tunnel
 // (names in /etc/hosts answer first, as for any Go resolver).
 func (t *Tunnel) Resolver() *net.Resolver {
+	if st := t.netstack(); st != nil {
+		return st.Resolver()
+	}
 	return &net.Resolver{PreferGo: true, Dial: t.dialDNS}
 }
 
 // LookupHost resolves host with the tunnel's DNS servers.
 func (t *Tunnel) LookupHost(ctx context.Context, host string) ([]string, error) {
-	if tnet := t.netstack(); tnet != nil {
-		return tnet.LookupContextHost(ctx, host)
-	}
 	return t.Resolver().LookupHost(ctx, host)
 }
 
@@ -140,14 +134,13 @@ func (t *Tunnel) dialDNS(ctx context.Context, network, _ string) (net.Conn, erro
 	return nil, err
 }
 
-// Netstack is the user-space TCP/IP stack of a Dial tunnel (nil for DialTUN), for what
-// this package does not wrap, such as ICMP echo sockets.
-func (t *Tunnel) Netstack() *netstack.Net { return t.netstack() }
+// Netstack is the user-space TCP/IP stack of a Dial tunnel (nil for DialTUN).
+func (t *Tunnel) Netstack() *netstack.Stack { return t.netstack() }
 
-func (t *Tunnel) netstack() *netstack.Net {
+func (t *Tunnel) netstack() *netstack.Stack {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.tnet
+	return t.stack
 }
 
 // bindToDevice keeps a kernel socket on the tunnel's interface whatever the routes say.

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
-	"golang.zx2c4.com/wireguard/tun/netstack"
 
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/netstack"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/session"
 )
@@ -33,7 +33,7 @@ type Tunnel struct {
 
 	mu     sync.Mutex
 	params Params
-	tnet   *netstack.Net // netstack mode; nil with a TUN
+	stack  *netstack.Stack // netstack mode; nil with a TUN
 }
 
 // TUNConfig configures DialTUN's kernel interface.
@@ -89,13 +89,13 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		lazy := session.NewLazyDevice()
 		dev, pc.IfName = lazy, "netstack"
 		pc.Configure = func(p ppp.LinkParams) (func() error, error) {
-			d, tnet, err := netif.CreateNetstack(p.Local, p.DNS, p.MTU)
+			st, err := netstack.New(p.Local, p.DNS, p.MTU)
 			if err != nil {
 				return nil, err
 			}
-			lazy.Set(d)
+			lazy.Set(st)
 			t.mu.Lock()
-			t.tnet = tnet
+			t.stack = st
 			t.mu.Unlock()
 			return func() error { return nil }, nil // the device closes with the session
 		}

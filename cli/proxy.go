@@ -9,10 +9,8 @@ import (
 	"net"
 	"sync"
 
-	"golang.zx2c4.com/wireguard/tun/netstack"
-
 	"github.com/pptp-go/pptp"
-	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/proxy"
 )
 
 // startProxies serves SOCKS5 and/or HTTP on proxy mode's listeners (opened by
@@ -20,22 +18,22 @@ import (
 // routes, no CAP_NET_ADMIN: only the raw GRE socket needs privilege (CAP_NET_RAW). stop
 // closes the listeners and every proxied connection and waits for the servers to end.
 func startProxies(log *logger, lns proxyListeners, t *pptp.Tunnel) (stop func()) {
-	tnet, dns := t.Netstack(), t.Params().DNS
+	dns := t.Params().DNS
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	serve := func(ln net.Listener, what string, fn func(context.Context, net.Listener, *netstack.Net) error) {
+	serve := func(ln net.Listener, what string, fn func(context.Context, net.Listener, proxy.Dialer) error) {
 		if ln == nil {
 			return
 		}
 		log.Logf("%s proxy listening on %s (through the tunnel, DNS %v)", what, ln.Addr(), dns)
 		wg.Go(func() {
-			if err := fn(ctx, ln, tnet); err != nil && !errors.Is(err, net.ErrClosed) {
+			if err := fn(ctx, ln, t); err != nil && !errors.Is(err, net.ErrClosed) {
 				log.Logf("%s proxy: %v", what, err)
 			}
 		})
 	}
-	serve(lns.socks, "SOCKS5", netif.ServeSOCKS5)
-	serve(lns.http, "HTTP", netif.ServeHTTPProxy)
+	serve(lns.socks, "SOCKS5", proxy.ServeSOCKS5)
+	serve(lns.http, "HTTP", proxy.ServeHTTPProxy)
 	return func() {
 		cancel()
 		wg.Wait()

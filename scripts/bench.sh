@@ -142,9 +142,6 @@ if [ -n "$perf_dir" ]; then
 else
 	make -s build # always: a stale bin/ would measure another tree
 fi
-if want pptp-netstack; then
-	go build -o "$work/netstackbench" ./internal/netstackbench || die "could not build internal/netstackbench"
-fi
 
 # ---- network -----------------------------------------------------------------------------
 say "network: $SRV ($OUTER_SRV) <-veth-> $CLI ($OUTER_CLI)"
@@ -410,6 +407,8 @@ want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-on
 run_netstack() {
 	local c=pptp-netstack
 	add_config $c
+	[ -x "$work/netstackbench" ] || go build -o "$work/netstackbench" ./internal/netstackbench ||
+		die "could not build internal/netstackbench"
 	say "$c: pptpd in $SRV, pptp.Dial from $CLI (${T} s each way)"
 	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
 	printf 'name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n' >"$work/$c-options"

@@ -29,7 +29,7 @@ import (
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/session"
 	"golang.zx2c4.com/wireguard/tun"
-	"golang.zx2c4.com/wireguard/tun/netstack"
+	"github.com/pptp-go/pptp/netstack"
 )
 
 const (
@@ -47,13 +47,13 @@ type endpoint struct {
 	ns   string // kernel mode: the namespace of the TUN device
 	sess *session.PPP
 	link *gre.Link
-	tnet chan *netstack.Net // user-space mode: the stack, once up
+	tnet chan *netstack.Stack // user-space mode: the stack, once up
 	up   chan struct{}      // closed when the network layer is configured
 	errc chan error
 }
 
 func newEndpoint(t *testing.T, name, ns string, pc gre.PacketConn, local, peer uint16, holdFor time.Duration, ec ppp.Config) *endpoint {
-	ep := &endpoint{name: name, ns: ns, tnet: make(chan *netstack.Net, 1), up: make(chan struct{}), errc: make(chan error, 1)}
+	ep := &endpoint{name: name, ns: ns, tnet: make(chan *netstack.Stack, 1), up: make(chan struct{}), errc: make(chan error, 1)}
 	ec.Debug = os.Getenv("LOSSY_DEBUG") != ""
 	ec.Logf = func(format string, args ...any) { t.Logf("%s: ppp: %s", name, fmt.Sprintf(format, args...)) }
 	ep.link = gre.NewLinkOn(pc, gre.LinkConfig{LocalCallID: local, PeerCallID: peer, Reorder: gre.ReorderConfig{Timeout: holdFor}})
@@ -68,11 +68,11 @@ func newEndpoint(t *testing.T, name, ns string, pc gre.PacketConn, local, peer u
 		lazy := session.NewLazyDevice()
 		cfg.Dev = lazy
 		cfg.Configure = func(p ppp.LinkParams) (func() error, error) {
-			dev, tnet, err := netif.CreateNetstack(p.Local, p.DNS, p.MTU)
+			tnet, err := netstack.New(p.Local, p.DNS, p.MTU)
 			if err != nil {
 				return nil, err
 			}
-			lazy.Set(dev)
+			lazy.Set(tnet)
 			ep.tnet <- tnet
 			close(ep.up)
 			return func() error { return nil }, nil
@@ -196,8 +196,8 @@ func runTransfer(t *testing.T, tc transferCase) transferResult {
 		dial = func() (net.Conn, error) { return nstest.Dial(cns, srvAddr.String(), 10*time.Second) }
 	} else {
 		cnet, snet := <-client.tnet, <-server.tnet
-		ln, err = snet.ListenTCP(net.TCPAddrFromAddrPort(srvAddr))
-		dial = func() (net.Conn, error) { return cnet.DialContextTCPAddrPort(ctx, srvAddr) }
+		ln, err = snet.ListenTCP(srvAddr)
+		dial = func() (net.Conn, error) { return cnet.DialContext(ctx, "tcp", srvAddr.String()) }
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.zx2c4.com/wireguard/tun/netstack"
+	"github.com/pptp-go/pptp/netstack"
 
 	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/control"
@@ -479,7 +479,7 @@ type client struct {
 	err         error
 	t           *pptp.Tunnel
 	params      pptp.Params
-	tnet        *netstack.Net
+	tnet        *netstack.Stack
 }
 
 // open dials session i from namespace B and waits until its link is up.
@@ -595,7 +595,7 @@ const burstPayload = 1328
 
 // burst sends n echoes with identifier id back to back and returns how many went out.
 func burst(c *client, id uint16, n int) (sent int) {
-	pc, err := c.tnet.DialPingAddr(c.params.Local, c.params.Peer)
+	pc, err := c.tnet.DialContext(context.Background(), "ping4", c.params.Peer.String())
 	if err != nil {
 		return 0
 	}
@@ -616,7 +616,7 @@ func burst(c *client, id uint16, n int) (sent int) {
 }
 
 func ping(ctx context.Context, c *client, seq uint16) error {
-	pc, err := c.tnet.DialPingAddr(c.params.Local, c.params.Peer)
+	pc, err := c.tnet.DialContext(context.Background(), "ping4", c.params.Peer.String())
 	if err != nil {
 		return err
 	}

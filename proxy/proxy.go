@@ -1,67 +1,50 @@
 // SPDX-License-Identifier: MIT
 
-package netif
+// Package proxy serves SOCKS5 (RFC 1928) and HTTP proxies on local listeners that dial
+// through a tunnel: pptp's proxy mode, with no TUN and no routes.
+package proxy
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/things-go/go-socks5"
-	"golang.zx2c4.com/wireguard/tun"
-	"golang.zx2c4.com/wireguard/tun/netstack"
 )
 
-// CreateNetstack creates the user-space TCP/IP stack for proxy mode: a tun.Device whose
-// packets are IPv4 datagrams of the PPP link (as a kernel TUN would carry), and the stack's
-// Net for dialling through the tunnel and resolving names with dns (the IPCP DNS servers).
-// mtu 0 means DefaultMTU. The device has BatchSize 1 and accepts any Read/Write offset.
-func CreateNetstack(local netip.Addr, dns []netip.Addr, mtu int) (tun.Device, *netstack.Net, error) {
-	if !local.Is4() {
-		return nil, nil, fmt.Errorf("netstack: local address %v is not an IPv4 address", local)
-	}
-	if mtu == 0 {
-		mtu = DefaultMTU
-	}
-	if mtu < 576 || mtu > 65535 {
-		// gVisor's IPv4 needs at least 576 (RFC 791 minimum datagram size) to be usable.
-		return nil, nil, fmt.Errorf("netstack: MTU %d out of range (576..65535)", mtu)
-	}
-	dev, tnet, err := netstack.CreateNetTUN([]netip.Addr{local}, dns, mtu)
-	if err != nil {
-		return nil, nil, fmt.Errorf("netstack: %w", err)
-	}
-	return dev, tnet, nil
+// Dialer is what the proxies reach the far side through: a *pptp.Tunnel, a
+// *netstack.Stack, or anything that dials and resolves names the same way.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	LookupHost(ctx context.Context, host string) ([]string, error)
 }
 
 // ServeSOCKS5 serves SOCKS5 (RFC 1928, no authentication) on ln until ctx is done, dialling
-// every CONNECT through tnet; host names are resolved with the tunnel's DNS servers, so
+// every CONNECT through d; host names are resolved with the tunnel's DNS servers, so
 // nothing leaks to the local resolver. BIND and UDP ASSOCIATE are refused (UDP ASSOCIATE
 // would relay through the host's own sockets, outside the tunnel). When ctx is done, ln and
 // every connection being served are closed and ServeSOCKS5 returns nil; otherwise it returns
 // the listener's error.
-func ServeSOCKS5(ctx context.Context, ln net.Listener, tnet *netstack.Net) error {
+func ServeSOCKS5(ctx context.Context, ln net.Listener, d Dialer) error {
 	tl := newTrackingListener(ln)
 	// go-socks5 hands the dialer and resolver a background context; ours ends with ctx and
 	// bounds each dial, so a shutdown or a black-holed destination cannot pin a handler.
 	dial := func(_ context.Context, network, addr string) (net.Conn, error) {
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
-		return tnet.DialContext(dctx, network, addr)
+		return d.DialContext(dctx, network, addr)
 	}
 	srv := socks5.NewServer(
 		socks5.WithDial(dial),
-		socks5.WithResolver(tunnelResolver{ctx, tnet}),
+		socks5.WithResolver(tunnelResolver{ctx, d}),
 		socks5.WithRule(&socks5.PermitCommand{EnableConnect: true}),
 	)
 	stop := context.AfterFunc(ctx, tl.closeAll)
@@ -80,13 +63,13 @@ const dialTimeout = 30 * time.Second
 // tunnelResolver resolves SOCKS5 domain-name destinations through the tunnel's DNS.
 type tunnelResolver struct {
 	serveCtx context.Context // ends with ServeSOCKS5
-	tnet     *netstack.Net
+	d        Dialer
 }
 
 func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
 	ctx2, cancel := context.WithTimeout(r.serveCtx, dialTimeout)
 	defer cancel()
-	addrs, err := r.tnet.LookupContextHost(ctx2, name)
+	addrs, err := r.d.LookupHost(ctx2, name)
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -104,16 +87,16 @@ func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Conte
 }
 
 // ServeHTTPProxy serves an HTTP proxy on ln until ctx is done: CONNECT host:port is dialled
-// through tnet and then spliced (the client's bytes already buffered after the CONNECT
+// through d and then spliced (the client's bytes already buffered after the CONNECT
 // request are forwarded first); requests with an absolute URI (http:// or https://) are
-// forwarded by an http.Transport whose DialContext is tnet's, hop-by-hop headers removed.
+// forwarded by an http.Transport whose DialContext is d.s, hop-by-hop headers removed.
 // Host names are resolved with the tunnel's DNS. Other requests get 400. When ctx is done,
 // ln and all connections (hijacked ones included) are closed and it returns nil; otherwise it
 // returns the listener's error.
-func ServeHTTPProxy(ctx context.Context, ln net.Listener, tnet *netstack.Net) error {
+func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
 	tl := newTrackingListener(ln)
 	tr := &http.Transport{
-		DialContext:           tnet.DialContext,
+		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConns:          64,
 		IdleConnTimeout:       90 * time.Second,
@@ -122,7 +105,7 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, tnet *netstack.Net) er
 	}
 	defer tr.CloseIdleConnections()
 	p := &httpProxy{
-		tnet: tnet,
+		d:    d,
 		ctx:  ctx,
 		fwd: &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
@@ -154,7 +137,7 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, tnet *netstack.Net) er
 }
 
 type httpProxy struct {
-	tnet *netstack.Net
+	d Dialer
 	ctx  context.Context
 	fwd  *httputil.ReverseProxy
 }
@@ -178,7 +161,7 @@ func (p *httpProxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dctx, cancel := context.WithTimeout(r.Context(), dialTimeout)
-	target, err := p.tnet.DialContext(dctx, "tcp", host)
+	target, err := p.d.DialContext(dctx, "tcp", host)
 	cancel()
 	if err != nil {
 		http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 
-package netif
+package proxy
 
 import (
 	"bufio"
@@ -23,7 +23,8 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/net/proxy"
 	"golang.zx2c4.com/wireguard/tun"
-	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/pptp-go/pptp/netstack"
 )
 
 var (
@@ -48,17 +49,18 @@ var bigBody, bigSum = func() ([]byte, [32]byte) {
 // tunnelPair wires two netstacks back to back in memory, like the two ends of a PPP link,
 // and runs a web server (:80) and a DNS server (:53) on the server side.
 type tunnelPair struct {
-	clientNet *netstack.Net
+	clientNet *netstack.Stack
 	stop      func()
 }
 
 func newTunnelPair(t testing.TB) *tunnelPair {
 	t.Helper()
-	cdev, cnet, err := CreateNetstack(nsClient, []netip.Addr{nsServer}, 1400)
+	cdev, err := netstack.New(nsClient, []netip.Addr{nsServer}, 1400)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sdev, snet, err := CreateNetstack(nsServer, nil, 1400)
+	cnet := cdev
+	sdev, err := netstack.New(nsServer, nil, 1400)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 	wg.Go(func() { pump(cdev, sdev) })
 	wg.Go(func() { pump(sdev, cdev) })
 
-	ln, err := snet.ListenTCPAddrPort(netip.AddrPortFrom(nsServer, 80))
+	ln, err := sdev.ListenTCP(netip.AddrPortFrom(nsServer, 80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 	web := &http.Server{Handler: mux}
 	wg.Go(func() { web.Serve(ln) })
 
-	uc, err := snet.ListenUDPAddrPort(netip.AddrPortFrom(nsServer, 53))
+	uc, err := sdev.ListenUDP(netip.AddrPortFrom(nsServer, 53))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,17 +101,22 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 // pump moves packets from one device to the other at the session's offsets.
 func pump(from, to tun.Device) {
 	const offset = 16
-	bufs := [][]byte{make([]byte, offset+65535)}
-	sizes := []int{0}
+	bufs := make([][]byte, from.BatchSize())
+	for i := range bufs {
+		bufs[i] = make([]byte, offset+65535)
+	}
+	sizes := make([]int, len(bufs))
+	out := make([][]byte, len(bufs))
 	for {
 		n, err := from.Read(bufs, sizes, offset)
 		if err != nil {
 			return
 		}
 		for i := range n {
-			if _, err := to.Write([][]byte{bufs[i][:offset+sizes[i]]}, offset); err != nil && errors.Is(err, net.ErrClosed) {
-				return
-			}
+			out[i] = bufs[i][:offset+sizes[i]]
+		}
+		if _, err := to.Write(out[:n], offset); err != nil && errors.Is(err, net.ErrClosed) {
+			return
 		}
 	}
 }
@@ -154,7 +161,7 @@ func serveDNS(c net.PacketConn) {
 
 // serve starts fn on a fresh loopback listener and returns its address and a stop function
 // that cancels ctx and checks that fn returned nil promptly.
-func serve(t testing.TB, fn func(context.Context, net.Listener, *netstack.Net) error, tnet *netstack.Net) (string, func()) {
+func serve(t testing.TB, fn func(context.Context, net.Listener, Dialer) error, tnet Dialer) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -353,7 +360,7 @@ func TestServeHTTPProxyConnect(t *testing.T) {
 func TestServeStopsConnections(t *testing.T) {
 	tp := newTunnelPair(t)
 	defer tp.stop()
-	for name, fn := range map[string]func(context.Context, net.Listener, *netstack.Net) error{
+	for name, fn := range map[string]func(context.Context, net.Listener, Dialer) error{
 		"http": ServeHTTPProxy, "socks5": ServeSOCKS5,
 	} {
 		addr, stop := serve(t, fn, tp.clientNet)
@@ -407,22 +414,5 @@ func BenchmarkHTTPProxyBig(b *testing.B) {
 		if n != bigSize {
 			b.Fatalf("%d bytes", n)
 		}
-	}
-}
-
-func TestCreateNetstackErrors(t *testing.T) {
-	if _, _, err := CreateNetstack(netip.Addr{}, nil, 0); err == nil {
-		t.Error("zero address accepted")
-	}
-	if _, _, err := CreateNetstack(nsClient, nil, 100); err == nil {
-		t.Error("MTU 100 accepted")
-	}
-	dev, _, err := CreateNetstack(nsClient, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	if mtu, _ := dev.MTU(); mtu != DefaultMTU {
-		t.Errorf("MTU %d", mtu)
 	}
 }

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+
+// Package netstack is a user-space TCP/IP stack (gVisor's) whose one interface is a PPP link:
+// it is a tun.Device that the session's datapath reads and writes like a kernel TUN, in
+// batches, and a network that Go code dials, listens on and resolves names in.
+//
+// It is built on gVisor directly rather than on wireguard-go's tun/netstack, whose device
+// hands each outgoing packet over an unbuffered channel to a Read that takes one: the TCP
+// sender then waits for the datapath per packet. Here the stack queues outgoing packets on
+// its link endpoint and Read drains what is queued, up to the batch.
+package netstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.zx2c4.com/wireguard/tun"
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+const (
+	nicID = 1
+	// BatchSize is the most packets one Read returns.
+	BatchSize = 64
+	// queueLen is how many outgoing packets the link endpoint holds before the stack
+	// drops (TCP then backs off as from a loss).
+	queueLen = 1024
+	// DefaultMTU is New's MTU for 0.
+	DefaultMTU = 1400
+)
+
+// Stack is a TCP/IP stack on one point-to-point IPv4 link. Its tun.Device methods are the
+// link's side (the datapath's); the others are the network's (the program's).
+type Stack struct {
+	s     *stack.Stack
+	ep    *channel.Endpoint
+	local netip.Addr
+	dns   []netip.Addr
+	mtu   int
+
+	ctx    context.Context // ends with Close: wakes a Read waiting for a packet
+	cancel context.CancelFunc
+	once   sync.Once
+	events chan tun.Event
+}
+
+var _ tun.Device = (*Stack)(nil)
+
+// New creates a stack whose address is local (IPv4) and whose names resolve with the dns
+// servers; mtu 0 means DefaultMTU.
+func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
+	if !local.Is4() {
+		return nil, fmt.Errorf("netstack: local address %v is not an IPv4 address", local)
+	}
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	if mtu < 576 || mtu > 65535 {
+		// IPv4 needs at least 576 (RFC 791's minimum datagram size) to be usable.
+		return nil, fmt.Errorf("netstack: MTU %d out of range (576..65535)", mtu)
+	}
+	st := &Stack{
+		s: stack.New(stack.Options{
+			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+			HandleLocal:        true,
+		}),
+		ep:     channel.New(queueLen, uint32(mtu), ""),
+		local:  local,
+		dns:    append([]netip.Addr(nil), dns...),
+		mtu:    mtu,
+		events: make(chan tun.Event, 1),
+	}
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	sack := tcpip.TCPSACKEnabled(true) // off by default in gVisor; recovery from losses needs it
+	if err := st.s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
+		return nil, fmt.Errorf("netstack: TCP SACK: %v", err)
+	}
+	if err := st.s.CreateNIC(nicID, st.ep); err != nil {
+		return nil, fmt.Errorf("netstack: %v", err)
+	}
+	addr := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddrFrom4(local.As4()).WithPrefix()}
+	if err := st.s.AddProtocolAddress(nicID, addr, stack.AddressProperties{}); err != nil {
+		return nil, fmt.Errorf("netstack: address %v: %v", local, err)
+	}
+	st.s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: nicID})
+	st.events <- tun.EventUp
+	return st, nil
+}
+
+// Read waits for the stack's next outgoing packet and returns it with every other one
+// already queued, up to len(bufs): bufs[i][offset:offset+sizes[i]].
+func (st *Stack) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	pkt := st.ep.ReadContext(st.ctx)
+	if pkt == nil {
+		return 0, os.ErrClosed
+	}
+	n := 0
+	for pkt != nil {
+		sizes[n] = copyOut(bufs[n][offset:], pkt)
+		pkt.DecRef()
+		if n++; n == len(bufs) {
+			break
+		}
+		pkt = st.ep.Read()
+	}
+	return n, nil
+}
+
+// copyOut copies the whole packet into b (truncated if b is short) without allocating.
+func copyOut(b []byte, pkt *stack.PacketBuffer) int {
+	views, off := pkt.AsViewList()
+	n := 0
+	for v := views.Front(); v != nil && n < len(b); v = v.Next() {
+		s := v.AsSlice()
+		if off >= len(s) {
+			off -= len(s)
+			continue
+		}
+		n += copy(b[n:], s[off:])
+		off = 0
+	}
+	return n
+}
+
+// Write hands IPv4 packets bufs[i][offset:] arriving on the link to the stack.
+func (st *Stack) Write(bufs [][]byte, offset int) (int, error) {
+	for _, b := range bufs {
+		p := b[offset:]
+		if len(p) == 0 {
+			continue
+		}
+		if p[0]>>4 != 4 {
+			return 0, syscall.EAFNOSUPPORT
+		}
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(p)})
+		st.ep.InjectInbound(header.IPv4ProtocolNumber, pkt)
+		pkt.DecRef()
+	}
+	return len(bufs), nil
+}
+
+func (st *Stack) File() *os.File           { return nil }
+func (st *Stack) MTU() (int, error)        { return st.mtu, nil }
+func (st *Stack) Name() (string, error)    { return "netstack", nil }
+func (st *Stack) Events() <-chan tun.Event { return st.events }
+func (st *Stack) BatchSize() int           { return BatchSize }
+func (st *Stack) LocalAddr() netip.Addr    { return st.local }
+func (st *Stack) DNSServers() []netip.Addr { return append([]netip.Addr(nil), st.dns...) }
+
+// Close ends every connection of the stack and wakes a waiting Read. It is idempotent.
+func (st *Stack) Close() error {
+	st.once.Do(func() {
+		st.cancel()
+		st.s.RemoveNIC(nicID)
+		st.s.Close()
+		st.ep.Close()
+		close(st.events)
+	})
+	return nil
+}
+
+func fullAddr(a netip.AddrPort) tcpip.FullAddress {
+	fa := tcpip.FullAddress{NIC: nicID, Port: a.Port()}
+	if a.Addr().IsValid() && !a.Addr().IsUnspecified() {
+		fa.Addr = tcpip.AddrFrom4(a.Addr().Unmap().As4())
+	}
+	return fa
+}
+
+// DialContext connects to address ("host:port"; host a name or an IPv4 address) over
+// "tcp", "tcp4", "udp" or "udp4", or sends ICMP echoes to a host with "ping4" (address
+// without a port). Names are resolved with the stack's DNS servers, through the stack.
+func (st *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if st.ctx.Err() != nil {
+		return nil, net.ErrClosed
+	}
+	if network == "ping4" {
+		a, err := st.resolveOne(ctx, address)
+		if err != nil {
+			return nil, err
+		}
+		return st.dialPing(a)
+	}
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: port %q: %w", port, err)
+	}
+	a, err := st.resolveOne(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	ap := netip.AddrPortFrom(a, uint16(pn))
+	switch network {
+	case "tcp", "tcp4":
+		c, err := gonet.DialContextTCP(ctx, st.s, fullAddr(ap), ipv4.ProtocolNumber)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case "udp", "udp4":
+		raddr := fullAddr(ap)
+		c, err := gonet.DialUDP(st.s, nil, &raddr, ipv4.ProtocolNumber)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+}
+
+// resolveOne is host's first IPv4 address.
+func (st *Stack) resolveOne(ctx context.Context, host string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if !a.Unmap().Is4() {
+			return netip.Addr{}, fmt.Errorf("netstack: %v: only IPv4 goes through the link", a)
+		}
+		return a.Unmap(), nil
+	}
+	addrs, err := st.Resolver().LookupNetIP(ctx, "ip4", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, &net.DNSError{Err: "no IPv4 address", Name: host, IsNotFound: true}
+	}
+	return addrs[0].Unmap(), nil
+}
+
+// ListenTCP listens on the stack's address (or any, if a's address is unspecified).
+func (st *Stack) ListenTCP(a netip.AddrPort) (net.Listener, error) {
+	ln, err := gonet.ListenTCP(st.s, fullAddr(a), ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// ListenUDP opens a UDP socket bound to a.
+func (st *Stack) ListenUDP(a netip.AddrPort) (net.PacketConn, error) {
+	laddr := fullAddr(a)
+	c, err := gonet.DialUDP(st.s, &laddr, nil, ipv4.ProtocolNumber)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// errNoDNS is the resolver's error when the link has no DNS server.
+var errNoDNS = errors.New("netstack: the link has no DNS server")
+
+// Resolver asks the stack's DNS servers, through the stack, whatever the host's resolv.conf
+// names (names in /etc/hosts answer first, as for any Go resolver).
+func (st *Stack) Resolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		if len(st.dns) == 0 {
+			return nil, errNoDNS
+		}
+		var err error
+		for _, s := range st.dns {
+			var c net.Conn
+			if c, err = st.DialContext(ctx, network, netip.AddrPortFrom(s, 53).String()); err == nil {
+				return c, nil
+			}
+		}
+		return nil, err
+	}}
+}
+
+// LookupHost resolves host with the stack's DNS servers.
+func (st *Stack) LookupHost(ctx context.Context, host string) ([]string, error) {
+	return st.Resolver().LookupHost(ctx, host)
+}
+
+// dialPing opens an ICMP echo socket to a: each Write is an ICMP message (type 8 with
+// identifier, sequence and payload; the stack sets the identifier), each Read a reply.
+func (st *Stack) dialPing(a netip.Addr) (net.Conn, error) {
+	var wq waiter.Queue
+	ep, err := st.s.NewEndpoint(icmp.ProtocolNumber4, ipv4.ProtocolNumber, &wq)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: ICMP endpoint: %v", err)
+	}
+	if err := ep.Connect(fullAddr(netip.AddrPortFrom(a, 0))); err != nil {
+		ep.Close()
+		return nil, fmt.Errorf("netstack: ICMP connect %v: %v", a, err)
+	}
+	return gonet.NewUDPConn(&wq, ep), nil
+}
