@@ -157,6 +157,7 @@ type Params struct {
 	DNS         []netip.Addr
 	MTU         int
 	User        string // the name we authenticated as
+	Auth        string // the method: "MS-CHAPv2", "MS-CHAPv1", "CHAP-MD5", "PAP" or "none"
 	// Encryption is "none" or e.g. "MPPE 128-bit stateless"; MPPEBits is 0, 40 or 128.
 	Encryption string
 	MPPEBits   int

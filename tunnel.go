@@ -192,6 +192,7 @@ func (t *Tunnel) describe(p ppp.LinkParams, ifname string, netstackMode bool) Pa
 		DNS:        p.DNS,
 		MTU:        p.MTU,
 		User:       p.AuthUser,
+		Auth:       p.Auth.String(),
 		Encryption: "none",
 	}
 	if !netstackMode {
@@ -319,6 +320,12 @@ func pppStage(err error) Stage {
 	switch {
 	case errors.Is(err, ppp.ErrAuthFailed):
 		return StageAuth
+	case errors.Is(err, ppp.ErrLCP):
+		return StageLCP
+	case errors.Is(err, ppp.ErrCCP):
+		return StageCCP
+	case errors.Is(err, ppp.ErrIPCP):
+		return StageIPCP
 	}
 	return StageLink
 }

@@ -60,6 +60,7 @@ type LinkParams struct {
 	TxPFC       bool        // the peer accepts 1-byte protocol fields
 	MPPE        *MPPEParams // nil = no encryption
 	AuthUser    string      // client: the name we used; server: the name the client proved
+	Auth        auth.Method // the authentication that was done (auth.None: none)
 }
 
 // MPPEParams are the negotiated MPPE parameters and start keys (key material: never log).

@@ -479,7 +479,7 @@ func (e *Engine) protocolRejected(proto uint16) {
 			e.ccp.protReject()
 		}
 	case ProtoLCP:
-		e.fail(fmt.Errorf("%s rejected LCP", e.cfg.peerRole()), "")
+		e.fail(inLayer(ErrLCP, fmt.Errorf("%s rejected LCP", e.cfg.peerRole())), "")
 	}
 }
 

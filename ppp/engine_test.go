@@ -307,6 +307,9 @@ func TestEngineMPPEPolicies(t *testing.T) {
 					if !strings.Contains(err.Error(), "encryption negotiation failed") {
 						t.Errorf("error %q does not say encryption failed", err)
 					}
+					if !errors.Is(err, ErrCCP) || !errors.Is(err, ErrNegotiation) || errors.Is(err, ErrIPCP) || errors.Is(err, ErrLCP) {
+						t.Errorf("error %q is not a CCP negotiation failure alone", err)
+					}
 					waitDone(t, s, 10*time.Second)
 					return
 				}
@@ -587,7 +590,7 @@ func TestEngineProtocolRejectOfIPCP(t *testing.T) {
 		}
 		c.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeProtocolReject, 9, []byte{0x80, 0x21, 1, 1, 0, 4})))
 		err := waitDone(t, c, 10*time.Second)
-		if err == nil || !strings.Contains(err.Error(), "IPCP negotiation failed") {
+		if err == nil || !strings.Contains(err.Error(), "IPCP negotiation failed") || !errors.Is(err, ErrIPCP) || errors.Is(err, ErrCCP) {
 			t.Fatalf("client error %v", err)
 		}
 		s.e.Close()
@@ -633,7 +636,7 @@ func TestEngineLCPTimeout(t *testing.T) {
 		e := NewEngine(clientConfig(), low)
 		start := time.Now()
 		err := e.Run(context.Background())
-		if err == nil || !strings.Contains(err.Error(), "LCP negotiation failed") {
+		if err == nil || !strings.Contains(err.Error(), "LCP negotiation failed") || !errors.Is(err, ErrLCP) || !errors.Is(err, ErrNegotiation) {
 			t.Fatalf("error %v", err)
 		}
 		if n := len(low.find(ProtoLCP, CodeConfigureRequest)); n != defaultMaxConfigure {

@@ -14,6 +14,17 @@ var (
 	ErrPeerDead       = errors.New("peer not responding")
 )
 
+// The layer whose negotiation failed: a negotiation failure matches one of these too, so
+// that a caller can say which stage of the set-up failed.
+var (
+	ErrLCP  = errors.New("LCP")
+	ErrCCP  = errors.New("CCP")
+	ErrIPCP = errors.New("IPCP")
+)
+
+// inLayer tags err with the layer it failed in, keeping its text and kind.
+func inLayer(layer, err error) error { return &kindError{layer, err} }
+
 // kindError gives err a kind while keeping its text.
 type kindError struct{ kind, err error }
 

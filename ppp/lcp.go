@@ -183,7 +183,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 				try.authMethod = l.nextServerMethod()
 			}
 			if try.authMethod == auth.None {
-				l.p.fail(fmt.Errorf("authentication negotiation failed: client refused %s", l.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(inLayer(ErrLCP, fmt.Errorf("authentication negotiation failed: client refused %s", l.cfg.Require)), "Authentication negotiation failed")
 				return true
 			}
 		case LCPOptMagic:
@@ -202,7 +202,7 @@ func (l *lcp) nakci(opts []byte, treatAsReject bool) bool {
 		}
 	}
 	if l.loops >= maxLoops {
-		l.p.fail(fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops), "")
+		l.p.fail(inLayer(ErrLCP, fmt.Errorf("the line is looped back (our magic number came back %d times)", l.loops)), "")
 	}
 	l.got = try
 	return true
@@ -238,7 +238,7 @@ func (l *lcp) rejci(opts []byte) bool {
 			try.neg.accm = false
 		case LCPOptAuthProtocol:
 			if try.neg.auth {
-				l.p.fail(fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.cfg.Require), "Authentication negotiation failed")
+				l.p.fail(inLayer(ErrLCP, fmt.Errorf("authentication negotiation failed: client rejected authentication (we require %s)", l.cfg.Require)), "Authentication negotiation failed")
 			}
 			try.neg.auth = false
 		case LCPOptMagic:

@@ -80,7 +80,7 @@ func (e *Engine) lcpUp() {
 	e.authMethod = m
 	if m == auth.None {
 		if e.cfg.Server && e.cfg.Require != 0 {
-			e.fail(fmt.Errorf("authentication negotiation failed: client did not agree to %s", e.cfg.Require), "Authentication required")
+			e.fail(inLayer(ErrLCP, fmt.Errorf("authentication negotiation failed: client did not agree to %s", e.cfg.Require)), "Authentication required")
 			return
 		}
 		e.networkPhase()
@@ -97,7 +97,7 @@ func (e *Engine) lcpUp() {
 		}
 	}
 	if e.authEx == nil {
-		e.fail(fmt.Errorf("authentication method %s is not available", m), "")
+		e.fail(inLayer(ErrLCP, fmt.Errorf("authentication method %s is not available", m)), "")
 		return
 	}
 	e.authDone = false
@@ -149,7 +149,7 @@ func (e *Engine) lcpFinished() {
 	case e.peerTerm != "":
 		e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 	default:
-		e.err = cmpErr(e.err, withKind(ErrNegotiation, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.cfg.peerRole(), e.lcp.maxConfigure)))
+		e.err = cmpErr(e.err, withKind(ErrNegotiation, inLayer(ErrLCP, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.cfg.peerRole(), e.lcp.maxConfigure))))
 	}
 }
 
@@ -208,11 +208,11 @@ func (e *Engine) networkPhase() {
 		if e.keys != nil && (e.authMethod == auth.MSCHAPv1 || e.authMethod == auth.MSCHAPv2) {
 			e.ccpUsed = true
 		} else if e.cfg.MPPE.Require {
-			e.fail(fmt.Errorf("encryption negotiation failed: MPPE is required but %s authentication yields no MPPE keys (use MS-CHAP)", e.authMethod), "MPPE required")
+			e.fail(inLayer(ErrCCP, fmt.Errorf("encryption negotiation failed: MPPE is required but %s authentication yields no MPPE keys (use MS-CHAP)", e.authMethod)), "MPPE required")
 			return
 		}
 	} else if e.cfg.MPPE.Require {
-		e.fail(errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed"), "MPPE required")
+		e.fail(inLayer(ErrCCP, errors.New("encryption negotiation failed: MPPE is required but neither 40- nor 128-bit is allowed")), "MPPE required")
 		return
 	}
 	e.ipcpStarted = false
@@ -241,7 +241,7 @@ func (e *Engine) ipcpUp() {
 	c := e.ipcpc
 	if !c.reqAddr || !c.addr.IsValid() || c.addr == zeroIP {
 		if !e.cfg.LocalIP.Is4() {
-			e.fail(fmt.Errorf("IPCP: could not determine our IP address (the %s did not assign one)", e.cfg.peerRole()), "No IP address")
+			e.fail(inLayer(ErrIPCP, fmt.Errorf("IPCP: could not determine our IP address (the %s did not assign one)", e.cfg.peerRole())), "No IP address")
 			return
 		}
 	}
@@ -250,7 +250,7 @@ func (e *Engine) ipcpUp() {
 
 func (e *Engine) ccpUp() {
 	if _, _, err := e.ccpc.params(); err != nil && e.cfg.MPPE.Require {
-		e.fail(err, "MPPE required but peer negotiation failed")
+		e.fail(inLayer(ErrCCP, err), "MPPE required but peer negotiation failed")
 		return
 	}
 	if e.ipcpStarted {
@@ -267,7 +267,7 @@ func (e *Engine) ccpUp() {
 func (e *Engine) mppeFailed(err error) {
 	e.ccpErr = cmpErr(e.ccpErr, err)
 	if e.cfg.MPPE.Require {
-		e.fail(err, "MPPE required but peer negotiation failed")
+		e.fail(inLayer(ErrCCP, err), "MPPE required but peer negotiation failed")
 	}
 }
 
@@ -280,7 +280,7 @@ func (e *Engine) ccpFinished() {
 		if err == nil {
 			err = fmt.Errorf("encryption negotiation failed: CCP did not open (the %s did not answer)", e.cfg.peerRole())
 		}
-		e.fail(err, "MPPE required but peer negotiation failed")
+		e.fail(inLayer(ErrCCP, err), "MPPE required but peer negotiation failed")
 		return
 	}
 	e.logf("CCP: no encryption negotiated, continuing without MPPE")
@@ -292,7 +292,7 @@ func (e *Engine) ipcpFinished() {
 	if e.closing || e.phase != phaseNetwork {
 		return
 	}
-	e.fail(fmt.Errorf("IPCP negotiation failed: no agreement with the %s", e.cfg.peerRole()), "No network protocols running")
+	e.fail(inLayer(ErrIPCP, fmt.Errorf("IPCP negotiation failed: no agreement with the %s", e.cfg.peerRole())), "No network protocols running")
 }
 
 // ncpDown is tld of IPCP or CCP: the network layer is no longer usable.
@@ -319,7 +319,7 @@ func (e *Engine) maybeUp() {
 			bits, stateless, err := e.ccpc.params()
 			if err != nil {
 				if e.cfg.MPPE.Require {
-					e.fail(err, "MPPE required but peer negotiation failed")
+					e.fail(inLayer(ErrCCP, err), "MPPE required but peer negotiation failed")
 					return
 				}
 				e.logf("%v; continuing without MPPE", err)
@@ -334,7 +334,7 @@ func (e *Engine) maybeUp() {
 		}
 	}
 	if e.cfg.MPPE.Require && mp == nil {
-		e.fail(cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.cfg.peerRole())), "MPPE required but peer negotiation failed")
+		e.fail(inLayer(ErrCCP, cmpErr(e.ccpErr, fmt.Errorf("encryption negotiation failed: the %s did not agree to MPPE", e.cfg.peerRole()))), "MPPE required but peer negotiation failed")
 		return
 	}
 	// Only the client waits: a server sends data only in answer to the client's, and if it
@@ -361,6 +361,7 @@ func (e *Engine) maybeUp() {
 		TxPFC:    e.lcpc.his.neg.pfc,
 		MPPE:     mp,
 		AuthUser: e.authUser,
+		Auth:     e.authMethod,
 	}
 	if !p.Local.IsValid() || p.Local == zeroIP {
 		p.Local = e.cfg.LocalIP

@@ -63,7 +63,7 @@ func TestLibrary(t *testing.T) {
 	p := tun.Params()
 	if p.Local != netip.MustParseAddr("10.99.0.100") || p.Peer != netip.MustParseAddr(pppLocal) || p.Interface != "" ||
 		p.MPPEBits != 128 || p.Encryption != "MPPE 128-bit stateless" || len(p.DNS) != 1 || p.DNS[0].String() != pppLocal ||
-		p.User != "alice" || p.MTU == 0 || p.CallID == 0 || p.PeerCallID == 0 {
+		p.User != "alice" || p.Auth != "MS-CHAPv2" || p.MTU == 0 || p.CallID == 0 || p.PeerCallID == 0 {
 		t.Errorf("Params = %+v", p)
 	}
 
@@ -127,6 +127,7 @@ func TestLibraryErrors(t *testing.T) {
 	b := newBed(t, "10.99.0.110-119")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	var de *pptp.DialError
 	for _, tc := range []struct {
 		name  string
 		cfg   pptp.Config
@@ -141,13 +142,22 @@ func TestLibraryErrors(t *testing.T) {
 		{"nothing listening", pptp.Config{Server: b.ns.AddrA + ":1724", User: "a", Password: "b"}, pptp.StageConnect, "connection refused"},
 	} {
 		tun, err := libDial(ctx, b, tc.cfg)
-		var de *pptp.DialError
 		if tun != nil || !errors.As(err, &de) || de.Stage != tc.stage || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: Dial = %v, %v; want stage %v and %q", tc.name, tun, err, tc.stage, tc.text)
 		}
 		if tun != nil {
 			tun.Close()
 		}
+	}
+	// A server without MPPE: the client's CCP fails (the zero Config requires MPPE-128).
+	plain := newBed(t, "10.99.0.110-119", "require-mschap-v2", "nomppe")
+	if tun, err := libDial(ctx, plain, alice); tun != nil || !errors.As(err, &de) || de.Stage != pptp.StageCCP {
+		t.Errorf("Dial to a server without MPPE = %v, %v; want the encryption stage", tun, err)
+	}
+	if tun, err := libDial(ctx, plain, pptp.Config{User: "alice", Password: "wonderland", Encryption: pptp.AllowMPPE}); err != nil || tun.Params().Encryption != "none" {
+		t.Errorf("AllowMPPE to a server without MPPE = %v, %v", tun, err)
+	} else {
+		tun.Close()
 	}
 	if _, err := pptp.Dial(ctx, pptp.Config{User: "a", Password: "b"}); err == nil || !strings.Contains(err.Error(), "Config.Server") {
 		t.Errorf("Dial without a server: %v", err)
@@ -161,7 +171,6 @@ func TestLibraryErrors(t *testing.T) {
 		}
 	}
 	tun, err := libDial(cctx, b, cfg)
-	var de *pptp.DialError
 	if tun != nil || !errors.Is(err, context.Canceled) || !errors.As(err, &de) || de.Stage != pptp.StageLink {
 		t.Errorf("cancelled Dial = %v, %v", tun, err)
 	}
