@@ -105,8 +105,8 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
 	}
 	defer tr.CloseIdleConnections()
 	p := &httpProxy{
-		d:    d,
-		ctx:  ctx,
+		d:   d,
+		ctx: ctx,
 		fwd: &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
 			Transport: tr,
@@ -137,9 +137,9 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
 }
 
 type httpProxy struct {
-	d Dialer
-	ctx  context.Context
-	fwd  *httputil.ReverseProxy
+	d   Dialer
+	ctx context.Context
+	fwd *httputil.ReverseProxy
 }
 
 func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {

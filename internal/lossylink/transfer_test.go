@@ -25,11 +25,11 @@ import (
 	"github.com/pptp-go/pptp/internal/nstest"
 	"github.com/pptp-go/pptp/mppe"
 	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/netstack"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/session"
 	"golang.zx2c4.com/wireguard/tun"
-	"github.com/pptp-go/pptp/netstack"
 )
 
 const (
@@ -48,7 +48,7 @@ type endpoint struct {
 	sess *session.PPP
 	link *gre.Link
 	tnet chan *netstack.Stack // user-space mode: the stack, once up
-	up   chan struct{}      // closed when the network layer is configured
+	up   chan struct{}        // closed when the network layer is configured
 	errc chan error
 }
 
