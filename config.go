@@ -76,27 +76,13 @@ const (
 	numEncryption
 )
 
-// Defaults of the link (pppd's, and Debian's /etc/ppp/options for the LCP echo).
 const (
-	DefaultMTU          = pppconf.DefaultMRU
-	defaultEchoInterval = 30 * time.Second
-	defaultEchoFailure  = 4
+	// DefaultMTU is the MTU (and our MRU) unless Config.MTU says otherwise.
+	DefaultMTU = pppconf.DefaultMRU
 	// placeTimeout bounds resolving the server, the TCP connection and the control
 	// exchange together; each step has its own shorter timeout too.
 	placeTimeout = 60 * time.Second
 )
-
-// DefaultClientConfig is the engine configuration of a client before options: our MRU and
-// MTU, Debian's LCP echo, stateless MPPE allowed at either key length.
-func DefaultClientConfig() ppp.Config {
-	return ppp.Config{
-		MRU:          DefaultMTU,
-		MTU:          DefaultMTU,
-		EchoInterval: defaultEchoInterval,
-		EchoFailure:  defaultEchoFailure,
-		MPPE:         ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true},
-	}
-}
 
 // engineConfig turns the public fields into the engine's configuration, or names the field
 // that is wrong.
@@ -107,7 +93,7 @@ func (c *Config) engineConfig() (ppp.Config, error) {
 	if c.PPP != nil {
 		return *c.PPP, nil
 	}
-	e := DefaultClientConfig()
+	e := pppconf.DefaultClientConfig()
 	switch {
 	case c.User == "":
 		return e, errors.New("pptp: Config.User is empty")

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pptp-go/pptp/ppp"
-	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
 )
 
@@ -306,69 +304,6 @@ func TestSendWindowOption(t *testing.T) {
 		}
 		if got := dialConfig(a, nil).Link.SendWindow; got != tc.want {
 			t.Errorf("%q: DialConfig.Link.SendWindow %d, want %d", tc.args, got, tc.want)
-		}
-	}
-}
-
-// pppd's MPPE options map to a policy, and an option that would quietly take away a
-// required MPPE is an error instead (fail closed).
-func TestRefusedMethods(t *testing.T) {
-	unproven := auth.AllMethods.Remove(auth.MSCHAPv2) // every method in which the server proves nothing
-	for _, c := range []struct {
-		name string
-		o    pppconf.Options
-		want auth.MethodSet
-		err  string
-	}{
-		{"default", pppconf.Options{}, 0, ""},
-		{"refuse-pap refuse-mschap", pppconf.Options{RefusePAP: true, RefuseMSCHAP: true}, auth.MethodSet(0).Add(auth.PAP).Add(auth.MSCHAPv1), ""},
-		{"auth", pppconf.Options{Auth: true}, unproven, ""},
-		{"auth refuse-pap", pppconf.Options{Auth: true, RefusePAP: true}, unproven, ""},
-		{"auth refuse-mschap-v2", pppconf.Options{Auth: true, RefuseMSCHAPv2: true}, 0, "refuse-mschap-v2"},
-	} {
-		got, err := refusedMethods(&c.o)
-		switch {
-		case c.err != "":
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
-			}
-		case err != nil || got != c.want:
-			t.Errorf("%s: %b, %v; want %b", c.name, got, err, c.want)
-		}
-	}
-	// A later noauth (pptp-linux's options.pptp after Debian's /etc/ppp/options) undoes auth.
-	var o pppconf.Options
-	if err := o.ParseWords([]string{"auth", "noauth"}, pppconf.Source{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := refusedMethods(&o); got != 0 || err != nil {
-		t.Errorf("auth noauth: %b, %v", got, err)
-	}
-}
-
-func TestMPPEPolicy(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		o    pppconf.Options
-		want ppp.MPPEPolicy
-		err  string
-	}{
-		{"default", pppconf.Options{}, ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true}, ""},
-		{"require-mppe-128", pppconf.Options{RequireMPPE: true, RequireMPPE128: true}, ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}, ""},
-		{"nomppe", pppconf.Options{NoMPPE: true}, ppp.MPPEPolicy{}, ""},
-		{"noccp", pppconf.Options{NoCCP: true}, ppp.MPPEPolicy{}, ""},
-		{"require-mppe-128 noccp", pppconf.Options{RequireMPPE: true, RequireMPPE128: true, NoCCP: true}, ppp.MPPEPolicy{}, "noccp"},
-		{"require-mppe nomppe", pppconf.Options{RequireMPPE: true, NoMPPE: true}, ppp.MPPEPolicy{}, "nomppe"},
-		{"require-mppe-128 nomppe-128", pppconf.Options{RequireMPPE: true, RequireMPPE128: true, NoMPPE128: true}, ppp.MPPEPolicy{}, "no MPPE is left"},
-	} {
-		got, err := mppePolicy(&c.o)
-		switch {
-		case c.err != "":
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
-			}
-		case err != nil || got != c.want:
-			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
 }

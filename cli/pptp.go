@@ -18,8 +18,6 @@ import (
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
-	"github.com/pptp-go/pptp/ppp"
-	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
 	"github.com/pptp-go/pptp/session"
 )
@@ -166,30 +164,11 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := ppp.Config{
-		MRU:          pppconf.DefaultMRU,
-		MTU:          uint16(s.mtu),
-		EchoInterval: time.Duration(o.LCPEchoInterval) * time.Second,
-		EchoFailure:  o.LCPEchoFailure,
-		User:         user,
-		Password:     password,
-		Name:         o.RemoteName,
-		UsePeerDNS:   o.UsePeerDNS,
-		LocalIP:      o.LocalIP,
-		PeerIP:       o.RemoteIP,
-	}
-	if o.MRU > 0 {
-		e.MRU = uint16(o.MRU)
-	}
-	if !o.IsSet("lcp-echo-interval") {
-		e.EchoInterval, e.EchoFailure = 30*time.Second, 4
-	}
-	if e.Refuse, err = refusedMethods(o); err != nil {
+	e, err := o.EngineConfig(false)
+	if err != nil {
 		return nil, err
 	}
-	if e.MPPE, err = mppePolicy(o); err != nil {
-		return nil, err
-	}
+	e.User, e.Password = user, password
 	if len(o.SetMPPEKey) > 0 {
 		s.mppeKeyWarn = true
 		if s.debug {
@@ -205,64 +184,6 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 		s.engine.UsePeerDNS = true
 	}
 	return s, nil
-}
-
-// refusedMethods maps the refuse-* options and auth to the methods the client refuses.
-// pppd's auth would have the server authenticate itself to us, which PPTP servers do not
-// do; the one proof we get that the server knows the secret is MS-CHAPv2's authenticator
-// response, so with auth every other method is refused rather than auth being dropped.
-func refusedMethods(o *pppconf.Options) (auth.MethodSet, error) {
-	var r auth.MethodSet
-	for _, m := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RefusePAP || o.Auth, auth.PAP}, {o.RefuseCHAP || o.Auth, auth.CHAPMD5}, {o.RefuseMSCHAP || o.Auth, auth.MSCHAPv1}, {o.RefuseMSCHAPv2, auth.MSCHAPv2}} {
-		if m.on {
-			r = r.Add(m.m)
-		}
-	}
-	if o.Auth && o.RefuseMSCHAPv2 {
-		return r, errors.New("auth needs MS-CHAPv2 (the only method in which the server proves it knows the secret), but refuse-mschap-v2 is set: remove one of them, or use noauth")
-	}
-	return r, nil
-}
-
-// mppePolicy maps pppd's MPPE options. Like pppd we allow MPPE when asked and require it only
-// with require-mppe*; unlike pppd 2.4.9 (which rejects MPPE unless required) we accept it when
-// a server offers it, since an encrypted link is never worse.
-func mppePolicy(o *pppconf.Options) (ppp.MPPEPolicy, error) {
-	p := ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: !o.MPPEStatefulOnly, Stateful: o.MPPEStateful}
-	if o.RequireMPPE || o.RequireMPPE40 || o.RequireMPPE128 {
-		p.Require = true
-		if o.RequireMPPE128 && !o.RequireMPPE40 {
-			p.Allow40 = false
-		}
-		if o.RequireMPPE40 && !o.RequireMPPE128 {
-			p.Allow128 = false
-		}
-	}
-	if o.NoMPPE40 {
-		p.Allow40 = false
-	}
-	if o.NoMPPE128 {
-		p.Allow128 = false
-	}
-	if p.Require {
-		// Fail closed: an option that takes MPPE away must not quietly turn a required
-		// encryption into none.
-		switch {
-		case o.NoCCP:
-			return p, errors.New("require-mppe needs CCP, but noccp is set: remove one of them")
-		case o.NoMPPE:
-			return p, errors.New("require-mppe and nomppe (or noencrypt) contradict each other: remove one of them")
-		case !p.Allow40 && !p.Allow128:
-			return p, errors.New("require-mppe with both key lengths refused (nomppe-40, nomppe-128, require-mppe-40/128): no MPPE is left to require")
-		}
-	}
-	if o.NoMPPE || o.NoCCP {
-		p = ppp.MPPEPolicy{}
-	}
-	return p, nil
 }
 
 // readPasswordLine reads one line (spaces and all) from r, without its line end.

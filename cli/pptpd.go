@@ -13,12 +13,10 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
-	"time"
 
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/ppp"
-	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
 	"github.com/pptp-go/pptp/session"
 )
@@ -152,58 +150,12 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	for i, p := range pairs {
 		sp[i] = session.AddrPair{Local: p.Local, Remote: p.Remote}
 	}
-	name := o.Name
-	if name == "" {
-		name = "pptpd"
-	}
-	e := ppp.Config{
-		Server:       true,
-		Name:         name,
-		Secret:       secrets.ForServer(name),
-		MRU:          pppconf.DefaultMRU,
-		MTU:          pppconf.DefaultMRU,
-		EchoInterval: 30 * time.Second,
-		EchoFailure:  4,
-		DNS:          o.MSDNS,
-		Debug:        conf.Debug || o.Debug, // -d, or "debug" in pptpd.conf or the options file
-	}
-	if e.MPPE, err = mppePolicy(o); err != nil {
+	e, err := o.EngineConfig(true)
+	if err != nil {
 		return nil, "", "", nil, fmt.Errorf("%s: %w", conf.Option, err)
 	}
-	if o.MRU > 0 {
-		e.MRU = uint16(o.MRU)
-	}
-	if o.MTU > 0 {
-		e.MTU = uint16(o.MTU)
-	}
-	if o.IsSet("lcp-echo-interval") {
-		e.EchoInterval, e.EchoFailure = time.Duration(o.LCPEchoInterval)*time.Second, o.LCPEchoFailure
-	}
-	for _, m := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RequireMSCHAPv2, auth.MSCHAPv2}, {o.RequireMSCHAP, auth.MSCHAPv1}, {o.RequireCHAP, auth.CHAPMD5}, {o.RequirePAP, auth.PAP}} {
-		if m.on {
-			e.Require = e.Require.Add(m.m)
-		}
-	}
-	if e.Require == 0 {
-		// pppd's defaults with "auth": any CHAP flavour the peer agrees to; PAP only when asked.
-		for _, m := range []auth.Method{auth.MSCHAPv2, auth.MSCHAPv1, auth.CHAPMD5} {
-			e.Require = e.Require.Add(m)
-		}
-	}
-	for _, r := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RefuseMSCHAPv2, auth.MSCHAPv2}, {o.RefuseMSCHAP, auth.MSCHAPv1}, {o.RefuseCHAP, auth.CHAPMD5}, {o.RefusePAP, auth.PAP}} {
-		if r.on {
-			e.Require = e.Require.Remove(r.m)
-		}
-	}
-	if e.Require == 0 {
-		return nil, "", "", nil, fmt.Errorf("%s: every authentication method is refused", conf.Option)
-	}
+	e.Secret = secrets.ForServer(e.Name)
+	e.Debug = e.Debug || conf.Debug // -d, or "debug" in pptpd.conf or the options file
 	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
 			HostName:     "local",

@@ -48,6 +48,7 @@ import (
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/internal/nstest"
 	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/pppconf"
 )
 
 type options struct {
@@ -491,7 +492,7 @@ func (b *bench) open(ctx context.Context, i int) *client {
 			fmt.Fprintf(os.Stderr, "client %d: %s\n", i, fmt.Sprintf(format, args...))
 		}
 	}
-	ec := pptp.DefaultClientConfig()
+	ec := pppconf.DefaultClientConfig()
 	ec.User, ec.Password = fmt.Sprintf("user%d", i), fmt.Sprintf("pass%d", i)
 	ec.MPPE = ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}
 	cfg := pptp.Config{

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+
+package pppconf
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ppp/auth"
+)
+
+// pppd's MPPE options map to a policy, and an option that would quietly take away a
+// required MPPE is an error instead (fail closed).
+func TestRefusedMethods(t *testing.T) {
+	unproven := auth.AllMethods.Remove(auth.MSCHAPv2) // every method in which the server proves nothing
+	for _, c := range []struct {
+		name string
+		o    Options
+		want auth.MethodSet
+		err  string
+	}{
+		{"default", Options{}, 0, ""},
+		{"refuse-pap refuse-mschap", Options{RefusePAP: true, RefuseMSCHAP: true}, auth.MethodSet(0).Add(auth.PAP).Add(auth.MSCHAPv1), ""},
+		{"auth", Options{Auth: true}, unproven, ""},
+		{"auth refuse-pap", Options{Auth: true, RefusePAP: true}, unproven, ""},
+		{"auth refuse-mschap-v2", Options{Auth: true, RefuseMSCHAPv2: true}, 0, "refuse-mschap-v2"},
+	} {
+		got, err := c.o.refusedMethods()
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
+			}
+		case err != nil || got != c.want:
+			t.Errorf("%s: %b, %v; want %b", c.name, got, err, c.want)
+		}
+	}
+	// A later noauth (pptp-linux's options.pptp after Debian's /etc/ppp/options) undoes auth.
+	var o Options
+	if err := o.ParseWords([]string{"auth", "noauth"}, Source{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := o.refusedMethods(); got != 0 || err != nil {
+		t.Errorf("auth noauth: %b, %v", got, err)
+	}
+}
+
+func TestMPPEPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    Options
+		want ppp.MPPEPolicy
+		err  string
+	}{
+		{"default", Options{}, ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true}, ""},
+		{"require-mppe-128", Options{RequireMPPE: true, RequireMPPE128: true}, ppp.MPPEPolicy{Require: true, Allow128: true, Stateless: true}, ""},
+		{"nomppe", Options{NoMPPE: true}, ppp.MPPEPolicy{}, ""},
+		{"noccp", Options{NoCCP: true}, ppp.MPPEPolicy{}, ""},
+		{"require-mppe-128 noccp", Options{RequireMPPE: true, RequireMPPE128: true, NoCCP: true}, ppp.MPPEPolicy{}, "noccp"},
+		{"require-mppe nomppe", Options{RequireMPPE: true, NoMPPE: true}, ppp.MPPEPolicy{}, "nomppe"},
+		{"require-mppe-128 nomppe-128", Options{RequireMPPE: true, RequireMPPE128: true, NoMPPE128: true}, ppp.MPPEPolicy{}, "no MPPE is left"},
+	} {
+		got, err := c.o.mppePolicy()
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
+			}
+		case err != nil || got != c.want:
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+}
+
+// TestEngineConfig: a file's options land in the engine's configuration, on each side.
+func TestEngineConfig(t *testing.T) {
+	var o Options
+	if err := o.ParseWords(strings.Fields("mtu 1300 mru 1200 lcp-echo-interval 7 lcp-echo-failure 2 require-mppe-128 remotename gw usepeerdns refuse-pap debug"), Source{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.EngineConfig(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server || c.MTU != 1300 || c.MRU != 1200 || c.EchoInterval != 7*time.Second || c.EchoFailure != 2 || !c.MPPE.Require || c.MPPE.Allow40 ||
+		c.Name != "gw" || !c.UsePeerDNS || !c.Refuse.Has(auth.PAP) || c.Refuse.Has(auth.MSCHAPv2) || !c.Debug {
+		t.Errorf("client: %+v", c)
+	}
+	var so Options
+	if err := so.ParseWords(strings.Fields("name vpn ms-dns 10.0.0.53 require-mschap-v2 require-mschap refuse-mschap"), Source{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := so.EngineConfig(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Server || s.Name != "vpn" || len(s.DNS) != 1 || s.Require != auth.MethodSet(0).Add(auth.MSCHAPv2) || s.EchoInterval != DefaultEchoInterval || s.MTU != DefaultMRU {
+		t.Errorf("server: %+v", s)
+	}
+	if d, _ := new(Options).EngineConfig(true); d.Require != DefaultServerConfig().Require || d.Name != "pptpd" {
+		t.Errorf("server defaults: %+v", d)
+	}
+	var bad Options
+	bad.ParseWords(strings.Fields("refuse-mschap-v2 refuse-mschap refuse-chap"), Source{})
+	if _, err := bad.EngineConfig(true); err == nil || !strings.Contains(err.Error(), "every authentication method") {
+		t.Errorf("all refused: %v", err)
+	}
+}
