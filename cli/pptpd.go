@@ -146,10 +146,6 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	for _, n := range notes {
 		log.Logf("%s", n)
 	}
-	sp := make([]session.AddrPair, len(pairs))
-	for i, p := range pairs {
-		sp[i] = session.AddrPair{Local: p.Local, Remote: p.Remote}
-	}
 	e, err := o.EngineConfig(true)
 	if err != nil {
 		return nil, "", "", nil, fmt.Errorf("%s: %w", conf.Option, err)
@@ -163,12 +159,12 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			Logf:         log.Debugf,
 		},
 		PPP:  e,
-		Pool: session.NewPool(sp),
+		Pool: session.NewPool(pairs),
 		Link: gre.LinkOptions{
 			Socket:     gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
 			PacketSize: 16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
 		},
-		Connections:   min(conf.Connections, len(sp)),
+		Connections:   min(conf.Connections, len(pairs)),
 		OwnGRESockets: ownGRESockets(conf.GREOwn),
 		LinkScripts: func(client netip.Addr) (func(string, ppp.LinkParams), func()) {
 			ipparam := client.String() // as poptop passes it to pppd, unless noipparam

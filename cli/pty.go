@@ -15,6 +15,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/session"
 )
@@ -84,7 +85,7 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		}
 		defer release()
 	}
-	server, err := session.ResolveServer(ctx, s.dial.Server)
+	server, err := control.ResolveServer(ctx, s.dial.Server)
 	if err != nil {
 		log.Logf("%v", err)
 		return exitFatal

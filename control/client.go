@@ -85,7 +85,7 @@ func Dial(ctx context.Context, server string, cfg ClientConfig) (*Call, error) {
 	host, port := splitServer(server)
 	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	addr, err := resolve(cctx, host)
+	addr, err := ResolveServer(cctx, host)
 	if err != nil {
 		return nil, connectErr{err}
 	}
@@ -148,24 +148,24 @@ func (e *resolveError) Error() string {
 
 func (e *resolveError) Unwrap() error { return e.err }
 
-// resolve returns the first IPv4 address of host, else its first address.
-func resolve(ctx context.Context, host string) (netip.Addr, error) {
+// ResolveServer resolves server ("host" or "host:port") to its first IPv4 address, the one
+// the control connection and GRE go to.
+func ResolveServer(ctx context.Context, server string) (netip.Addr, error) {
+	host, _ := splitServer(server)
 	if a, err := netip.ParseAddr(host); err == nil {
+		if !a.Unmap().Is4() {
+			return netip.Addr{}, fmt.Errorf("server %s: only IPv4 is supported", server)
+		}
 		return a.Unmap(), nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
 	if err == nil && len(addrs) == 0 {
-		err = errors.New("no addresses")
+		err = errors.New("no IPv4 address")
 	}
 	if err != nil {
 		return netip.Addr{}, &resolveError{host, err}
 	}
-	for _, a := range addrs {
-		if a.Unmap().Is4() {
-			return a.Unmap(), nil
-		}
-	}
-	return addrs[0], nil
+	return addrs[0].Unmap(), nil
 }
 
 // ErrConnect is matched (errors.Is) by Dial's errors that come before any PPTP message:
@@ -275,7 +275,7 @@ func (c *Call) clientSetup(ctx context.Context, cfg *ClientConfig) error {
 
 	c.localID = cfg.CallID
 	if c.localID == 0 {
-		c.localID = randomCallID()
+		c.localID = RandomCallID()
 	}
 	if bezeq {
 		c.localID = 0 // the quirk overwrites the whole request, Call ID included
@@ -336,8 +336,9 @@ func (c *Call) clientSetup(ctx context.Context, cfg *ClientConfig) error {
 	return nil
 }
 
-// randomCallID picks a non-zero Call ID so that clients behind one NAT rarely collide.
-func randomCallID() uint16 {
+// RandomCallID picks a random non-zero Call ID: NATs demultiplex GRE by it, so it must not be
+// predictable or shared between clients behind one address.
+func RandomCallID() uint16 {
 	var b [2]byte
 	for {
 		rand.Read(b[:]) // never fails (crypto/rand panics instead)

@@ -46,7 +46,7 @@ func (cfg *ServerConfig) setDefaults() {
 		cfg.RecvWindow = DefaultWindow
 	}
 	if cfg.NewCall == nil {
-		cfg.NewCall = func(uint16, OCRQ) (uint16, error) { return randomCallID(), nil }
+		cfg.NewCall = func(uint16, OCRQ) (uint16, error) { return RandomCallID(), nil }
 	}
 }
 

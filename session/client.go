@@ -4,8 +4,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +36,9 @@ type DialConfig struct {
 	Logf    func(format string, args ...any)
 }
 
+// resolveTimeout bounds the look-up of the server's name.
+const resolveTimeout = 10 * time.Second
+
 // ErrResolve and ErrGRESocket are matched (errors.Is) by Dial's errors from resolving the
 // server and from opening the raw GRE socket.
 var (
@@ -51,54 +52,18 @@ type kindError struct{ kind, err error }
 func (k kindError) Error() string   { return k.err.Error() }
 func (k kindError) Unwrap() []error { return []error{k.kind, k.err} }
 
-// ResolveServer resolves host (optionally host:port) to an IPv4 address.
-func ResolveServer(ctx context.Context, host string) (netip.Addr, error) {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if a, err := netip.ParseAddr(h); err == nil {
-		if !a.Is4() {
-			return netip.Addr{}, fmt.Errorf("server %s: only IPv4 is supported", host)
-		}
-		return a, nil
-	}
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(rctx, "ip4", h)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("cannot resolve %s: %w", h, err)
-	}
-	if len(ips) == 0 {
-		return netip.Addr{}, fmt.Errorf("cannot resolve %s: no IPv4 address", h)
-	}
-	return ips[0].Unmap(), nil
-}
-
-// RandomCallID returns a random non-zero Call ID (NATs demultiplex GRE by it, so it must not
-// be predictable or shared between clients behind one address).
-func RandomCallID() uint16 {
-	var b [2]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return uint16(time.Now().UnixNano()) | 1
-		}
-		if id := binary.BigEndian.Uint16(b[:]); id != 0 {
-			return id
-		}
-	}
-}
-
 // Dial opens the raw GRE socket first (so the server's first GRE packets are not answered with
 // ICMP protocol-unreachable), then the control connection, and places the call.
 func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
-	server, err := ResolveServer(ctx, cfg.Server)
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	server, err := control.ResolveServer(rctx, cfg.Server)
+	cancel()
 	if err != nil {
 		return nil, kindError{ErrResolve, err}
 	}
 	var claim io.Closer
 	if cfg.Control.CallID == 0 {
-		cfg.Control.CallID, claim = claimCallID(server, RandomCallID)
+		cfg.Control.CallID, claim = claimCallID(server, control.RandomCallID)
 	}
 	release := func() {
 		if claim != nil {

@@ -16,25 +16,24 @@ import (
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/pppconf"
 )
 
-// AddrPair is the two ends of one session's point-to-point link.
-type AddrPair struct{ Local, Remote netip.Addr }
 
 // Pool hands out address pairs, one per session; safe for concurrent use.
 type Pool struct {
 	mu    sync.Mutex
-	pairs []AddrPair
+	pairs []pppconf.AddrPair
 	used  map[netip.Addr]bool
 }
 
-// NewPool makes a pool from address pairs (pppconf expands pptpd.conf's localip/remoteip).
-func NewPool(pairs []AddrPair) *Pool {
+// NewPool makes a pool from address pairs (pppconf.PPTPDConf.Pairs: localip/remoteip).
+func NewPool(pairs []pppconf.AddrPair) *Pool {
 	return &Pool{pairs: pairs, used: make(map[netip.Addr]bool)}
 }
 
 // Get reserves the first free pair.
-func (p *Pool) Get() (AddrPair, bool) {
+func (p *Pool) Get() (pppconf.AddrPair, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pr := range p.pairs {
@@ -43,11 +42,11 @@ func (p *Pool) Get() (AddrPair, bool) {
 			return pr, true
 		}
 	}
-	return AddrPair{}, false
+	return pppconf.AddrPair{}, false
 }
 
 // Put returns a pair to the pool.
-func (p *Pool) Put(pr AddrPair) {
+func (p *Pool) Put(pr pppconf.AddrPair) {
 	p.mu.Lock()
 	delete(p.used, pr.Remote)
 	p.mu.Unlock()
@@ -173,7 +172,7 @@ func (s *Server) connLimit() int64 { return 2*int64(s.cfg.Connections) + 16 }
 // newCallID picks a free Call ID, with gre.MuxCallIDBit set if muxed and clear if not.
 func (s *Server) newCallID(muxed bool) uint16 {
 	for {
-		id := RandomCallID() &^ gre.MuxCallIDBit
+		id := control.RandomCallID() &^ gre.MuxCallIDBit
 		if muxed {
 			id |= gre.MuxCallIDBit
 		}
@@ -202,7 +201,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	defer done()
-	var pair AddrPair
+	var pair pppconf.AddrPair
 	var havePair bool
 	ccfg := s.cfg.Control
 	ccfg.RecvWindow = recvWindow(ccfg.RecvWindow, conn, logf)
