@@ -19,7 +19,6 @@ import (
 	"github.com/pptp-go/pptp/pppconf"
 )
 
-
 // Pool hands out address pairs, one per session; safe for concurrent use.
 type Pool struct {
 	mu    sync.Mutex
