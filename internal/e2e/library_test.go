@@ -10,10 +10,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,4 +321,52 @@ func serveDNS(t *testing.T, ns, name string, addr netip.Addr) (stop func()) {
 		}
 	}()
 	return func() { pc.Close() }
+}
+
+// TestLibraryCapabilities: a program on the public package (examples/socks5) needs
+// CAP_NET_RAW and nothing else: without CAP_NET_ADMIN it links and carries a curl; without
+// CAP_NET_RAW it fails at once with words, not EPERM.
+func TestLibraryCapabilities(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not found")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not found")
+	}
+	b := newBed(t, "10.99.0.130-139")
+	ln, err := nstest.Listen(b.ns.A, "0.0.0.0:7003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "behind the server\n") }))
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "socks5")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/socks5").CombinedOutput(); err != nil {
+		t.Fatalf("building examples/socks5: %v\n%s", err, out)
+	}
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("wonderland\n"), 0o600)
+	args := []string{bin, "-server", b.ns.AddrA, "-user", "alice", "-password-file", pw, "-listen", "127.0.0.1:1080"}
+
+	noAdmin := nstest.Cmd(context.Background(), b.ns.B, setpriv, append([]string{"--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"}, args...)...)
+	log := nstest.NewBuffer()
+	noAdmin.Stdout, noAdmin.Stderr = log, log
+	if err := noAdmin.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { noAdmin.Process.Signal(syscall.SIGINT); noAdmin.Wait() }()
+	if !nstest.WaitFor(15*time.Second, func() bool { return strings.Contains(log.String(), "SOCKS5 on") }) {
+		t.Fatalf("no link without CAP_NET_ADMIN:\n%s", log.String())
+	}
+	if out, err := nstest.Output(b.ns.B, "curl", "-sS", "--max-time", "20", "--socks5-hostname", "127.0.0.1:1080", "http://"+pppLocal+":7003/"); err != nil || out != "behind the server\n" {
+		t.Errorf("curl through the example: %v %q\n%s", err, out, log.String())
+	}
+
+	out, err := nstest.Output(b.ns.B, setpriv, append([]string{"--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"}, append(args[:len(args)-1:len(args)-1], "127.0.0.1:1081")...)...)
+	if err == nil || !strings.Contains(out, "local set-up") || !strings.Contains(out, "needs root or CAP_NET_RAW") {
+		t.Errorf("without CAP_NET_RAW: %v\n%s", err, out)
+	}
 }
