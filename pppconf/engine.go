@@ -81,26 +81,11 @@ func (o *Options) EngineConfig(server bool) (ppp.Config, error) {
 // acceptedMethods is a server's: the require-* options, else the default CHAP flavours,
 // less the refuse-* ones.
 func (o *Options) acceptedMethods() (auth.MethodSet, error) {
-	var r auth.MethodSet
-	for _, m := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RequireMSCHAPv2, auth.MSCHAPv2}, {o.RequireMSCHAP, auth.MSCHAPv1}, {o.RequireCHAP, auth.CHAPMD5}, {o.RequirePAP, auth.PAP}} {
-		if m.on {
-			r = r.Add(m.m)
-		}
-	}
+	r := methods(o.RequireMSCHAPv2, o.RequireMSCHAP, o.RequireCHAP, o.RequirePAP)
 	if r == 0 {
 		r = DefaultServerConfig().Require
 	}
-	for _, m := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RefuseMSCHAPv2, auth.MSCHAPv2}, {o.RefuseMSCHAP, auth.MSCHAPv1}, {o.RefuseCHAP, auth.CHAPMD5}, {o.RefusePAP, auth.PAP}} {
-		if m.on {
-			r = r.Remove(m.m)
-		}
-	}
+	r &^= methods(o.RefuseMSCHAPv2, o.RefuseMSCHAP, o.RefuseCHAP, o.RefusePAP)
 	if r == 0 {
 		return r, errors.New("every authentication method is refused")
 	}
@@ -112,19 +97,22 @@ func (o *Options) acceptedMethods() (auth.MethodSet, error) {
 // do; the one proof we get that the server knows the secret is MS-CHAPv2's authenticator
 // response, so with auth every other method is refused rather than auth being dropped.
 func (o *Options) refusedMethods() (auth.MethodSet, error) {
-	var r auth.MethodSet
-	for _, m := range []struct {
-		on bool
-		m  auth.Method
-	}{{o.RefusePAP || o.Auth, auth.PAP}, {o.RefuseCHAP || o.Auth, auth.CHAPMD5}, {o.RefuseMSCHAP || o.Auth, auth.MSCHAPv1}, {o.RefuseMSCHAPv2, auth.MSCHAPv2}} {
-		if m.on {
-			r = r.Add(m.m)
+	if o.Auth && o.RefuseMSCHAPv2 {
+		return 0, errors.New("auth needs MS-CHAPv2 (the only method in which the server proves it knows the secret), but refuse-mschap-v2 is set: remove one of them, or use noauth")
+	}
+	return methods(o.RefuseMSCHAPv2, o.RefuseMSCHAP || o.Auth, o.RefuseCHAP || o.Auth, o.RefusePAP || o.Auth), nil
+}
+
+// methods is the set of the methods whose flag is on, the flags in preference order
+// (MS-CHAPv2, MS-CHAPv1, CHAP-MD5, PAP).
+func methods(mschapv2, mschapv1, chap, pap bool) auth.MethodSet {
+	var s auth.MethodSet
+	for i, on := range [...]bool{mschapv2, mschapv1, chap, pap} {
+		if on {
+			s = s.Add(auth.DefaultOrder[i])
 		}
 	}
-	if o.Auth && o.RefuseMSCHAPv2 {
-		return r, errors.New("auth needs MS-CHAPv2 (the only method in which the server proves it knows the secret), but refuse-mschap-v2 is set: remove one of them, or use noauth")
-	}
-	return r, nil
+	return s
 }
 
 // mppePolicy maps pppd's MPPE options. Like pppd we allow MPPE when asked and require it only

@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/net/proxy"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/pptp-go/pptp/internal/testdns"
 	"github.com/pptp-go/pptp/netstack"
 )
 
@@ -87,7 +87,7 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Go(func() { serveDNS(uc) })
+	wg.Go(func() { testdns.Serve(uc, map[string]netip.Addr{webName + ".": nsServer}) })
 
 	return &tunnelPair{clientNet: cnet, stop: func() {
 		web.Close()
@@ -117,44 +117,6 @@ func pump(from, to tun.Device) {
 		}
 		if _, err := to.Write(out[:n], offset); err != nil && errors.Is(err, net.ErrClosed) {
 			return
-		}
-	}
-}
-
-// serveDNS answers A queries for webName with nsServer and everything else with NXDOMAIN.
-func serveDNS(c net.PacketConn) {
-	buf := make([]byte, 512)
-	for {
-		n, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		var p dnsmessage.Parser
-		h, err := p.Start(buf[:n])
-		if err != nil {
-			continue
-		}
-		q, err := p.Question()
-		if err != nil {
-			continue
-		}
-		rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
-		b := dnsmessage.NewBuilder(nil, rh)
-		b.EnableCompression()
-		known := strings.EqualFold(q.Name.String(), webName+".")
-		if !known {
-			rh.RCode = dnsmessage.RCodeNameError
-			b = dnsmessage.NewBuilder(nil, rh)
-		}
-		b.StartQuestions()
-		b.Question(q)
-		if known && q.Type == dnsmessage.TypeA {
-			b.StartAnswers()
-			b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: nsServer.As4()})
-		}
-		out, err := b.Finish()
-		if err == nil {
-			c.WriteTo(out, from)
 		}
 	}
 }

@@ -21,10 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/internal/nstest"
+	"github.com/pptp-go/pptp/internal/testdns"
 )
 
 // libDial dials our pptpd from the client namespace with the public package alone.
@@ -291,35 +290,7 @@ func serveDNS(t *testing.T, ns, name string, addr netip.Addr) (stop func()) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			h.Response, h.RCode = true, dnsmessage.RCodeSuccess
-			bld := dnsmessage.NewBuilder(nil, h)
-			bld.StartQuestions()
-			bld.Question(q)
-			bld.StartAnswers()
-			if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name) {
-				bld.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: addr.As4()})
-			}
-			if out, err := bld.Finish(); err == nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
+	go testdns.Serve(pc, map[string]netip.Addr{name: addr})
 	return func() { pc.Close() }
 }
 
