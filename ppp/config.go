@@ -10,10 +10,12 @@ import (
 )
 
 // MPPEPolicy is what we allow and require of MPPE (pppd's require-mppe*, mppe-stateful).
+// The zero value allows no MPPE at all (pppd's nomppe); pppconf.DefaultClientConfig allows
+// stateless MPPE at either key length without requiring it.
 type MPPEPolicy struct {
 	Require           bool // link fails unless MPPE is negotiated (require-mppe*)
 	Allow40, Allow128 bool
-	Stateless         bool // allow stateless (default true)
+	Stateless         bool // allow stateless
 	Stateful          bool // allow stateful (mppe-stateful); Stateful && !Stateless = ask for stateful alone
 }
 
