@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -33,7 +34,8 @@ type Conn struct {
 	rcvbuf int    // SO_RCVBUF granted: the truesize of packets the kernel queues
 	tx     txPath // through s, or the fast path
 
-	// Reading, under r.mu.
+	// Reading, under rmu.
+	rmu      sync.Mutex
 	r        batch
 	rfn      func(fd uintptr) bool // c.recv bound once
 	rtimeo   time.Duration         // SO_RCVTIMEO set on the socket (blocking mode), 0 = none
@@ -188,8 +190,8 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 		return 0, nil
 	}
 	b := &c.r
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	c.rdone, c.rerr = 0, nil
 	b.set(bufs[:n])
 	err := c.s.rc.Read(c.rfn)

@@ -234,7 +234,7 @@ const queuedPacketBytes = 3 << 10
 // WindowFor is the Packet Recv. Window Size a receive buffer of rcvbuf bytes (SO_RCVBUF as
 // the kernel reports it: twice what was asked) holds, at most limit; limit itself if rcvbuf
 // is unknown (≤ 0). A peer that keeps to a larger window could overrun the queue while a
-// read is late. The default net.core.rmem_max (212992) gives 138.
+// read is late.
 func WindowFor(rcvbuf int, limit uint16) uint16 {
 	if rcvbuf <= 0 {
 		return limit
@@ -316,9 +316,9 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 }
 
 // MinSendWindow is the least send window kept, whatever the peer advertises. A peer's window
-// is honoured (Debian's pptpd drops what overruns it: an upload collapsed from 33 to 2 Mbit/s
-// when we sent 256 ahead; control caps the window it echoes back at 64), but a token window
-// of 1-3 would make the tunnel crawl where pptp-linux ignores windows altogether.
+// is honoured (Debian's pptpd drops what overruns it, and an upload sent far ahead of its
+// window collapses; control caps the window it echoes back), but a token window of a few
+// packets would make the tunnel crawl where pptp-linux ignores windows altogether.
 const MinSendWindow = 32
 
 // windowWait bounds the wait for an ack when the send window is full: a peer that stops

@@ -22,10 +22,9 @@ import (
 // Why not a socket per call: the kernel keeps every raw GRE socket of a namespace in one
 // hash chain and walks all of them for each GRE packet, cloning the packet for every
 // socket connected to its source address (the Call ID filter runs on the clone). With
-// 1000 calls' sockets one call's upload fell from 2349 to 1115 Mbit/s when the other calls'
-// clients had other addresses, and to 45 Mbit/s when they shared the caller's address
-// (clients behind one NAT), docs/performance.md. With a Mux the kernel delivers each packet
-// once, whatever the number of calls.
+// hundreds of calls every packet's cost grows with them, the more so when their clients
+// share an address (behind one NAT), docs/performance.md. With a Mux the kernel delivers
+// each packet once, whatever the number of calls.
 //
 // One goroutine reads the socket in recvmmsg batches, waiting in the runtime poller, and
 // copies each packet into the queue of its call; a MuxConn (Mux.Dial) reads from that queue

@@ -8,8 +8,8 @@ import "net/netip"
 // moves; longer batches are cut (reads) or split into several calls (writes).
 const MaxBatch = 128
 
-// DefaultBufferBytes is the default SO_RCVBUF/SO_SNDBUF. With the kernel
-// default a 500-packet burst overflowed the receive queue in our measurements.
+// DefaultBufferBytes is the default SO_RCVBUF/SO_SNDBUF: the kernel's default
+// receive queue overflows in a burst of a few hundred full-size packets.
 const DefaultBufferBytes = 4 << 20
 
 // Options configure Dial and NewMux.

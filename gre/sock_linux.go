@@ -5,7 +5,6 @@ package gre
 import (
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -147,7 +146,6 @@ type mmsghdr struct {
 // batch holds the preallocated recvmmsg/sendmmsg argument arrays of one
 // direction, so that steady-state I/O allocates nothing.
 type batch struct {
-	mu   sync.Mutex
 	msgs [MaxBatch]mmsghdr
 	iovs [MaxBatch]unix.Iovec
 	n    int // messages in this call
