@@ -20,7 +20,7 @@ func pairLink(t testing.TB, cfg LinkConfig) (*Link, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newConn(fds[0], netip.MustParseAddr("192.0.2.1"), netip.Addr{})
+	c, err := newConn(fds[0], netip.MustParseAddr("192.0.2.1"), netip.Addr{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestWriteErrors(t *testing.T) {
 	}
 	// A refused packet is counted and the rest of the batch still goes out:
 	// a socketpair refuses datagrams larger than its send buffer (EMSGSIZE).
-	if err := unix.SetsockoptInt(int(l.conn.s.f.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+	if err := unix.SetsockoptInt(int(l.pc.(*Conn).s.f.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
 		t.Fatal(err)
 	}
 	var logged []string

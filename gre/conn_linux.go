@@ -17,69 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MaxBatch is the most packets one ReadBatch or WriteBatch system call
-// moves; longer batches are cut (reads) or split into several calls (writes).
-const MaxBatch = 128
-
-// DefaultBufferBytes is the default SO_RCVBUF/SO_SNDBUF. With the kernel
-// default a 500-packet burst overflowed the receive queue in our measurements.
-const DefaultBufferBytes = 4 << 20
-
-// Options configure Dial.
-type Options struct {
-	Local       netip.Addr // bind address (zero = any)
-	Mark        int        // SO_MARK, 0 = none
-	CallID      uint16     // if non-zero, a kernel BPF filter passes only GRE for this Call ID
-	BufferBytes int        // SO_RCVBUF/SO_SNDBUF (with *FORCE fallback), default 4 MiB
-	// FastPath lets the Conn send through a packet socket on the egress
-	// Ethernet device, skipping the kernel's IP output, whenever that is safe
-	// (see fastPath); Stats.TxFast counts the packets sent so.
-	FastPath bool
-	// Blocking keeps the GRE socket out of the runtime poller: a ReadBatch
-	// that has to wait sleeps in recvmmsg and holds its OS thread meanwhile.
-	// Fewer wake-ups per packet (see sock); for a process with few calls.
-	Blocking bool
-}
-
-// mmsghdr is struct mmsghdr: a msghdr and the byte count the kernel fills
-// in. Go pads the struct to the msghdr's alignment as C does.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-}
-
-// batch holds the preallocated recvmmsg/sendmmsg argument arrays of one
-// direction, so that steady-state I/O allocates nothing.
-type batch struct {
-	mu   sync.Mutex
-	msgs [MaxBatch]mmsghdr
-	iovs [MaxBatch]unix.Iovec
-	n    int // messages in this call
-}
-
-func (b *batch) init() {
-	for i := range b.msgs {
-		b.msgs[i].hdr.Iov = &b.iovs[i]
-		b.msgs[i].hdr.Iovlen = 1
-	}
-}
-
-// set points the first len(bufs) iovecs at bufs.
-func (b *batch) set(bufs [][]byte) {
-	b.n = len(bufs)
-	for i, p := range bufs {
-		b.iovs[i].Base = unsafe.SliceData(p)
-		b.iovs[i].SetLen(len(p))
-	}
-}
-
-// clear drops the references to the caller's buffers.
-func (b *batch) clear() {
-	for i := range b.n {
-		b.iovs[i].Base = nil
-	}
-}
-
 // Conn is a raw IPPROTO_GRE socket connected to one peer: the kernel only
 // delivers GRE from that address (every such socket on the host gets its own
 // copy). Reads return whole IPv4 packets, header included; writes take GRE
@@ -94,23 +31,17 @@ type Conn struct {
 	s      *sock
 	remote netip.Addr
 	local  netip.Addr
-	r, w   batch
-	fast   *fastPath // nil: every packet goes the IP way
-	rcvbuf int       // SO_RCVBUF granted: the truesize of packets the kernel queues
+	rcvbuf int    // SO_RCVBUF granted: the truesize of packets the kernel queues
+	tx     txPath // through s, or the fast path
 
-	// Reading, under r.mu.
+	// Reading, under rmu.
+	rmu      sync.Mutex
+	r        batch
 	rfn      func(fd uintptr) bool // c.recv bound once
 	rtimeo   time.Duration         // SO_RCVTIMEO set on the socket (blocking mode), 0 = none
 	rdone    int
 	rerr     error
 	deadline atomic.Int64 // blocking mode: read deadline in Unix ns, 0 = none
-
-	// A Conn from Mux.Dial reads from q, which the Mux fills, and sends through its
-	// own descriptor of the Mux's unconnected socket, addressed to sa.
-	mux    *Mux
-	q      *rxQueue
-	callID uint16
-	sa     unix.RawSockaddrInet4
 }
 
 // Dial opens a raw GRE socket connected to remote (IPv4).
@@ -161,23 +92,12 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	}
 	rcvbuf, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
 	ok = true
-	c, err := newConn(fd, remote, local)
+	c, err := newConn(fd, remote, local, opt)
 	if err != nil {
 		return nil, err
 	}
 	c.rcvbuf = rcvbuf
-	if opt.FastPath {
-		c.fast = openFastPath(remote, local, opt, bufferBytes(opt))
-	}
 	return c, nil
-}
-
-// bufferBytes is Options.BufferBytes or its default.
-func bufferBytes(opt Options) int {
-	if opt.BufferBytes <= 0 {
-		return DefaultBufferBytes
-	}
-	return opt.BufferBytes
 }
 
 // openRaw opens a raw GRE socket with opt's mark and factor × its buffer sizes, blocking
@@ -215,50 +135,21 @@ func openRaw(opt Options, factor int) (int, error) {
 
 // RecvWindow returns the Packet Recv. Window Size (RFC 2637 §4.2) the socket's receive
 // buffer holds (WindowFor): at most limit, fewer if the kernel granted less than
-// Options.BufferBytes (without CAP_NET_ADMIN net.core.rmem_max caps it). A muxed Conn
-// also keeps to its queue (MuxQueueLen).
-func (c *Conn) RecvWindow(limit uint16) uint16 {
-	if c.q != nil {
-		limit = min(limit, MuxQueueLen)
-	}
-	return WindowFor(c.rcvbuf, limit)
-}
+// Options.BufferBytes (without CAP_NET_ADMIN net.core.rmem_max caps it).
+func (c *Conn) RecvWindow(limit uint16) uint16 { return WindowFor(c.rcvbuf, limit) }
 
-// newConn wraps a connected datagram socket, polled if it is non-blocking;
-// it takes ownership of fd.
-func newConn(fd int, remote, local netip.Addr) (*Conn, error) {
+// newConn wraps a connected datagram socket, polled if it is non-blocking, with the fast
+// path if opt asks for it; it takes ownership of fd.
+func newConn(fd int, remote, local netip.Addr, opt Options) (*Conn, error) {
 	s, err := newSock(fd, "gre:"+remote.String())
 	if err != nil {
 		return nil, fmt.Errorf("gre: %w", err)
 	}
-	return newConnOn(s, remote, local), nil
-}
-
-// newConnOn wraps s.
-func newConnOn(s *sock, remote, local netip.Addr) *Conn {
 	c := &Conn{s: s, remote: remote, local: local}
 	c.r.init()
-	c.w.init()
 	c.rfn = c.recv
-	return c
-}
-
-// CallIDFilter returns the classic BPF program that passes only enhanced
-// GRE packets whose Call ID (IPv4 header length + 6) is callID. A raw socket
-// filter sees the packet from the IPv4 header on.
-func CallIDFilter(callID uint16) ([]bpf.RawInstruction, error) {
-	return bpf.Assemble(callIDProgram(bpf.JumpEqual, uint32(callID)))
-}
-
-// callIDProgram passes the packets whose GRE Call ID meets cond with val, whole.
-func callIDProgram(cond bpf.JumpTest, val uint32) []bpf.Instruction {
-	return []bpf.Instruction{
-		bpf.LoadMemShift{Off: 0},                     // X = IPv4 header length
-		bpf.LoadIndirect{Off: callIDOffset, Size: 2}, // A = GRE Call ID
-		bpf.JumpIf{Cond: cond, Val: val, SkipFalse: 1},
-		bpf.RetConstant{Val: 0xFFFFFFFF}, // whole packet
-		bpf.RetConstant{Val: 0},          // drop
-	}
+	c.tx = newTxPath(s, nil, remote, local, opt)
+	return c, nil
 }
 
 // attachFilter assembles prog and attaches it to fd.
@@ -298,16 +189,9 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if c.q != nil {
-		n, err := c.q.read(bufs[:n], sizes)
-		if n > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
-			c.fast.peerSeen.Store(true)
-		}
-		return n, err
-	}
 	b := &c.r
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	c.rdone, c.rerr = 0, nil
 	b.set(bufs[:n])
 	err := c.s.rc.Read(c.rfn)
@@ -321,8 +205,8 @@ func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	for i := range c.rdone {
 		sizes[i] = int(b.msgs[i].n)
 	}
-	if c.rdone > 0 && c.fast != nil && !c.fast.peerSeen.Load() {
-		c.fast.peerSeen.Store(true)
+	if c.rdone > 0 {
+		c.tx.peerSeen()
 	}
 	return c.rdone, err
 }
@@ -383,43 +267,10 @@ func (c *Conn) readFlags(fd uintptr) (int, error) {
 // WriteBatch sends each of bufs as one GRE packet, MaxBatch per sendmmsg.
 // It returns how many were sent; on an error, bufs[n] is the packet the
 // kernel refused (the ones after it were not attempted).
-func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
-	b := &c.w
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if c.fast != nil {
-		c.fast.refresh(time.Now())
-	}
-	sent := 0
-	for sent < len(bufs) {
-		chunk := bufs[sent:]
-		if len(chunk) > MaxBatch {
-			chunk = chunk[:MaxBatch]
-		}
-		fast, k := c.fast.split(chunk)
-		var n int
-		var err error
-		if fast {
-			n, err = c.fast.write(chunk[:k])
-		} else {
-			b.set(chunk[:k])
-			n, err = c.s.sendmmsg(b.msgs[:k])
-			b.clear()
-		}
-		sent += n
-		if err != nil {
-			return sent, err
-		}
-	}
-	return sent, nil
-}
+func (c *Conn) WriteBatch(bufs [][]byte) (int, error) { return c.tx.writeBatch(bufs) }
 
 // SetReadDeadline sets the deadline for ReadBatch; the zero Time means none.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	if c.q != nil {
-		c.q.deadline.Store(deadlineNs(t))
-		return nil
-	}
 	if !c.s.blocking {
 		return c.s.f.SetReadDeadline(t)
 	}
@@ -438,21 +289,9 @@ func deadlineNs(t time.Time) int64 {
 // Close closes the socket; blocked calls return an error.
 func (c *Conn) Close() error {
 	err := c.s.Close()
-	if c.q != nil {
-		c.closeMuxed()
-	}
-	if c.fast != nil {
-		c.fast.closeFile() // a writer blocked on it gives up within blockTimeout
-		c.w.mu.Lock()
-		c.fast.release()
-		c.w.mu.Unlock()
-	}
+	c.tx.close()
 	return err
 }
 
 // attachStats lets the fast path count into the Link's Stats.
-func (c *Conn) attachStats(s *Stats) {
-	if c.fast != nil {
-		c.fast.stats = s
-	}
-}
+func (c *Conn) attachStats(s *Stats) { c.tx.attachStats(s) }

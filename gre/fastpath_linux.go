@@ -38,14 +38,14 @@ const ipv4HeaderLen = 20
 // path MTU always go the IP way, so the kernel fragments or refuses them as
 // before.
 //
-// Only the goroutine holding the Conn's write lock uses it, except peerSeen.
+// Only the goroutine holding its fastTx's write lock uses it, except peerSeen.
 type fastPath struct {
 	tx            *sock
 	ns            *nsShared // nil once closed
 	remote, local netip.Addr
 	mark          int
 	peerSeen      atomic.Bool
-	stats         *Stats // set by NewLink; nil for a bare Conn
+	stats         *Stats // set by NewLink; nil for a conn without a Link
 
 	usable bool
 	probe  bool // send the next packet the IP way
@@ -61,7 +61,7 @@ type fastPath struct {
 	msgs [MaxBatch]mmsghdr
 }
 
-// openFastPath prepares the fast path of a Conn to remote from local; nil
+// openFastPath prepares the fast path of a conn to remote from local; nil
 // when the kernel offers no packet or netlink sockets (the IP path serves).
 func openFastPath(remote, local netip.Addr, opt Options, bufBytes int) *fastPath {
 	if !local.IsValid() {
@@ -185,9 +185,8 @@ func (p *fastPath) refresh(now time.Time) {
 }
 
 // split says how to send the start of pkts: fast or not, and how many.
-// A nil fastPath sends everything the IP way.
 func (p *fastPath) split(pkts [][]byte) (fast bool, n int) {
-	if p == nil || !p.usable {
+	if !p.usable {
 		return false, len(pkts)
 	}
 	if p.probe {

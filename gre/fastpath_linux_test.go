@@ -33,11 +33,17 @@ func newFastRig(t *testing.T) *fastRig {
 	r := &fastRig{t: t, p: p}
 	r.a = dialIn(t, p.a, p.addrB, Options{FastPath: true})
 	r.b = dialIn(t, p.b, p.addrA, Options{})
-	if r.a.fast == nil {
+	if fastOf(r.a) == nil {
 		t.Fatal("Dial with FastPath opened no fast path")
 	}
 	r.a.attachStats(&r.stats)
 	return r
+}
+
+// fastOf is c's fast-path sender, whose mu is the write lock; nil if c sends only the IP way.
+func fastOf(c *Conn) *fastTx {
+	t, _ := c.tx.(*fastTx)
+	return t
 }
 
 // packets makes n GRE packets of size bytes, each with its own pattern.
@@ -99,10 +105,10 @@ func (r *fastRig) peerSpeaks() {
 
 // recheck makes the next WriteBatch re-read route, device, neighbour and filters.
 func (r *fastRig) recheck() {
-	r.a.fast.next = time.Time{}
-	r.a.fast.ns.mu.Lock()
-	r.a.fast.ns.checked = time.Time{}
-	r.a.fast.ns.mu.Unlock()
+	fastOf(r.a).fast.next = time.Time{}
+	fastOf(r.a).fast.ns.mu.Lock()
+	fastOf(r.a).fast.ns.checked = time.Time{}
+	fastOf(r.a).fast.ns.mu.Unlock()
 }
 
 func (r *fastRig) ip(t *testing.T, args ...string) {
@@ -214,10 +220,10 @@ func TestFastPath(t *testing.T) {
 			r.recheck()
 			if strings.HasPrefix(s.name, "route through") {
 				// Nothing would arrive; only check the choice.
-				r.a.w.mu.Lock()
-				r.a.fast.refresh(time.Now())
-				usable := r.a.fast.usable
-				r.a.w.mu.Unlock()
+				fastOf(r.a).mu.Lock()
+				fastOf(r.a).fast.refresh(time.Now())
+				usable := fastOf(r.a).fast.usable
+				fastOf(r.a).mu.Unlock()
 				if usable {
 					t.Fatal("fast path usable through this route")
 				}
@@ -268,11 +274,11 @@ func TestFastPathNoAllocs(t *testing.T) {
 func TestFastPathNotToLocalAddress(t *testing.T) {
 	p := newNSPair(t)
 	a := dialIn(t, p.a, p.addrA, Options{FastPath: true}) // to ourselves: the route is local
-	a.fast.peerSeen.Store(true)
-	a.w.mu.Lock()
-	a.fast.refresh(time.Now())
-	usable := a.fast.usable
-	a.w.mu.Unlock()
+	fastOf(a).fast.peerSeen.Store(true)
+	fastOf(a).mu.Lock()
+	fastOf(a).fast.refresh(time.Now())
+	usable := fastOf(a).fast.usable
+	fastOf(a).mu.Unlock()
 	if usable {
 		t.Fatal("fast path usable towards a local address")
 	}
@@ -285,9 +291,9 @@ func TestFastPathSharesNamespace(t *testing.T) {
 	one := dialIn(t, p.a, p.addrB, Options{FastPath: true})
 	two := dialIn(t, p.a, p.addrB, Options{FastPath: true, Local: p.addrA})
 	other := dialIn(t, p.b, p.addrA, Options{FastPath: true})
-	ns := one.fast.ns
-	if ns == nil || two.fast.ns != ns || other.fast.ns == ns {
-		t.Fatalf("shares: %p %p %p", ns, two.fast.ns, other.fast.ns)
+	ns := fastOf(one).fast.ns
+	if ns == nil || fastOf(two).fast.ns != ns || fastOf(other).fast.ns == ns {
+		t.Fatalf("shares: %p %p %p", ns, fastOf(two).fast.ns, fastOf(other).fast.ns)
 	}
 	fd := ns.rt.fd
 	one.Close()

@@ -8,10 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -100,7 +97,7 @@ type rxItem struct {
 	idx, off, end int32
 }
 
-// Link is the datapath of one PPTP call over a Conn or another PacketConn:
+// Link is the datapath of one PPTP call over a CallConn or another PacketConn:
 // it numbers and sends frames, acknowledges received data (piggybacked, or
 // ack-only after AckDelay), and receives, reorders and delivers frames in
 // batches.
@@ -111,7 +108,6 @@ type rxItem struct {
 // implementation in use does them).
 type Link struct {
 	pc    PacketConn
-	conn  *Conn // pc when it is the raw socket, else nil
 	cfg   LinkConfig
 	stats Stats
 	epoch time.Time // monotonic base for RTT
@@ -170,11 +166,10 @@ type Link struct {
 // block.
 func (l *Link) SetGapHandler(f func()) { l.rx.onGap = f }
 
-// NewLink returns a Link over conn. The Link owns conn: Close closes it.
-// All buffers are allocated here, once.
-func NewLink(conn *Conn, cfg LinkConfig) *Link {
+// NewLink returns a Link over conn, a call's raw GRE socket. The Link owns
+// conn: Close closes it. All buffers are allocated here, once.
+func NewLink(conn CallConn, cfg LinkConfig) *Link {
 	l := NewLinkOn(conn, cfg)
-	l.conn = conn
 	conn.attachStats(&l.stats)
 	return l
 }
@@ -239,7 +234,7 @@ const queuedPacketBytes = 3 << 10
 // WindowFor is the Packet Recv. Window Size a receive buffer of rcvbuf bytes (SO_RCVBUF as
 // the kernel reports it: twice what was asked) holds, at most limit; limit itself if rcvbuf
 // is unknown (≤ 0). A peer that keeps to a larger window could overrun the queue while a
-// read is late. The default net.core.rmem_max (212992) gives 138.
+// read is late.
 func WindowFor(rcvbuf int, limit uint16) uint16 {
 	if rcvbuf <= 0 {
 		return limit
@@ -321,9 +316,9 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 }
 
 // MinSendWindow is the least send window kept, whatever the peer advertises. A peer's window
-// is honoured (Debian's pptpd drops what overruns it: an upload collapsed from 33 to 2 Mbit/s
-// when we sent 256 ahead; control caps the window it echoes back at 64), but a token window
-// of 1-3 would make the tunnel crawl where pptp-linux ignores windows altogether.
+// is honoured (Debian's pptpd drops what overruns it, and an upload sent far ahead of its
+// window collapses; control caps the window it echoes back), but a token window of a few
+// packets would make the tunnel crawl where pptp-linux ignores windows altogether.
 const MinSendWindow = 32
 
 // windowWait bounds the wait for an ack when the send window is full: a peer that stops
@@ -346,6 +341,16 @@ func (l *Link) waitWindowLocked() {
 	l.tx.Lock()
 }
 
+// sendFault is what a WriteBatch error means for the Link (sendFailure, per OS).
+type sendFault uint8
+
+const (
+	sendFatal    sendFault = iota // the socket is closed or broken: Write returns the error
+	sendRefused                   // one packet refused: counted, logged at LogLevel 1
+	sendNoBuffer                  // one packet refused for lack of buffer space: counted only
+	sendTooBig                    // one packet over the path MTU: counted, said once
+)
+
 // sendLocked sends pkts, surviving transient errors.
 // Precondition: l.tx must be locked.
 func (l *Link) sendLocked(pkts [][]byte) error {
@@ -355,19 +360,19 @@ func (l *Link) sendLocked(pkts [][]byte) error {
 		if err == nil {
 			return nil
 		}
-		var errno syscall.Errno
-		if !errors.As(err, &errno) || errno == unix.EBADF || errno == unix.EFAULT || errno == unix.EINVAL {
+		fault, errno := sendFailure(err)
+		if fault == sendFatal {
 			return err
 		}
 		// pkts[n] was refused; the tunnel lives on.
 		l.stats.TxFailed.Add(1)
 		switch {
-		case errno == unix.EMSGSIZE && !l.tx.mtuLogged:
+		case fault == sendTooBig && !l.tx.mtuLogged:
 			l.tx.mtuLogged = true
 			if l.cfg.Logf != nil {
 				l.cfg.Logf("GRE packet of %d bytes refused with %v: it exceeds the path MTU; lower the PPP mtu/mru (e.g. mtu 1400)", len(pkts[n]), errno)
 			}
-		case errno != unix.ENOBUFS && errno != unix.EMSGSIZE && l.cfg.LogLevel >= 1:
+		case fault == sendRefused && l.cfg.LogLevel >= 1:
 			l.log.printf("GRE send failed: %v", errno)
 		}
 		pkts = pkts[n+1:]
@@ -406,7 +411,7 @@ func (l *Link) sendAckLocked() {
 	l.stats.TxAcks.Add(1)
 }
 
-// Close stops the Link and closes its Conn; Receive returns nil. Idempotent.
+// Close stops the Link and closes its PacketConn; Receive returns nil. Idempotent.
 func (l *Link) Close() error {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)
@@ -460,8 +465,7 @@ func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue
 			}
-			var errno syscall.Errno
-			if errors.As(err, &errno) && transientRecv(errno) {
+			if errno, ok := recvFailure(err); ok {
 				// An ICMP error reported on the connected socket.
 				l.stats.RxErrors.Add(1)
 				if l.cfg.LogLevel >= 1 {
@@ -472,15 +476,6 @@ func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 			return fmt.Errorf("gre: receive: %w", err)
 		}
 	}
-}
-
-func transientRecv(e syscall.Errno) bool {
-	switch e {
-	case unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH, unix.ENOPROTOOPT,
-		unix.EHOSTDOWN, unix.ENETDOWN, unix.EMSGSIZE, unix.ENOBUFS, unix.ENOMEM:
-		return true
-	}
-	return false
 }
 
 // setDeadline makes the socket's read deadline the reorder head's.

@@ -29,7 +29,7 @@ type endpoint struct {
 	done   chan error
 }
 
-func startEndpoint(tb testing.TB, c *Conn, local, peer uint16, cfg LinkConfig) *endpoint {
+func startEndpoint(tb testing.TB, c CallConn, local, peer uint16, cfg LinkConfig) *endpoint {
 	cfg.LocalCallID, cfg.PeerCallID = local, peer
 	e := &endpoint{link: NewLink(c, cfg), done: make(chan error, 1)}
 	go func() {
@@ -415,7 +415,7 @@ func testConnCloseUnblocksRead(t *testing.T, opt Options) {
 	checkCloseUnblocksRead(t, dialIn(t, p.a, p.addrB, opt))
 }
 
-func checkCloseUnblocksRead(t *testing.T, c *Conn) {
+func checkCloseUnblocksRead(t *testing.T, c PacketConn) {
 	buf := make([]byte, 2048)
 	done := make(chan error, 1)
 	go func() {

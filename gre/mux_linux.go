@@ -3,7 +3,6 @@
 package gre
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -23,16 +22,15 @@ import (
 // Why not a socket per call: the kernel keeps every raw GRE socket of a namespace in one
 // hash chain and walks all of them for each GRE packet, cloning the packet for every
 // socket connected to its source address (the Call ID filter runs on the clone). With
-// 1000 calls' sockets one call's upload fell from 2349 to 1115 Mbit/s when the other calls'
-// clients had other addresses, and to 45 Mbit/s when they shared the caller's address
-// (clients behind one NAT), docs/performance.md. With a Mux the kernel delivers each packet
-// once, whatever the number of calls.
+// hundreds of calls every packet's cost grows with them, the more so when their clients
+// share an address (behind one NAT), docs/performance.md. With a Mux the kernel delivers
+// each packet once, whatever the number of calls.
 //
 // One goroutine reads the socket in recvmmsg batches, waiting in the runtime poller, and
-// copies each packet into the queue of its call; a Conn from Mux.Dial reads from that queue
+// copies each packet into the queue of its call; a MuxConn (Mux.Dial) reads from that queue
 // and sends through the same socket (addressed per packet) or its fast path.
 // Packets for no registered call, or from another address than the call's peer, are
-// dropped. A Mux lives until its last Conn is closed (see Acquire and Release).
+// dropped. A Mux lives until its last MuxConn is closed (see Acquire and Release).
 //
 // A Mux takes only Call IDs with MuxCallIDBit set: the kernel's filter on its socket drops
 // the others, so calls with sockets of their own (Dial) can run beside it with Call IDs
@@ -60,9 +58,6 @@ type Mux struct {
 	Dropped atomic.Uint64 // packets for no registered call (or from the wrong address)
 }
 
-// MuxCallIDBit is set in every Call ID a Mux serves and in none of a Dial'ed Conn beside it.
-const MuxCallIDBit = 0x8000
-
 // muxPacketSize is the Mux's read buffer per packet: any IPv4 packet fits, and the kernel
 // touches only the pages a packet fills.
 const muxPacketSize = 1 << 16
@@ -81,7 +76,7 @@ const (
 )
 
 // NewMux opens a raw GRE socket bound to local (IPv4, not the zero address) and starts its
-// reader. opt is what every Conn from Dial gets (CallID and Blocking are ignored).
+// reader. opt is what every MuxConn from Dial gets (CallID and Blocking are ignored).
 func NewMux(local netip.Addr, opt Options) (*Mux, error) {
 	local = local.Unmap()
 	if !local.Is4() || local.IsUnspecified() {
@@ -147,10 +142,22 @@ func (m *Mux) Release() {
 	}
 }
 
-// Dial returns a Conn for the call with our Call ID callID to remote: it receives the
+// MuxConn is a call on a Mux: it reads the packets the Mux queued for its Call ID from its
+// peer, and sends through the Mux's socket, addressed to the peer, or through its fast
+// path. Its ReadBatch, WriteBatch, SetReadDeadline and Close keep Conn's contract.
+type MuxConn struct {
+	mux    *Mux
+	q      *rxQueue
+	callID uint16
+	remote netip.Addr
+	s      *sock  // borrowed from the Mux: closing it leaves the socket to the others
+	tx     txPath // through s, or the fast path
+}
+
+// Dial returns a MuxConn for the call with our Call ID callID to remote: it receives the
 // packets the Mux reads for callID from remote and sends to remote. It holds a reference
 // to the Mux until it is closed. A Call ID can be registered once at a time.
-func (m *Mux) Dial(remote netip.Addr, callID uint16) (*Conn, error) {
+func (m *Mux) Dial(remote netip.Addr, callID uint16) (*MuxConn, error) {
 	remote = remote.Unmap()
 	if !remote.Is4() {
 		return nil, fmt.Errorf("gre: peer %v is not an IPv4 address", remote)
@@ -167,35 +174,74 @@ func (m *Mux) Dial(remote netip.Addr, callID uint16) (*Conn, error) {
 			m.Release()
 		}
 	}()
-	// The call sends through the Mux's socket with batch state of its own; its Close
-	// leaves the socket to the others. (Not a dup of the descriptor: in the runtime
-	// poller every registered duplicate would be woken by every packet.)
-	c := newConnOn(m.s.borrow(), remote, m.local)
 	q := newRxQueue(remote.As4())
 	q.spare = &m.spare
 	if !m.calls[callID].CompareAndSwap(nil, q) {
 		return nil, fmt.Errorf("gre: Call ID %d is already in use on %v", callID, m.local)
 	}
-	c.mux, c.q, c.callID, c.rcvbuf = m, q, callID, m.rcvbuf
 	m.callsChanged(+1)
-	c.sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: remote.As4()}
-	for i := range c.w.msgs {
-		c.w.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&c.sa))
-		c.w.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
-	}
-	if m.opt.FastPath {
-		c.fast = openFastPath(remote, m.local, m.opt, bufferBytes(m.opt))
-	}
+	// The call sends through the Mux's socket with batch state of its own; its Close
+	// leaves the socket to the others. (Not a dup of the descriptor: in the runtime
+	// poller every registered duplicate would be woken by every packet.)
+	c := &MuxConn{mux: m, q: q, callID: callID, remote: remote, s: m.s.borrow()}
+	to := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: remote.As4()}
+	c.tx = newTxPath(c.s, &to, remote, m.local, m.opt)
 	ok = true
 	return c, nil
 }
 
-// Muxed reports whether c came from Mux.Dial.
-func (c *Conn) Muxed() bool { return c.q != nil }
+// RemoteAddr is the peer address.
+func (c *MuxConn) RemoteAddr() netip.Addr { return c.remote }
+
+// LocalAddr is the Mux's address.
+func (c *MuxConn) LocalAddr() netip.Addr { return c.mux.local }
+
+// RecvWindow returns the Packet Recv. Window Size (RFC 2637 §4.2) the call's queue and the
+// shared socket's receive buffer hold (WindowFor): at most limit and MuxQueueLen.
+func (c *MuxConn) RecvWindow(limit uint16) uint16 {
+	return WindowFor(c.mux.rcvbuf, min(limit, MuxQueueLen))
+}
+
+// ReadBatch copies up to min(len(bufs), len(sizes), MaxBatch) queued packets into bufs,
+// waiting for the first until the read deadline passes (an error matching
+// os.ErrDeadlineExceeded) or c is closed. bufs[i][:sizes[i]] is then an IPv4 packet
+// including its header; a packet longer than bufs[i] is cut short.
+func (c *MuxConn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
+	n := min(len(bufs), len(sizes), MaxBatch)
+	if n == 0 {
+		return 0, nil
+	}
+	n, err := c.q.read(bufs[:n], sizes)
+	if n > 0 {
+		c.tx.peerSeen()
+	}
+	return n, err
+}
+
+// WriteBatch sends each of bufs as one GRE packet to the peer, as Conn.WriteBatch.
+func (c *MuxConn) WriteBatch(bufs [][]byte) (int, error) { return c.tx.writeBatch(bufs) }
+
+// SetReadDeadline sets the deadline for ReadBatch; the zero Time means none.
+func (c *MuxConn) SetReadDeadline(t time.Time) error {
+	c.q.deadline.Store(deadlineNs(t))
+	return nil
+}
+
+// Close unregisters the call and wakes a blocked ReadBatch; the last MuxConn of a
+// released Mux closes its socket.
+func (c *MuxConn) Close() error {
+	err := c.s.Close()
+	c.closeMuxed()
+	c.tx.close()
+	return err
+}
+
+// attachStats lets the fast path count into the Link's Stats.
+func (c *MuxConn) attachStats(s *Stats) { c.tx.attachStats(s) }
 
 // closeMuxed unregisters c's call, wakes its reader and drops c's Mux reference.
 // Only the first call does anything.
-func (c *Conn) closeMuxed() {
+func (c *MuxConn) closeMuxed() {
 	c.mux.calls[c.callID].CompareAndSwap(c.q, nil)
 	if c.q.close() {
 		c.mux.callsChanged(-1)
@@ -273,26 +319,6 @@ func (m *Mux) dispatch(n int) {
 	}
 	m.touched = m.touched[:0]
 }
-
-// DemuxKey returns the Call ID and the IPv4 source address of an IPv4 packet carrying
-// enhanced GRE (as a raw socket reads it, header included); ok is false when the packet is
-// too short for them.
-func DemuxKey(pkt []byte) (callID uint16, src [4]byte, ok bool) {
-	if len(pkt) < 20 || pkt[0]>>4 != 4 {
-		return 0, src, false
-	}
-	ihl := int(pkt[0]&0x0f) * 4
-	if ihl < 20 || len(pkt) < ihl+callIDOffset+2 {
-		return 0, src, false
-	}
-	copy(src[:], pkt[12:16])
-	return binary.BigEndian.Uint16(pkt[ihl+callIDOffset:]), src, true
-}
-
-// MuxQueueLen is the most packets a muxed call holds that its Link has not read yet; the
-// Mux drops beyond it (the peer's sequence numbers tell the Link they were lost). It is
-// also the most the call advertises as its receive window (RecvWindow).
-const MuxQueueLen = 1024
 
 // rxQueue is one muxed call's received packets, in order, in buffers of its own that are
 // reused last-in first-out (so a call touches only as many as its deepest backlog).
@@ -417,7 +443,7 @@ func (q *rxQueue) close() bool {
 	return true
 }
 
-// read is ReadBatch for a muxed Conn: it copies up to len(bufs) queued packets into bufs
+// read is MuxConn.ReadBatch: it copies up to len(bufs) queued packets into bufs
 // (cut to len(bufs[i])), waiting for the first until the deadline or close.
 func (q *rxQueue) read(bufs [][]byte, sizes []int) (int, error) {
 	for {

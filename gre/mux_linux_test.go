@@ -26,9 +26,9 @@ func muxIn(tb testing.TB, p *nsPair, opt Options) *Mux {
 }
 
 // muxDialIn registers callID for p's B on m, from inside A (the fast path looks at A's routes).
-func muxDialIn(tb testing.TB, p *nsPair, m *Mux, callID uint16) *Conn {
+func muxDialIn(tb testing.TB, p *nsPair, m *Mux, callID uint16) *MuxConn {
 	tb.Helper()
-	var c *Conn
+	var c *MuxConn
 	inNS(tb, p.a, func() (err error) {
 		c, err = m.Dial(p.addrB, callID)
 		return err
@@ -47,7 +47,7 @@ func TestMuxCallsShareOneSocket(t *testing.T) {
 			ids := []uint16{0x8001, 0x8002, own}
 			var srv, cli []*endpoint
 			for i, id := range ids {
-				var c *Conn
+				var c CallConn
 				if id == own {
 					c = dialIn(t, p.a, p.addrB, Options{CallID: own, Blocking: true, FastPath: fast})
 				} else {

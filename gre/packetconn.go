@@ -2,9 +2,12 @@
 
 package gre
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
-// PacketConn is what a Link sends and receives through. *Conn (the raw GRE
+// PacketConn is what a Link sends and receives through. A CallConn (a raw GRE
 // socket) is the production one; tests put a lossy in-memory link here.
 //
 // ReadBatch fills bufs[i][:sizes[i]] with whole IPv4 packets, header
@@ -26,4 +29,22 @@ type PacketConn interface {
 	Close() error
 }
 
-var _ PacketConn = (*Conn)(nil)
+// CallConn is one call's raw GRE socket: a *Conn of its own (Dial) or a
+// *MuxConn on a shared Mux (Mux.Dial). Only this package implements it.
+type CallConn interface {
+	PacketConn
+	// RecvWindow is the Packet Recv. Window Size (RFC 2637 §4.2) to advertise:
+	// what the socket's receive queue holds (WindowFor), at most limit.
+	RecvWindow(limit uint16) uint16
+	RemoteAddr() netip.Addr // the peer
+	LocalAddr() netip.Addr  // the bound address, or the zero Addr if the kernel chooses per packet
+
+	// attachStats lets the conn count into its Link's Stats (Stats.TxFast).
+	attachStats(*Stats)
+}
+
+// Both kinds exist on every GOOS (conn_other.go outside Linux), with the same methods.
+var (
+	_ CallConn = (*Conn)(nil)
+	_ CallConn = (*MuxConn)(nil)
+)

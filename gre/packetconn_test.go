@@ -60,6 +60,8 @@ func BenchmarkLinkOnPacketConn(b *testing.B) {
 	l := gre.NewLinkOn(x, gre.LinkConfig{LocalCallID: 1, PeerCallID: 2})
 	r := gre.NewLinkOn(y, gre.LinkConfig{LocalCallID: 2, PeerCallID: 1})
 	got := make(chan struct{}, 256)
+	// l reads r's acks: unread, they fill the pipe and r's Receive blocks sending the next.
+	go l.Receive(func([][]byte, []int) {})
 	go r.Receive(func(bufs [][]byte, _ []int) {
 		for range bufs {
 			got <- struct{}{}

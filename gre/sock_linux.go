@@ -135,3 +135,41 @@ func (s *sock) Close() error {
 	}
 	return s.f.Close()
 }
+
+// mmsghdr is struct mmsghdr: a msghdr and the byte count the kernel fills
+// in. Go pads the struct to the msghdr's alignment as C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// batch holds the preallocated recvmmsg/sendmmsg argument arrays of one
+// direction, so that steady-state I/O allocates nothing.
+type batch struct {
+	msgs [MaxBatch]mmsghdr
+	iovs [MaxBatch]unix.Iovec
+	n    int // messages in this call
+}
+
+func (b *batch) init() {
+	for i := range b.msgs {
+		b.msgs[i].hdr.Iov = &b.iovs[i]
+		b.msgs[i].hdr.Iovlen = 1
+	}
+}
+
+// set points the first len(bufs) iovecs at bufs.
+func (b *batch) set(bufs [][]byte) {
+	b.n = len(bufs)
+	for i, p := range bufs {
+		b.iovs[i].Base = unsafe.SliceData(p)
+		b.iovs[i].SetLen(len(p))
+	}
+}
+
+// clear drops the references to the caller's buffers.
+func (b *batch) clear() {
+	for i := range b.n {
+		b.iovs[i].Base = nil
+	}
+}

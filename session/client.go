@@ -95,7 +95,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 // recvWindow is the Packet Recv. Window Size to advertise for conn: the configured one if
 // set, else control.DefaultWindow, or what its receive buffer holds if that is less (the
 // kernel caps the buffer when we may not force it), said in the log.
-func recvWindow(configured uint16, conn *gre.Conn, logf func(string, ...any)) uint16 {
+func recvWindow(configured uint16, conn gre.CallConn, logf func(string, ...any)) uint16 {
 	if configured != 0 {
 		return configured
 	}
@@ -107,7 +107,7 @@ func recvWindow(configured uint16, conn *gre.Conn, logf func(string, ...any)) ui
 }
 
 // newLink is the GRE link of a placed call, client or server.
-func newLink(conn *gre.Conn, call *control.Call, o gre.LinkOptions, logf func(string, ...any)) *gre.Link {
+func newLink(conn gre.CallConn, call *control.Call, o gre.LinkOptions, logf func(string, ...any)) *gre.Link {
 	return gre.NewLink(conn, o.LinkConfig(call.LocalCallID(), call.PeerCallID(), call.PeerRecvWindow(), logf))
 }
 

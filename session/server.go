@@ -274,7 +274,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors",
 			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load())
 	}
-	if conn.Muxed() {
+	if _, shared := conn.(*gre.MuxConn); shared {
 		counts += "; shared GRE socket"
 	}
 	if err != nil {
@@ -296,7 +296,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 // socket of its own, read in blocking calls, is still the fastest path for one call, so a
 // call gets one while fewer than OwnGRESockets have one and no other call from client has;
 // the others share the gre.Mux of local, one socket for all.
-func (s *Server) dialGRE(local, client netip.Addr) (conn *gre.Conn, callID uint16, done func(), err error) {
+func (s *Server) dialGRE(local, client netip.Addr) (conn gre.CallConn, callID uint16, done func(), err error) {
 	s.greMu.Lock()
 	_, taken := s.own[client]
 	if !taken && len(s.own) < s.cfg.OwnGRESockets {
