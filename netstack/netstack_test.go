@@ -186,3 +186,51 @@ func TestReadAllocs(t *testing.T) {
 		t.Errorf("Read allocates: %.0f allocs per packet with Read, %.0f without", allocs, base)
 	}
 }
+
+// TestChecksumsChecked: the stack trusts received checksums (GRO's offload), so Write must
+// drop a corrupted packet that GRO does not check itself, and GRO the TCP ones.
+func TestChecksumsChecked(t *testing.T) {
+	a, err := New(addrA, nil, 1400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(addrB, nil, 1400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pc, err := b.ListenUDP(netip.AddrPortFrom(addrB, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c, err := a.DialContext(context.Background(), "udp", "10.64.1.2:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufs := [][]byte{make([]byte, 2048)}
+	sizes := []int{0}
+	packet := func(msg string) []byte {
+		c.Write([]byte(msg))
+		if n, err := a.Read(bufs, sizes, 0); n != 1 || err != nil {
+			t.Fatalf("Read = %d, %v", n, err)
+		}
+		return append([]byte(nil), bufs[0][:sizes[0]]...)
+	}
+	bad := packet("corrupted")
+	bad[len(bad)-1] ^= 0x40 // a flipped bit in the payload: the UDP checksum no longer holds
+	b.Write([][]byte{bad}, 0)
+	b.Write([][]byte{packet("intact")}, 0)
+	buf := make([]byte, 100)
+	pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "intact" {
+		t.Fatalf("first datagram delivered: %q, %v; want the intact one (the corrupted one dropped)", buf[:n], err)
+	}
+	for _, p := range [][]byte{bad} {
+		if checksumsOK(p) {
+			t.Errorf("checksumsOK accepts a corrupted UDP packet")
+		}
+	}
+}
