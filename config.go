@@ -36,7 +36,8 @@ type Config struct {
 	Debug bool
 
 	// Control and Link are the PPTP control connection's and the GRE datapath's settings
-	// (pptp's --idle-wait, --localbind, --nobuffer …); zero values are the defaults.
+	// (pptp's --idle-wait, --localbind, --nobuffer …). Control's zero fields are the
+	// defaults; a zero Link means DefaultLinkOptions, any other is used as it is.
 	Control control.ClientConfig
 	Link    gre.LinkOptions
 	// PPP, when set, is the whole PPP configuration and User, Password, Auth, Encryption
@@ -83,6 +84,13 @@ const (
 	// exchange together; each step has its own shorter timeout too.
 	placeTimeout = 60 * time.Second
 )
+
+// DefaultLinkOptions is the datapath of a Config whose Link is zero: GRE sent through the
+// packet-socket path whenever that is safe (gre.Options.FastPath), the socket in the runtime's
+// poller (a process may hold many tunnels), gre's defaults for the rest.
+func DefaultLinkOptions() gre.LinkOptions {
+	return gre.LinkOptions{Socket: gre.Options{FastPath: true}}
+}
 
 // engineConfig turns the public fields into the engine's configuration, or names the field
 // that is wrong.

@@ -119,8 +119,12 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		}
 	}
 
+	link := cfg.Link
+	if link == (gre.LinkOptions{}) {
+		link = DefaultLinkOptions()
+	}
 	pctx, cancel := context.WithTimeout(ctx, placeTimeout)
-	call, err := session.Dial(pctx, session.DialConfig{Server: cfg.Server, Control: cfg.Control, Link: cfg.Link, Logf: logf})
+	call, err := session.Dial(pctx, session.DialConfig{Server: cfg.Server, Control: cfg.Control, Link: link, Logf: logf})
 	cancel()
 	if err != nil {
 		dev.Close()
