@@ -417,8 +417,8 @@ run_netstack() {
 	local spid=$!
 	pids+=($spid)
 	for _ in $(seq 1 50); do ip netns exec $SRV ss -Hltn 'sport = :1723' 2>/dev/null | grep -q . && break; sleep 0.1; done
-	local s0
-	s0=$(cpu_ticks "$spid")
+	local s0 m0 s1 m1
+	s0=$(cpu_ticks "$spid") m0=$(machine_ticks)
 	if "$work/netstackbench" -client-ns $CLI -server-ns $SRV -server $OUTER_SRV -user bench \
 		-password-file "$work/password" -time "$T" -json "$work/$c.json" >"$work/$c.log" 2>&1; then
 		local m
@@ -427,6 +427,14 @@ run_netstack() {
 		done
 		R[$c.tcp1_up_mbps]=$(printf '%.0f' "${R[$c.tcp1_up_mbps]}")
 		R[$c.tcp1_down_mbps]=$(printf '%.0f' "${R[$c.tcp1_down_mbps]}")
+		# Both directions moved T seconds each at the rates measured: the machine's and the
+		# server's CPU per GB over the whole run (connect and teardown included, a little high).
+		s1=$(cpu_ticks "$spid") m1=$(machine_ticks)
+		local gb
+		gb=$(awk -v u="${R[$c.tcp1_up_mbps]}" -v d="${R[$c.tcp1_down_mbps]}" -v t="$T" 'BEGIN { printf "%.4f", (u + d) * t / 8 / 1000 }')
+		R[$c.cpu_server_s_per_gb]=$(awk -v d=$((s1 - s0)) -v hz="$HZ" -v g="$gb" 'BEGIN { if (g > 0) printf "%.2f", d / hz / g; else print "null" }')
+		R[$c.cpu_machine_s_per_gb]=$(awk -v a="$m0" -v b="$m1" -v hz="$HZ" -v g="$gb" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			if (g > 0) printf "%.2f", (y[1] - x[1]) / hz / g; else print "null" }')
 	else
 		sed 's/^/   netstackbench: /' "$work/$c.log" >&2
 		sed 's/^/   server: /' "$work/$c-pptpd.log" | tail -20 >&2
