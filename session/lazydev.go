@@ -74,8 +74,14 @@ func (l *LazyDevice) Events() <-chan tun.Event {
 	return c
 }
 
-// BatchSize is the user-space stack's, which moves one packet per call.
-func (l *LazyDevice) BatchSize() int { return 1 }
+// BatchSize is the real device's once it is set (the datapath asks when the link is up),
+// else 1.
+func (l *LazyDevice) BatchSize() int {
+	if d := l.get(); d != nil {
+		return d.BatchSize()
+	}
+	return 1
+}
 
 func (l *LazyDevice) Close() error {
 	l.once.Do(func() { close(l.closed) })
