@@ -21,6 +21,8 @@
 #                 (unstripped binaries are built for it); reports land in DIR
 #   --pprof DIR   also write Go CPU profiles of pptp and pptpd over their whole run (all the
 #                 tests of a config) and `go tool pprof -top` summaries into DIR
+#   --bin DIR     measure the pptp and pptpd in DIR instead of building them (A/B against
+#                 another build: run it for each build in turn)
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
 #                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
@@ -35,6 +37,7 @@ T=4
 rounds=1
 perf_dir=
 pprof_dir=
+bin_dir=
 only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptp-netstack,refvm-connect,scale
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -45,7 +48,8 @@ while [ $# -gt 0 ]; do
 	--perf) perf_dir=$2; shift 2 ;;
 	--pprof) pprof_dir=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--bin) bin_dir=$2; shift 2 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -139,6 +143,10 @@ if [ -n "$perf_dir" ]; then
 	pptp=$work/pptp pptpd=$work/pptpd
 	case $perf_dir in /*) ;; *) perf_dir=$OLDPWD/$perf_dir ;; esac
 	mkdir -p "$perf_dir"
+elif [ -n "$bin_dir" ]; then
+	case $bin_dir in /*) ;; *) bin_dir=$OLDPWD/$bin_dir ;; esac
+	pptp=$bin_dir/pptp pptpd=$bin_dir/pptpd
+	[ -x "$pptp" ] && [ -x "$pptpd" ] || die "--bin $bin_dir: no pptp and pptpd there"
 else
 	make -s build # always: a stale bin/ would measure another tree
 fi
