@@ -19,7 +19,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
+	"sync/atomic"
 
 	"golang.zx2c4.com/wireguard/tun"
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -59,6 +59,10 @@ type Stack struct {
 	dns   []netip.Addr
 	mtu   int
 
+	// RxDropped counts packets from the link that Write dropped (not IPv4, bad checksums);
+	// TxTooBig those of the stack that did not fit Read's buffers.
+	RxDropped, TxTooBig atomic.Uint64
+
 	ctx    context.Context // ends with Close: wakes a Read waiting for a packet
 	cancel context.CancelFunc
 	once   sync.Once
@@ -95,21 +99,26 @@ func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
 	// gVisor's own GSO: TCP builds segments of up to 32 KiB and cuts them into MSS-sized
 	// packets in one go, queued together, so a Read finds a batch.
 	st.ep.SupportedGSOKind = stack.GVisorGSOSupported
-	// The stack then trusts received checksums: GRO verifies those of the TCP segments it
-	// merges and Write those of every other packet (MPPE has no integrity check of its own).
+	// The stack then trusts received checksums, so Write verifies every packet's before it
+	// hands it on (MPPE has no integrity check of its own; GRO would pass a bad one up).
 	st.ep.LinkEPCapabilities |= stack.CapabilityRXChecksumOffload
 	st.ctx, st.cancel = context.WithCancel(context.Background())
+	fail := func(err error) (*Stack, error) {
+		st.s.Close() // stack.New started gVisor's TCP goroutines
+		st.cancel()
+		return nil, err
+	}
 	sack := tcpip.TCPSACKEnabled(true) // off by default in gVisor; recovery from losses needs it
 	if err := st.s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
-		return nil, fmt.Errorf("netstack: TCP SACK: %v", err)
+		return fail(fmt.Errorf("netstack: TCP SACK: %v", err))
 	}
 	st.link = &linkEndpoint{Endpoint: st.ep}
 	if err := st.s.CreateNIC(nicID, st.link); err != nil {
-		return nil, fmt.Errorf("netstack: %v", err)
+		return fail(fmt.Errorf("netstack: %v", err))
 	}
 	addr := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddrFrom4(local.As4()).WithPrefix()}
 	if err := st.s.AddProtocolAddress(nicID, addr, stack.AddressProperties{}); err != nil {
-		return nil, fmt.Errorf("netstack: address %v: %v", local, err)
+		return fail(fmt.Errorf("netstack: address %v: %v", local, err))
 	}
 	st.s.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: nicID})
 	// Received TCP segments of one flow are merged before the stack sees them (GRO, as a
@@ -129,17 +138,27 @@ func (st *Stack) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	}
 	n := 0
 	for pkt != nil {
-		sizes[n] = copyOut(bufs[n][offset:], pkt)
+		if pkt.Size() <= len(bufs[n])-offset {
+			sizes[n] = copyOut(bufs[n][offset:], pkt)
+			n++
+		} else {
+			st.TxTooBig.Add(1) // larger than the MTU the datapath allows for: never sent whole
+		}
 		pkt.DecRef()
-		if n++; n == len(bufs) {
+		if n == len(bufs) {
 			break
 		}
-		pkt = st.ep.Read()
+		if pkt = st.ep.Read(); pkt == nil && n == 0 {
+			pkt = st.ep.ReadContext(st.ctx) // everything so far was dropped: wait again
+			if pkt == nil {
+				return 0, os.ErrClosed
+			}
+		}
 	}
 	return n, nil
 }
 
-// copyOut copies the whole packet into b (truncated if b is short) without allocating.
+// copyOut copies the whole packet into b, which holds it, without allocating.
 func copyOut(b []byte, pkt *stack.PacketBuffer) int {
 	views, off := pkt.AsViewList()
 	n := 0
@@ -156,34 +175,26 @@ func copyOut(b []byte, pkt *stack.PacketBuffer) int {
 }
 
 // Write hands IPv4 packets bufs[i][offset:] arriving on the link to the stack, the TCP
-// segments of a flow merged. Calls must not overlap.
+// segments of a flow merged; packets that are not IPv4 or whose checksums are wrong are
+// dropped and counted (RxDropped), as the stack would. Calls must not overlap.
 func (st *Stack) Write(bufs [][]byte, offset int) (int, error) {
 	defer st.gro.Flush()
-	for i, b := range bufs {
+	for _, b := range bufs {
 		p := b[offset:]
 		if len(p) == 0 {
 			continue
 		}
-		if p[0]>>4 != 4 {
-			return i, syscall.EAFNOSUPPORT
-		}
-		if !groVerifies(p) && !checksumsOK(p) {
-			continue // as the stack would drop it
+		if p[0]>>4 != 4 || !checksumsOK(p) {
+			st.RxDropped.Add(1)
+			continue
 		}
 		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(p)})
 		pkt.NetworkProtocolNumber = header.IPv4ProtocolNumber
+		pkt.RXChecksumValidated = true // GRO need not check again
 		st.gro.Enqueue(pkt)
 		pkt.DecRef()
 	}
 	return len(bufs), nil
-}
-
-// groVerifies reports whether GRO checks p's checksums itself: unfragmented TCP without IP
-// options (the packets it may merge).
-func groVerifies(p []byte) bool {
-	h := header.IPv4(p)
-	return len(p) >= header.IPv4MinimumSize+header.TCPMinimumSize && h.HeaderLength() == header.IPv4MinimumSize &&
-		h.Protocol() == uint8(header.TCPProtocolNumber) && h.FragmentOffset() == 0 && h.Flags()&header.IPv4FlagMoreFragments == 0
 }
 
 // checksumsOK checks the IPv4 header checksum and, for an unfragmented TCP, UDP or ICMP
