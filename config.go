@@ -31,18 +31,22 @@ type Config struct {
 	// MTU caps the link's MTU and is our MRU: 0 means 1400, else 576..1500.
 	MTU int
 	// Logf receives one line per stage (connected, authenticated, link up) and, with
-	// Debug, pppd-style packet traces. nil means silent. Secrets never reach it.
+	// Debug, pppd-style packet traces, from several goroutines at once. nil means silent.
+	// Secrets never reach it.
 	Logf  func(format string, args ...any)
 	Debug bool
 
 	// Control and Link are the PPTP control connection's and the GRE datapath's settings
-	// (pptp's --idle-wait, --localbind, --nobuffer …). Control's zero fields are the
-	// defaults; a zero Link means DefaultLinkOptions, any other is used as it is.
+	// (pptp's --idle-wait, --localbind, --nobuffer …). Control's zero fields are control's
+	// defaults (no PPTP Echo-Request of ours: the LCP echo finds a dead peer; Logf silent);
+	// its bind address and mark also bind GRE. A zero Link means DefaultLinkOptions, any
+	// other is used as it is.
 	Control control.ClientConfig
 	Link    gre.LinkOptions
 	// PPP, when set, is the whole PPP configuration and User, Password, Auth, Encryption
 	// and MTU are not used: pptp builds it from pppd's option files (pppconf). Its Up,
-	// Down and TxReset callbacks are still called.
+	// Down and TxReset callbacks are still called, on the engine's goroutine: they must not
+	// block or call Close.
 	PPP *ppp.Config
 }
 
@@ -99,6 +103,12 @@ func (c *Config) engineConfig() (ppp.Config, error) {
 		return ppp.Config{}, errors.New("pptp: Config.Server is empty")
 	}
 	if c.PPP != nil {
+		switch {
+		case c.PPP.Server:
+			return ppp.Config{}, errors.New("pptp: Config.PPP.Server is set: a tunnel is a client")
+		case c.PPP.User == "":
+			return ppp.Config{}, errors.New("pptp: Config.PPP.User is empty")
+		}
 		return *c.PPP, nil
 	}
 	e := pppconf.DefaultClientConfig()
@@ -162,6 +172,8 @@ type Stats struct {
 	TxPackets, TxBytes, RxPackets, RxBytes uint64        // IP packets through the tunnel
 	TxDropped                              uint64        // packets we could not send (too big, not IP)
 	RxDecryptErrors                        uint64        // MPPE packets that failed to decrypt
+	RxUnencrypted                          uint64        // cleartext packets on an MPPE link: dropped
+	RxBadIP                                uint64        // decrypted to a bad IPv4 header: dropped
 	RxLost                                 uint64        // GRE sequence numbers that never arrived
 	RxReordered                            uint64        // packets that arrived out of order and were held
 	RxInvalid                              uint64        // GRE packets that failed validation

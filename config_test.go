@@ -72,6 +72,8 @@ func TestConfigErrors(t *testing.T) {
 		{Config{Server: "s", User: "u", Password: "p", Encryption: numEncryption}, "Config.Encryption"},
 		{Config{Server: "s", User: "u", Password: "p", MTU: 575}, "Config.MTU"},
 		{Config{Server: "s", User: "u", Password: "p", MTU: 1501}, "Config.MTU"},
+		{Config{Server: "s", PPP: &ppp.Config{Server: true, User: "x"}}, "Config.PPP.Server"},
+		{Config{Server: "s", PPP: &ppp.Config{}}, "Config.PPP.User"},
 	} {
 		if _, err := tc.cfg.engineConfig(); err == nil || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%+v: %v, want an error naming %s", tc.cfg, err, tc.field)

@@ -28,9 +28,9 @@
 // allows 40-bit, optional or no MPPE. A field that makes no sense is refused by Dial with an
 // error that names it (a *DialError at StageConfig).
 //
-// # Privileges
+// # Platform and privileges
 //
-// PPTP carries its data in GRE (IP protocol 47), which needs a raw socket: Dial needs root
+// The package runs on Linux. PPTP carries its data in GRE (IP protocol 47), which needs a raw socket: Dial needs root
 // or CAP_NET_RAW, and nothing else. Without it Dial fails at StageSetup with "raw GRE socket
 // needs root or CAP_NET_RAW". DialTUN also needs CAP_NET_ADMIN for the TUN device, its
 // addresses and routes.
@@ -38,24 +38,27 @@
 // # Set-up and tear-down
 //
 // Dial returns once the link can carry traffic: IPCP has given us an address and, with
-// MPPE, CCP has agreed on it and the keys are in place. Its ctx bounds the whole set-up;
-// when ctx ends or a stage fails, everything Dial had started (goroutines, sockets, the
-// Call ID claim, a TUN) is gone before it returns. A *DialError says which Stage failed:
+// MPPE, CCP has agreed on it and the keys are in place. Its ctx bounds the set-up: when ctx
+// ends or a stage fails, Dial tears down what it had started in order (an LCP
+// Terminate-Request and the call's clearing, which give a silent server a few seconds), and
+// everything (goroutines, sockets, the Call ID claim, a TUN) is gone before it returns. A *DialError says which Stage failed:
 // connect (DNS, TCP), PPTP control (the server refused the call), LCP, authentication (an
 // MS-CHAP failure such as E=691 in words), encryption (CCP) or IPCP.
 //
 // Close ends the link in order — LCP Terminate-Request, Call-Clear-Request,
 // Stop-Control-Connection-Request — and returns when nothing of the tunnel is left. Done is
 // closed when the tunnel ends for any reason; Err then says why (the server hung up, LCP
-// echoes went unanswered), and is nil after Close.
+// echoes went unanswered), and is nil after a clean Close. Callbacks (TUNConfig.Up and
+// Down, Config.PPP's) run on the tunnel's goroutines and must not call Close; Logf is
+// called from several goroutines at once.
 //
 // # Traffic
 //
 // DialContext, Listen and ListenPacket work like their net package namesakes, through the
-// tunnel's user-space stack (gVisor's, as wireguard-go's tun/netstack builds it). Names are
-// resolved with the DNS servers the server assigned, through the tunnel: Resolver returns a
-// *net.Resolver that does so for other code, and LookupHost is a shortcut. Netstack gives
-// the stack itself for what is not wrapped here, such as ICMP echo sockets.
+// tunnel's user-space stack (gVisor's TCP/IP, package netstack); DialContext also opens
+// ICMP echo sockets ("ping4"). Names are resolved with the DNS servers the server assigned,
+// through the tunnel: Resolver returns a *net.Resolver that does so for other code, and
+// LookupHost is a shortcut. The tunnel carries IPv4.
 //
 // DialTUN puts the link on a kernel TUN device instead, configured with the negotiated
 // addresses, the routes of TUNConfig and, if asked, DNS; Close removes every change. Its

@@ -25,19 +25,41 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 	if st := t.netstack(); st != nil {
 		return st.DialContext(ctx, network, address)
 	}
+	if t.ended() {
+		return nil, net.ErrClosed // the interface name may already be another tunnel's
+	}
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		addrs, err := t.LookupHost(ctx, host)
-		if err != nil {
-			return nil, err
-		}
-		address = net.JoinHostPort(addrs[0], port)
-	}
 	d := net.Dialer{Control: t.bindToDevice}
-	return d.DialContext(ctx, network, address)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return d.DialContext(ctx, network, address)
+	}
+	addrs, err := t.Resolver().LookupNetIP(ctx, "ip4", host) // the tunnel is IPv4
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		var c net.Conn
+		if c, err = d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port)); err == nil {
+			return c, nil
+		}
+	}
+	if err == nil {
+		err = &net.DNSError{Err: "no IPv4 address", Name: host, IsNotFound: true}
+	}
+	return nil, err
+}
+
+// ended reports whether the tunnel is over.
+func (t *Tunnel) ended() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Listen listens for TCP connections arriving through the tunnel ("tcp", "tcp4"), on
@@ -54,6 +76,9 @@ func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
 	}
 	if st := t.netstack(); st != nil {
 		return st.ListenTCP(ap)
+	}
+	if t.ended() {
+		return nil, net.ErrClosed
 	}
 	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.Listen(context.Background(), "tcp4", ap.String())
@@ -72,6 +97,9 @@ func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
 	}
 	if st := t.netstack(); st != nil {
 		return st.ListenUDP(ap)
+	}
+	if t.ended() {
+		return nil, net.ErrClosed
 	}
 	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.ListenPacket(context.Background(), "udp4", ap.String())
@@ -134,7 +162,9 @@ func (t *Tunnel) dialDNS(ctx context.Context, network, _ string) (net.Conn, erro
 	return nil, err
 }
 
-// Netstack is the user-space TCP/IP stack of a Dial tunnel (nil for DialTUN).
+// Netstack is the user-space TCP/IP stack of a Dial tunnel (nil for DialTUN). Its network
+// side (DialContext, ListenTCP, …) is the program's; its tun.Device side (Read, Write,
+// Close) is the tunnel's datapath and must not be used.
 func (t *Tunnel) Netstack() *netstack.Stack { return t.netstack() }
 
 func (t *Tunnel) netstack() *netstack.Stack {

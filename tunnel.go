@@ -48,8 +48,9 @@ type TUNConfig struct {
 	SetDNS bool
 	// NoHostRoute skips the host route that keeps the server itself off the tunnel.
 	NoHostRoute bool
-	// Up runs when the link is up (before Dial returns), Down before the interface
-	// configuration is removed; pppd's ip-up and ip-down go here. Neither may block long.
+	// Up runs once, when the link is up (before Dial returns), Down before the interface
+	// configuration is removed; pppd's ip-up and ip-down go here. Neither may block long
+	// nor call Close.
 	Up   func(Params)
 	Down func()
 }
@@ -64,7 +65,8 @@ func Dial(ctx context.Context, cfg Config) (*Tunnel, error) {
 
 // DialTUN is Dial onto a kernel TUN device, configured with the link's addresses and tc's
 // routes; Close removes every address, route and DNS change again. It needs CAP_NET_ADMIN
-// besides CAP_NET_RAW, and configures the network namespace of the process's threads.
+// besides CAP_NET_RAW. The interface is configured from the tunnel's own goroutines, so it
+// works in the process's network namespace only (not from a thread switched into another).
 func DialTUN(ctx context.Context, cfg Config, tc TUNConfig) (*Tunnel, error) {
 	return dial(ctx, cfg, &tc)
 }
@@ -123,6 +125,13 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 	if link == (gre.LinkOptions{}) {
 		link = DefaultLinkOptions()
 	}
+	// One bind address and routing mark for TCP and GRE, whichever says it.
+	if !link.Socket.Local.IsValid() {
+		link.Socket.Local = cfg.Control.LocalAddr
+	}
+	if link.Socket.Mark == 0 {
+		link.Socket.Mark = cfg.Control.Mark
+	}
 	pctx, cancel := context.WithTimeout(ctx, placeTimeout)
 	call, err := session.Dial(pctx, session.DialConfig{Server: cfg.Server, Control: cfg.Control, Link: link, Logf: logf})
 	cancel()
@@ -147,10 +156,12 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		if userUp != nil {
 			userUp(p)
 		}
-		if tc != nil && tc.Up != nil {
-			tc.Up(params)
-		}
-		t.upOnce.Do(func() { close(t.up) })
+		t.upOnce.Do(func() {
+			if tc != nil && tc.Up != nil {
+				tc.Up(params) // once: a renegotiation keeps the interface (Down runs once too)
+			}
+			close(t.up)
+		})
 	}
 	if ec.Logf == nil {
 		ec.Logf = logf
@@ -214,18 +225,27 @@ func (t *Tunnel) describe(p ppp.LinkParams, ifname string, netstackMode bool) Pa
 }
 
 // Close ends the tunnel in order (LCP Terminate, Call-Clear-Request, Stop-Control-Connection),
-// removes what DialTUN configured and waits until nothing of it is left. It is idempotent.
+// removes what DialTUN configured and waits until nothing of it is left. It returns what
+// went wrong in that teardown (nil when all went well, or when the tunnel had already
+// ended: Err says why). It is idempotent. It must not be called from the TUNConfig or
+// Config.PPP callbacks, which run on the goroutine it waits for.
 func (t *Tunnel) Close() error {
+	select {
+	case <-t.done:
+		return nil
+	default:
+	}
 	t.cancel()
 	<-t.done
-	return nil
+	return t.Err()
 }
 
 // Done is closed when the tunnel has ended, by Close or because the link failed.
 func (t *Tunnel) Done() <-chan struct{} { return t.done }
 
-// Err says why the tunnel ended: nil while it runs and after Close; otherwise the failure
-// (the server hung up, the peer stopped answering echoes, …).
+// Err says why the tunnel ended: nil while it runs and after a Close that tore everything
+// down; otherwise the failure (the server hung up, the peer stopped answering echoes, a
+// route that could not be removed, …).
 func (t *Tunnel) Err() error {
 	select {
 	case <-t.done:
@@ -257,6 +277,8 @@ func (t *Tunnel) Stats() Stats {
 		RxBytes:         ds.RxBytes.Load(),
 		TxDropped:       ds.TxDropped.Load(),
 		RxDecryptErrors: ds.RxDecryptErrors.Load(),
+		RxUnencrypted:   ds.RxUnencrypted.Load(),
+		RxBadIP:         ds.RxBadIP.Load(),
 		RxLost:          gs.RxLost.Load(),
 		RxReordered:     gs.RxBuffered.Load(),
 		RxInvalid:       gs.RxInvalid.Load(),
@@ -266,10 +288,11 @@ func (t *Tunnel) Stats() Stats {
 	}
 }
 
-// LinkStats are the live counters of the GRE link, in pptp-linux's terms.
+// LinkStats are the live counters of the GRE link, in pptp-linux's terms (its String is
+// pptp's SIGUSR1 dump). They are the datapath's own: read them, do not store into them.
 func (t *Tunnel) LinkStats() *gre.Stats { return t.call.Link.Stats() }
 
-// DataStats are the live counters of the IP datapath.
+// DataStats are the live counters of the IP datapath, read-only as LinkStats.
 func (t *Tunnel) DataStats() *session.DataStats { return t.sess.Stats() }
 
 // DialError is a failed Dial: the stage that failed and why.
@@ -293,7 +316,9 @@ const (
 	StageAuth                 // authentication
 	StageCCP                  // MPPE negotiation (CCP)
 	StageIPCP                 // IPCP: addresses and DNS
-	StageLink                 // the link failed or Dial's context ended before the link was up
+	// StageLink: the link failed after IPCP and CCP, or Dial's context ended during PPP
+	// (errors.Is(err, context.Canceled or DeadlineExceeded) tells the latter, in any stage).
+	StageLink
 )
 
 var stageNames = [...]string{"configuration", "local set-up", "connect", "PPTP control", "LCP", "authentication", "encryption (CCP)", "IPCP", "link"}
@@ -307,16 +332,13 @@ func (s Stage) String() string {
 
 // placeStage is the stage that failed when placing the call failed.
 func placeStage(err error) Stage {
-	var re *control.ResultError
 	switch {
 	case errors.Is(err, control.ErrConnect), errors.Is(err, session.ErrResolve):
 		return StageConnect
 	case errors.Is(err, session.ErrGRESocket):
 		return StageSetup
-	case errors.As(err, &re):
-		return StageControl
 	}
-	return StageControl
+	return StageControl // a refusal (*control.ResultError), a timeout, a broken exchange
 }
 
 // pppStage is the stage a PPP failure belongs to.

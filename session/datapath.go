@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 
 // Package session joins the parts of one PPTP call: the control call, the GRE link and, above
-// it, either our own PPP engine with a TUN device (built-in mode) or pppd on a pty (HDLC modes).
+// it, either our own PPP engine with a device — a kernel TUN, or a user-space stack built
+// once IPCP gave the address (LazyDevice stands in until then) — or pppd on a pty (HDLC
+// modes).
 //
 // The IP datapath has three goroutines per session: one reads the TUN and frames (and encrypts)
 // what it reads, one writes those batches to the GRE link, one receives from the link; each
