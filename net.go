@@ -53,56 +53,47 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 }
 
 // ended reports whether the tunnel is over.
-func (t *Tunnel) ended() bool {
-	select {
-	case <-t.done:
-		return true
-	default:
-		return false
-	}
-}
+func (t *Tunnel) ended() bool { return t.over.Load() }
 
 // Listen listens for TCP connections arriving through the tunnel ("tcp", "tcp4"), on
 // address ":port" or "LOCAL:port" with the tunnel's own address.
 func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
-	switch network {
-	case "tcp", "tcp4":
-	default:
-		return nil, fmt.Errorf("pptp: Listen: network %q: only tcp and tcp4", network)
-	}
-	ap, err := t.localAddrPort(address)
+	ap, lc, err := t.listenOn("Listen", network, "tcp", address)
 	if err != nil {
 		return nil, err
 	}
 	if st := t.netstack(); st != nil {
 		return st.ListenTCP(ap)
 	}
-	if t.ended() {
-		return nil, net.ErrClosed
-	}
-	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.Listen(context.Background(), "tcp4", ap.String())
 }
 
 // ListenPacket listens for UDP datagrams arriving through the tunnel ("udp", "udp4").
 func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
-	switch network {
-	case "udp", "udp4":
-	default:
-		return nil, fmt.Errorf("pptp: ListenPacket: network %q: only udp and udp4", network)
-	}
-	ap, err := t.localAddrPort(address)
+	ap, lc, err := t.listenOn("ListenPacket", network, "udp", address)
 	if err != nil {
 		return nil, err
 	}
 	if st := t.netstack(); st != nil {
 		return st.ListenUDP(ap)
 	}
-	if t.ended() {
-		return nil, net.ErrClosed
-	}
-	lc := net.ListenConfig{Control: t.bindToDevice}
 	return lc.ListenPacket(context.Background(), "udp4", ap.String())
+}
+
+// listenOn checks a Listen's network (proto or proto+"4") and address, and gives the
+// kernel socket's ListenConfig for a TUN tunnel that is still up.
+func (t *Tunnel) listenOn(op, network, proto, address string) (netip.AddrPort, *net.ListenConfig, error) {
+	if network != proto && network != proto+"4" {
+		return netip.AddrPort{}, nil, fmt.Errorf("pptp: %s: network %q: only %s and %s4", op, network, proto, proto)
+	}
+	ap, err := t.localAddrPort(address)
+	if err != nil {
+		return ap, nil, err
+	}
+	if t.netstack() == nil && t.ended() {
+		return ap, nil, net.ErrClosed // the interface name may already be another tunnel's
+	}
+	return ap, &net.ListenConfig{Control: t.bindToDevice}, nil
 }
 
 // localAddrPort parses ":port" or "ADDR:port"; an empty host is the tunnel's address.

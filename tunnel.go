@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
@@ -30,6 +31,7 @@ type Tunnel struct {
 	upOnce sync.Once
 	done   chan struct{} // closed by routineRun when the session is over; err is set then
 	err    error
+	over   atomic.Bool // set by routineRun just before done is closed
 
 	mu     sync.Mutex
 	params Params
@@ -193,6 +195,7 @@ func (t *Tunnel) routineRun(ctx context.Context) {
 		err = errors.New("link ended")
 	}
 	t.err = err
+	t.over.Store(true)
 	close(t.done)
 }
 
@@ -230,10 +233,8 @@ func (t *Tunnel) describe(p ppp.LinkParams, ifname string, netstackMode bool) Pa
 // ended: Err says why). It is idempotent. It must not be called from the TUNConfig or
 // Config.PPP callbacks, which run on the goroutine it waits for.
 func (t *Tunnel) Close() error {
-	select {
-	case <-t.done:
+	if t.ended() {
 		return nil
-	default:
 	}
 	t.cancel()
 	<-t.done
@@ -247,15 +248,10 @@ func (t *Tunnel) Done() <-chan struct{} { return t.done }
 // down; otherwise the failure (the server hung up, the peer stopped answering echoes, a
 // route that could not be removed, …).
 func (t *Tunnel) Err() error {
-	select {
-	case <-t.done:
-		if errors.Is(t.err, context.Canceled) {
-			return nil
-		}
-		return t.err
-	default:
-		return nil
+	if !t.ended() || errors.Is(t.err, context.Canceled) {
+		return nil // t.err is written before over is set
 	}
+	return t.err
 }
 
 // Params describes the link.

@@ -98,14 +98,11 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 	if s.mppeKeyWarn {
 		log.Warnf("--set-mppe-key: a fixed MPPE key is for testing only; it gives no security")
 	}
-	if s.pidFile != "" {
-		release, err := writePidFile(s.pidFile)
-		if err != nil {
-			log.Logf("%v", err)
-			return exitFatal
-		}
-		defer release()
+	release, ok := takePidFile(log, s.pidFile)
+	if !ok {
+		return exitFatal
 	}
+	defer release()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -282,6 +279,20 @@ func splitLines(s string) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+// takePidFile writes our pid to path (if any) and returns how to remove it; false means it
+// could not, which was logged.
+func takePidFile(log *logger, path string) (release func(), ok bool) {
+	if path == "" {
+		return func() {}, true
+	}
+	release, err := writePidFile(path)
+	if err != nil {
+		log.Logf("%v", err)
+		return nil, false
+	}
+	return release, true
 }
 
 // writePidFile writes our pid; a stale file from a dead process is replaced, a live one refuses.

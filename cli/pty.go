@@ -77,14 +77,11 @@ func runLaunch(ctx context.Context, log *logger, s *ptySettings) int {
 func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.File) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if s.pidFile != "" {
-		release, err := writePidFile(s.pidFile)
-		if err != nil {
-			log.Logf("%v", err)
-			return exitFatal
-		}
-		defer release()
+	release, ok := takePidFile(log, s.pidFile)
+	if !ok {
+		return exitFatal
 	}
+	defer release()
 	server, err := control.ResolveServer(ctx, s.dial.Server)
 	if err != nil {
 		log.Logf("%v", err)

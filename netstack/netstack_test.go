@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -159,15 +160,7 @@ func TestPing(t *testing.T) {
 
 // TestReadAllocs: taking queued packets off the link allocates nothing in the device.
 func TestReadAllocs(t *testing.T) {
-	st, err := New(addrA, nil, 1400)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.DialContext(context.Background(), "udp", "10.64.1.2:9")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, c := udpFrom(t)
 	bufs := [][]byte{make([]byte, 2048)}
 	sizes := []int{0}
 	msg := []byte("x")
@@ -190,11 +183,7 @@ func TestReadAllocs(t *testing.T) {
 // TestChecksumsChecked: the stack trusts received checksums (GRO's offload), so Write must
 // drop a corrupted packet that GRO does not check itself, and GRO the TCP ones.
 func TestChecksumsChecked(t *testing.T) {
-	a, err := New(addrA, nil, 1400)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, c := udpFrom(t)
 	b, err := New(addrB, nil, 1400)
 	if err != nil {
 		t.Fatal(err)
@@ -205,10 +194,6 @@ func TestChecksumsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	c, err := a.DialContext(context.Background(), "udp", "10.64.1.2:9")
-	if err != nil {
-		t.Fatal(err)
-	}
 	bufs := [][]byte{make([]byte, 2048)}
 	sizes := []int{0}
 	packet := func(msg string) []byte {
@@ -266,4 +251,20 @@ func TestChecksumsChecked(t *testing.T) {
 	if b.RxDropped.Load() != 2 {
 		t.Errorf("RxDropped = %d, want 2", b.RxDropped.Load())
 	}
+}
+
+// udpFrom is a stack at addrA, closed with the test, and a UDP socket of it to addrB:9;
+// nothing reads the stack's link side, so what the socket sends waits there.
+func udpFrom(t *testing.T) (*Stack, net.Conn) {
+	t.Helper()
+	st, err := New(addrA, nil, 1400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := st.DialContext(context.Background(), "udp", "10.64.1.2:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, c
 }

@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -313,14 +312,7 @@ func TestLibraryCapabilities(t *testing.T) {
 	defer ln.Close()
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "behind the server\n") }))
 
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "socks5")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/socks5").CombinedOutput(); err != nil {
-		t.Fatalf("building examples/socks5: %v\n%s", err, out)
-	}
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("wonderland\n"), 0o600)
-	args := []string{bin, "-server", b.ns.AddrA, "-user", "alice", "-password-file", pw, "-listen", "127.0.0.1:1080"}
+	args := nstest.SOCKS5Example(t, b.ns.AddrA, "alice", "wonderland", "127.0.0.1:1080")
 
 	noAdmin := nstest.Cmd(context.Background(), b.ns.B, setpriv, append([]string{"--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"}, args...)...)
 	log := nstest.NewBuffer()

@@ -10,9 +10,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,14 +137,8 @@ func TestLibraryErrorsAgainstDebianPptpd(t *testing.T) {
 func TestSOCKS5ExampleAgainstDebianPptpd(t *testing.T) {
 	serverStart(t)
 	want := vmWeb(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "socks5")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/socks5").CombinedOutput(); err != nil {
-		t.Fatalf("building examples/socks5: %v\n%s", err, out)
-	}
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("test\n"), 0o600)
-	p := start(t, bin, "-server", "192.0.2.2", "-user", "test", "-password-file", pw, "-listen", "127.0.0.1:1080")
+	args := nstest.SOCKS5Example(t, "192.0.2.2", "test", "test", "127.0.0.1:1080")
+	p := start(t, args[0], args[1:]...)
 	if !nstest.WaitFor(30*time.Second, func() bool { return strings.Contains(p.log.String(), "SOCKS5 on") || p.exited() }) || p.exited() {
 		t.Fatalf("the example did not come up:\n%s", p.log.String())
 	}

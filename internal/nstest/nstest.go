@@ -226,3 +226,20 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// SOCKS5Example builds examples/socks5 (from a package two levels below the module root)
+// into a temporary directory, writes password to a file beside it, and returns the
+// command line that runs it against server as user, listening on listen.
+func SOCKS5Example(t testing.TB, server, user, password, listen string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := dir + "/socks5"
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/socks5").CombinedOutput(); err != nil {
+		t.Fatalf("building examples/socks5: %v\n%s", err, out)
+	}
+	pw := dir + "/password"
+	if err := os.WriteFile(pw, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{bin, "-server", server, "-user", user, "-password-file", pw, "-listen", listen}
+}
