@@ -28,14 +28,7 @@ func TestRefusedMethods(t *testing.T) {
 		{"auth refuse-mschap-v2", Options{Auth: true, RefuseMSCHAPv2: true}, 0, "refuse-mschap-v2"},
 	} {
 		got, err := c.o.refusedMethods()
-		switch {
-		case c.err != "":
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
-			}
-		case err != nil || got != c.want:
-			t.Errorf("%s: %b, %v; want %b", c.name, got, err, c.want)
-		}
+		checkCase(t, c.name, got, err, c.want, c.err)
 	}
 	// A later noauth (pptp-linux's options.pptp after Debian's /etc/ppp/options) undoes auth.
 	var o Options
@@ -63,14 +56,7 @@ func TestMPPEPolicy(t *testing.T) {
 		{"require-mppe-128 nomppe-128", Options{RequireMPPE: true, RequireMPPE128: true, NoMPPE128: true}, ppp.MPPEPolicy{}, "no MPPE is left"},
 	} {
 		got, err := c.o.mppePolicy()
-		switch {
-		case c.err != "":
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("%s: err %v, want one naming %q", c.name, err, c.err)
-			}
-		case err != nil || got != c.want:
-			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
-		}
+		checkCase(t, c.name, got, err, c.want, c.err)
 	}
 }
 
@@ -106,5 +92,18 @@ func TestEngineConfig(t *testing.T) {
 	bad.ParseWords(strings.Fields("refuse-mschap-v2 refuse-mschap refuse-chap"), Source{})
 	if _, err := bad.EngineConfig(true); err == nil || !strings.Contains(err.Error(), "every authentication method") {
 		t.Errorf("all refused: %v", err)
+	}
+}
+
+// checkCase: with wantErr, err must name it; else got must be want.
+func checkCase[T comparable](t *testing.T, name string, got T, err error, want T, wantErr string) {
+	t.Helper()
+	switch {
+	case wantErr != "":
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: err %v, want one naming %q", name, err, wantErr)
+		}
+	case err != nil || got != want:
+		t.Errorf("%s: %+v, %v; want %+v", name, got, err, want)
 	}
 }
