@@ -18,6 +18,7 @@ import (
 
 	"github.com/pptp-go/pptp"
 	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/internal/nstest"
 	"github.com/pptp-go/pptp/netstack"
 	"github.com/pptp-go/pptp/ppp"
@@ -73,7 +74,10 @@ func (b *bench) open(ctx context.Context, i int) *client {
 		// by Call ID only: distinct IDs are a must here (random ones would collide).
 		Control: control.ClientConfig{CallID: uint16(i + 1), Logf: logf},
 		PPP:     &ec,
-		Logf:    logf,
+		// The IP send path, as the server's calls beyond the first use: a packet socket per
+		// client would measure this harness's 1000 sockets, not the server.
+		Link: gre.LinkOptions{Socket: gre.Options{BufferBytes: gre.DefaultBufferBytes}},
+		Logf: logf,
 	}
 	dctx, dcancel := context.WithTimeout(ctx, b.o.timeout)
 	defer dcancel()
