@@ -83,9 +83,8 @@ func NewMux(local netip.Addr, opt Options) (*Mux, error) {
 		return nil, fmt.Errorf("gre: mux needs a local IPv4 address, not %v", local)
 	}
 	// In the runtime poller: the reader hands every batch to calls' goroutines anyway,
-	// and a reader parked in the poller lets the woken call run on its P at once (one
-	// call's upload without MPPE: 1896-2284 Mbit/s against 1717-2101 read in blocking
-	// recvmmsg, four alternating runs, docs/performance.md).
+	// and a reader parked in the poller lets the woken call run on its P at once (faster
+	// than blocking recvmmsg in alternating runs: docs/performance-log.md).
 	opt.Local, opt.CallID, opt.Blocking = local, 0, false
 	fd, err := openRaw(opt, muxBufferFactor)
 	if err != nil {
