@@ -92,15 +92,12 @@ func (o *Options) acceptedMethods() (auth.MethodSet, error) {
 	return r, nil
 }
 
-// refusedMethods maps the refuse-* options and auth to the methods a client refuses.
-// pppd's auth would have the server authenticate itself to us, which PPTP servers do not
-// do; the one proof we get that the server knows the secret is MS-CHAPv2's authenticator
-// response, so with auth every other method is refused rather than auth being dropped.
+// refusedMethods maps the refuse-* options to the methods a client refuses. pppd's auth
+// asks the peer to authenticate itself, which a PPTP server never does; Debian's
+// /etc/ppp/options sets it and its options.pptp undoes it with noauth, so on the client it
+// has no effect, whichever came last.
 func (o *Options) refusedMethods() (auth.MethodSet, error) {
-	if o.Auth && o.RefuseMSCHAPv2 {
-		return 0, errors.New("auth needs MS-CHAPv2 (the only method in which the server proves it knows the secret), but refuse-mschap-v2 is set: remove one of them, or use noauth")
-	}
-	return methods(o.RefuseMSCHAPv2, o.RefuseMSCHAP || o.Auth, o.RefuseCHAP || o.Auth, o.RefusePAP || o.Auth), nil
+	return methods(o.RefuseMSCHAPv2, o.RefuseMSCHAP, o.RefuseCHAP, o.RefusePAP), nil
 }
 
 // methods is the set of the methods whose flag is on, the flags in preference order
