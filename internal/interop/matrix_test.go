@@ -85,13 +85,25 @@ func TestMatrixOurClient(t *testing.T) {
 				rows = append(rows, fmt.Sprintf("| %s | %s | not possible: %s |", c.mppe, c.auth, c.impossible))
 				t.Skip(c.impossible)
 			}
-			serverStart(t, "--mppe", c.mppe, "--auth", c.auth)
-			run(t, 20*time.Second, "exec", "iperf3 -s -D")
 			args := append([]string{"192.0.2.2", "--user", "test", "--password-file", pwFile(t), "--nohostroute"}, c.clientArgs...)
-			p := start(t, pptpBin, args...)
-			if !nstest.WaitFor(25*time.Second, func() bool { return addrOf("pptp0") != "" || p.exited() }) || p.exited() {
-				rows = append(rows, fmt.Sprintf("| %s | %s | FAIL: no link: %s |", c.mppe, c.auth, lastLine(p.log.String())))
-				t.Fatalf("no link:\n%s\nserver:\n%s", p.log.String(), tail(serverLog(t), 30))
+			var p *proc
+			// A link that does not come up is tried once more on a fresh VM: the UML guest
+			// now and then loses a control packet at set-up (it answered one with ICMP
+			// protocol-unreachable), and pppd ends an MPPE link whose CCP the lost packet
+			// makes us renegotiate. The first failure stays in the log.
+			for try := 1; ; try++ {
+				serverStart(t, "--mppe", c.mppe, "--auth", c.auth)
+				run(t, 20*time.Second, "exec", "iperf3 -s -D")
+				p = start(t, pptpBin, args...)
+				if nstest.WaitFor(25*time.Second, func() bool { return addrOf("pptp0") != "" || p.exited() }) && !p.exited() {
+					break
+				}
+				if try == 2 {
+					rows = append(rows, fmt.Sprintf("| %s | %s | FAIL: no link: %s |", c.mppe, c.auth, lastLine(p.log.String())))
+					t.Fatalf("no link:\n%s\nserver:\n%s", p.log.String(), tail(serverLog(t), 30))
+				}
+				t.Logf("no link on the first try, retrying once:\n%s\nserver:\n%s", p.log.String(), tail(serverLog(t), 30))
+				p.stop(t)
 			}
 			got := mppeLine.FindString(serverLog(t))
 			if got != c.want {
