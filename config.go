@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/pptp-go/pptp/control"
@@ -66,6 +67,23 @@ var authMethods = [...]struct {
 	m auth.Method
 }{{MSCHAPv2, auth.MSCHAPv2}, {MSCHAPv1, auth.MSCHAPv1}, {CHAPMD5, auth.CHAPMD5}, {PAP, auth.PAP}}
 
+// String lists the methods, strongest first ("MS-CHAPv2|PAP"); 0 is "MS-CHAPv2 (default)".
+func (a AuthMethods) String() string {
+	if a == 0 {
+		return "MS-CHAPv2 (default)"
+	}
+	var names []string
+	for _, m := range authMethods {
+		if a&m.a != 0 {
+			names = append(names, m.m.String())
+		}
+	}
+	if rest := a &^ allAuth; rest != 0 {
+		names = append(names, fmt.Sprintf("%#x", uint8(rest)))
+	}
+	return strings.Join(names, "|")
+}
+
 // Encryption is what a tunnel demands of MPPE (RFC 3078).
 type Encryption uint8
 
@@ -80,6 +98,15 @@ const (
 	NoEncryption
 	numEncryption
 )
+
+var encryptionNames = [...]string{"RequireMPPE128", "RequireMPPE", "AllowMPPE", "NoEncryption"}
+
+func (e Encryption) String() string {
+	if e < numEncryption {
+		return encryptionNames[e]
+	}
+	return fmt.Sprintf("Encryption(%d)", uint8(e))
+}
 
 const (
 	// DefaultMTU is the MTU (and our MRU) unless Config.MTU says otherwise.

@@ -87,3 +87,18 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("with PPP: %v", err)
 	}
 }
+
+func TestNames(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{AuthMethods(0).String(), "MS-CHAPv2 (default)"},
+		{(MSCHAPv2 | PAP).String(), "MS-CHAPv2|PAP"},
+		{(CHAPMD5 | 1<<6).String(), "CHAP-MD5|0x40"},
+		{Encryption(0).String(), "RequireMPPE128"},
+		{AllowMPPE.String(), "AllowMPPE"},
+		{Encryption(7).String(), "Encryption(7)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
