@@ -58,42 +58,38 @@ func (t *Tunnel) ended() bool { return t.over.Load() }
 // Listen listens for TCP connections arriving through the tunnel ("tcp", "tcp4"), on
 // address ":port" or "LOCAL:port" with the tunnel's own address.
 func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
-	ap, lc, err := t.listenOn("Listen", network, "tcp", address)
-	if err != nil {
-		return nil, err
-	}
-	if st := t.netstack(); st != nil {
-		return st.ListenTCP(ap)
-	}
-	return lc.Listen(context.Background(), "tcp4", ap.String())
+	return listen(t, "Listen", network, "tcp", address, (*netstack.Stack).ListenTCP,
+		func(lc *net.ListenConfig, a string) (net.Listener, error) {
+			return lc.Listen(context.Background(), "tcp4", a)
+		})
 }
 
 // ListenPacket listens for UDP datagrams arriving through the tunnel ("udp", "udp4").
 func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
-	ap, lc, err := t.listenOn("ListenPacket", network, "udp", address)
-	if err != nil {
-		return nil, err
-	}
-	if st := t.netstack(); st != nil {
-		return st.ListenUDP(ap)
-	}
-	return lc.ListenPacket(context.Background(), "udp4", ap.String())
+	return listen(t, "ListenPacket", network, "udp", address, (*netstack.Stack).ListenUDP,
+		func(lc *net.ListenConfig, a string) (net.PacketConn, error) {
+			return lc.ListenPacket(context.Background(), "udp4", a)
+		})
 }
 
-// listenOn checks a Listen's network (proto or proto+"4") and address, and gives the
-// kernel socket's ListenConfig for a TUN tunnel that is still up.
-func (t *Tunnel) listenOn(op, network, proto, address string) (netip.AddrPort, *net.ListenConfig, error) {
+// listen checks a Listen's network (proto or proto+"4") and address and listens on the
+// stack, or on a kernel socket bound to the TUN while the tunnel is up.
+func listen[T any](t *Tunnel, op, network, proto, address string,
+	onStack func(*netstack.Stack, netip.AddrPort) (T, error), onKernel func(*net.ListenConfig, string) (T, error)) (T, error) {
+	var none T
 	if network != proto && network != proto+"4" {
-		return netip.AddrPort{}, nil, fmt.Errorf("pptp: %s: network %q: only %s and %s4", op, network, proto, proto)
+		return none, fmt.Errorf("pptp: %s: network %q: only %s and %s4", op, network, proto, proto)
 	}
 	ap, err := t.localAddrPort(address)
-	if err != nil {
-		return ap, nil, err
+	switch {
+	case err != nil:
+		return none, err
+	case t.netstack() != nil:
+		return onStack(t.netstack(), ap)
+	case t.ended():
+		return none, net.ErrClosed // the interface name may already be another tunnel's
 	}
-	if t.netstack() == nil && t.ended() {
-		return ap, nil, net.ErrClosed // the interface name may already be another tunnel's
-	}
-	return ap, &net.ListenConfig{Control: t.bindToDevice}, nil
+	return onKernel(&net.ListenConfig{Control: t.bindToDevice}, ap.String())
 }
 
 // localAddrPort parses ":port" or "ADDR:port"; an empty host is the tunnel's address.

@@ -100,6 +100,33 @@ func TestLibrary(t *testing.T) {
 	sendAndCheck(t, sc, 1<<20)
 	tl.Close()
 
+	// A UDP socket in the tunnel, reached from the server's side and answering it.
+	pc, err := tun.ListenPacket("udp", ":7004")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 100)
+		if n, from, err := pc.ReadFrom(buf); err == nil {
+			pc.WriteTo(append([]byte("re: "), buf[:n]...), from)
+		}
+	}()
+	var uc net.Conn
+	if err := nstest.In(b.ns.A, func() (err error) { uc, err = net.Dial("udp4", "10.99.0.100:7004"); return }); err != nil {
+		t.Fatal(err)
+	}
+	uc.Write([]byte("datagram"))
+	uc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply := make([]byte, 100)
+	if n, err := uc.Read(reply); err != nil || string(reply[:n]) != "re: datagram" {
+		t.Errorf("UDP through the tunnel: %q, %v", reply[:n], err)
+	}
+	uc.Close()
+	pc.Close()
+	if _, err := tun.Listen("udp", ":1"); err == nil || !strings.Contains(err.Error(), "only tcp") {
+		t.Errorf("Listen(udp) = %v, want an error naming the networks", err)
+	}
+
 	st := tun.Stats()
 	if st.TxBytes < 8<<20 || st.RxBytes < 1<<20 || st.RxPackets < 700 || st.RxDecryptErrors != 0 || st.RTT <= 0 {
 		t.Errorf("Stats = %+v", st)
