@@ -118,9 +118,7 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		}
 		pc.Netif = netif.Config{Routes: tc.Routes, DefaultRoute: tc.DefaultRoute}
 		pc.ApplyDNS = tc.SetDNS
-		if tc.Down != nil {
-			pc.LinkDown = tc.Down
-		}
+		pc.LinkDown = tc.Down
 	}
 
 	link := cfg.Link
@@ -211,17 +209,12 @@ func (t *Tunnel) describe(p ppp.LinkParams, ifname string, netstackMode bool) Pa
 		MTU:        p.MTU,
 		User:       p.AuthUser,
 		Auth:       p.Auth.String(),
-		Encryption: "none",
+		Encryption: session.Cipher(p),
 	}
 	if !netstackMode {
 		out.Interface = ifname
 	}
 	if p.MPPE != nil {
-		mode := "stateful"
-		if p.MPPE.Stateless {
-			mode = "stateless"
-		}
-		out.Encryption = fmt.Sprintf("MPPE %d-bit %s", p.MPPE.Bits, mode)
 		out.MPPEBits = p.MPPE.Bits
 	}
 	return out

@@ -350,15 +350,23 @@ func (s *Server) mux(local netip.Addr) (*gre.Mux, error) {
 	return m, nil
 }
 
+// Cipher names the link's encryption: "MPPE 128-bit stateless", or "none".
+func Cipher(p ppp.LinkParams) string {
+	if p.MPPE == nil {
+		return "none"
+	}
+	mode := "stateful"
+	if p.MPPE.Stateless {
+		mode = "stateless"
+	}
+	return fmt.Sprintf("MPPE %d-bit %s", p.MPPE.Bits, mode)
+}
+
 // Describe is the one-line summary of a negotiated link.
 func Describe(p ppp.LinkParams) string {
 	enc := "no encryption"
 	if p.MPPE != nil {
-		mode := "stateful"
-		if p.MPPE.Stateless {
-			mode = "stateless"
-		}
-		enc = fmt.Sprintf("MPPE %d-bit %s", p.MPPE.Bits, mode)
+		enc = Cipher(p)
 	}
 	s := fmt.Sprintf("%s, address %s peer %s", enc, p.Local, p.Peer)
 	if len(p.DNS) > 0 {
