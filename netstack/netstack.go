@@ -74,6 +74,12 @@ var _ tun.Device = (*Stack)(nil)
 // New creates a stack whose address is local (IPv4) and whose names resolve with the dns
 // servers; mtu 0 means DefaultMTU.
 func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
+	return newStack(local, dns, mtu, true)
+}
+
+// newStack is New; handleLocal lets the stack's own sockets reach its own address (a
+// forwarding stack must not: gVisor then takes any source address as one of its own).
+func newStack(local netip.Addr, dns []netip.Addr, mtu int, handleLocal bool) (*Stack, error) {
 	if !local.Is4() {
 		return nil, fmt.Errorf("netstack: local address %v is not an IPv4 address", local)
 	}
@@ -88,7 +94,7 @@ func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
 		s: stack.New(stack.Options{
 			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
 			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
-			HandleLocal:        true,
+			HandleLocal:        handleLocal,
 		}),
 		ep:     channel.New(queueLen, uint32(mtu), ""),
 		local:  local,
