@@ -136,7 +136,7 @@ func NewForwarding(local netip.Addr, mtu int, h Handler) (*Stack, error) {
 	if h.Allow == nil || h.TCP == nil || h.UDP == nil {
 		return nil, errors.New("netstack: NewForwarding needs Allow, TCP and UDP")
 	}
-	st, err := newStack(local, nil, mtu, false)
+	st, err := newStack(local, nil, mtu, true)
 	if err != nil {
 		return nil, err
 	}
