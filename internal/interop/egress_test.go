@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,9 @@ ConnectPort 53
 			os.WriteFile(filepath.Join(sub, "pptpd.conf"), []byte("option "+filepath.Join(sub, "options")+
 				"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\negress netstack\negress-resolver "+farHost+"\n"+tc.conf), 0o600)
 			os.WriteFile(filepath.Join(sub, "chap-secrets"), []byte("test * test *\n"), 0o600)
-			s := start(t, pptpdBin, "--fg", "--debug", "--conf", filepath.Join(sub, "pptpd.conf"),
+			// No CAP_NET_ADMIN (no TUN, no routes): what is left of root's capabilities
+			// once it is out of the bounding set.
+			s := start(t, "setpriv", "--bounding-set", "-net_admin", pptpdBin, "--fg", "--debug", "--conf", filepath.Join(sub, "pptpd.conf"),
 				"--chap-secrets", filepath.Join(sub, "chap-secrets"), "--listen", "192.0.2.1", "--pidfile", filepath.Join(sub, "pid"))
 			time.Sleep(300 * time.Millisecond)
 			out, err := run(t, 120*time.Second, "client", "192.0.2.1", "--ping", "3", "--hold", "120", "--detach")
@@ -151,6 +154,9 @@ ConnectPort 53
 			}
 			if tuns, _ := nstest.Output(ns, "ip", "-o", "link", "show", "type", "tun"); strings.Contains(tuns, "pptpd") {
 				t.Errorf("a TUN exists in netstack mode:\n%s", tuns)
+			}
+			if capEff(t, s.cmd.Process.Pid)&(1<<12) != 0 { // CAP_NET_ADMIN
+				t.Error("pptpd runs with CAP_NET_ADMIN")
 			}
 			vm := func(cmd string) (string, error) { return run(t, 60*time.Second, "exec", "--vm", "client", cmd) }
 			if out, err := vm("ip route replace 198.51.100.0/24 dev ppp0"); err != nil {
@@ -186,4 +192,24 @@ ConnectPort 53
 			s.stop(t)
 		})
 	}
+}
+
+// capEff is the effective capability set of process pid (exec keeps the pid through ip
+// netns exec and setpriv).
+func capEff(t *testing.T, pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no CapEff line")
+	return 0
 }
