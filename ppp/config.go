@@ -37,7 +37,8 @@ type Config struct {
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr
 	DNS             []netip.Addr
-	UsePeerDNS      bool // client: ask for DNS servers (RFC 1877)
+	UsePeerDNS      bool       // client: ask for DNS servers (RFC 1877)
+	IPv6            IPv6Config // IPV6CP (RFC 5072); the zero value Protocol-Rejects it
 	// Up is called once the network layer is usable: IPCP Opened and, when MPPE is
 	// required or negotiated, CCP Opened. Down is called when it stops being usable.
 	// TxReset is called for a CCP Reset-Request from the peer (reset our encrypter).

@@ -44,6 +44,9 @@ type Engine struct {
 	lcpc           *lcp
 	ipcpc          *ipcp
 	ccpc           *ccp
+	ipv6cp         *fsm
+	ipv6cpc        *ipv6cp
+	ipv6Up         bool // IPv6Config.Up was called, Down not yet
 
 	phase    phase
 	closing  bool  // we are terminating the link (Close, failure)
@@ -110,7 +113,9 @@ func NewEngine(cfg Config, lower Lower) *Engine {
 	e.lcp = newFSM("LCP", ProtoLCP, e.lcpc, e)
 	e.ipcp = newFSM("IPCP", ProtoIPCP, e.ipcpc, e)
 	e.ccp = newFSM("CCP", ProtoCCP, e.ccpc, e)
-	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp} {
+	e.ipv6cpc = newIPV6CP(&e.cfg, e)
+	e.ipv6cp = newFSM("IPV6CP", ProtoIPV6CP, e.ipv6cpc, e)
+	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp, e.ipv6cp} {
 		f.restartTime = cfg.Restart
 	}
 	return e
@@ -171,6 +176,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.settle()
 		if e.finished {
 			e.setPhase(phaseDead)
+			e.ipv6cpDown()
 			if e.upCalled {
 				e.upCalled = false
 				if e.cfg.Down != nil {
@@ -198,6 +204,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.lcp.id++
 				e.sendPacket(ProtoLCP, CodeTerminateRequest, e.lcp.id, []byte("User request"))
 			}
+			e.ipv6cpDown()
 			if e.upCalled && e.cfg.Down != nil {
 				e.cfg.Down()
 			}
@@ -257,7 +264,7 @@ func (e *Engine) fail(err error, reason string) {
 
 func (e *Engine) nextDeadline() (time.Time, bool) {
 	var d time.Time
-	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.readyDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
+	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.ipv6cp.deadline, e.authDeadline, e.readyDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -267,7 +274,7 @@ func (e *Engine) nextDeadline() (time.Time, bool) {
 
 func (e *Engine) fireTimers() {
 	now := e.now()
-	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp} {
+	for _, f := range []*fsm{e.lcp, e.ipcp, e.ccp, e.ipv6cp} {
 		if !f.deadline.IsZero() && !now.Before(f.deadline) {
 			f.timeout()
 		}
@@ -427,6 +434,8 @@ func (e *Engine) input(frame []byte) {
 			return
 		}
 		e.ccp.input(info)
+	case ProtoIPV6CP:
+		e.ipv6cpInput(info)
 	case ProtoIPv4, ProtoCompressed, ProtoIPv6:
 		// Data that reached the control path (the data path owns these): ignore.
 	default:
@@ -473,6 +482,8 @@ func (e *Engine) protocolRejected(proto uint16) {
 	switch proto {
 	case ProtoIPCP:
 		e.ipcp.protReject()
+	case ProtoIPV6CP:
+		e.ipv6cp.protReject()
 	case ProtoCCP:
 		if e.ccpUsed {
 			e.ccpErr = fmt.Errorf("encryption negotiation failed: %s rejected CCP (no MPPE support)", e.cfg.peerRole())

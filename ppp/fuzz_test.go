@@ -26,8 +26,11 @@ type syncPair struct {
 
 func newSyncPair() *syncPair {
 	p := &syncPair{toS: &queueLower{}, toC: &queueLower{}}
-	p.c = NewEngine(clientConfig(), p.toS)
-	p.s = NewEngine(serverConfig(), p.toC)
+	// IPV6CP runs too (the server opens it, as pppd +ipv6), so its input is reachable.
+	ccfg, scfg := clientConfig(), serverConfig()
+	ccfg.IPv6.Mode, scfg.IPv6.Mode = IPv6Passive, IPv6Active
+	p.c = NewEngine(ccfg, p.toS)
+	p.s = NewEngine(scfg, p.toC)
 	for _, e := range []*Engine{p.c, p.s} {
 		e.authRand = bytes.NewReader(bytes.Repeat([]byte{0x5A}, 4096))
 		e.magic = func() uint32 { p.magicState = p.magicState*1664525 + 1013904223; return p.magicState | 1 }
@@ -82,6 +85,7 @@ func FuzzEngineInput(f *testing.F) {
 	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, CodeProtocolReject, 1, []byte{0x80, 0xFD})))
 	f.Add(uint8(60), true, uint8(0), appendFrame(nil, ProtoCCP, appendPacket(nil, CodeResetRequest, 1, nil)))
 	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoIPV6CP, appendPacket(nil, CodeConfigureRequest, 1, nil)))
+	f.Add(uint8(60), true, uint8(32), appendFrame(nil, ProtoIPV6CP, appendPacket(nil, CodeConfigureNak, 1, []byte{1, 10, 0, 0, 0, 0, 0, 0, 0, 0})))
 	f.Add(uint8(5), false, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 8, 3, 1})                 // auth option with length 1
 	f.Add(uint8(5), true, uint8(0), []byte{0xFF, 0x03, 0xC0, 0x21, 4, 1, 0, 6, LCPOptAuthProtocol, 9}) // Reject whose option runs past the packet
 	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 7, 1, 0, 4})                                  // Code-Reject without the rejected code
@@ -109,7 +113,7 @@ func fuzzEngine(t *testing.T, steps uint8, toServer bool, timers uint8, data []b
 			e.settle()
 		}
 	}
-	for i, fire := range []func(){e.lcp.timeout, e.ipcp.timeout, e.ccp.timeout, e.authTimeout, e.echoTimeout} {
+	for i, fire := range []func(){e.lcp.timeout, e.ipcp.timeout, e.ccp.timeout, e.authTimeout, e.echoTimeout, e.ipv6cp.timeout} {
 		if timers&(1<<i) != 0 && !e.finished {
 			fire()
 			e.settle()
@@ -125,7 +129,7 @@ func fuzzEngine(t *testing.T, steps uint8, toServer bool, timers uint8, data []b
 		t.Fatal("a finished engine came back")
 	}
 	for _, x := range []*Engine{p.c, p.s} {
-		for _, f := range []*fsm{x.lcp, x.ipcp, x.ccp} {
+		for _, f := range []*fsm{x.lcp, x.ipcp, x.ccp, x.ipv6cp} {
 			if f.state >= numStates || f.restart < 0 {
 				t.Fatalf("%s: state %v restart %d", f.name, f.state, f.restart)
 			}

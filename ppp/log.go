@@ -149,6 +149,13 @@ func describeOption(proto uint16, o Option) string {
 		if o.Type() == ipcpCompress {
 			return fmt.Sprintf("compress % x", d)
 		}
+	case ProtoIPV6CP:
+		switch {
+		case o.Type() == ipv6cpIfaceID && len(d) == 8:
+			return "ifaceid " + InterfaceID(d).String()
+		case o.Type() == ipv6cpCompress:
+			return fmt.Sprintf("compress % x", d)
+		}
 	case ProtoCCP:
 		if o.Type() == ccpMPPE && len(d) == 4 {
 			return "mppe " + describeMPPE(binary.BigEndian.Uint32(d))

@@ -41,6 +41,8 @@ func (e *Engine) layerUp(proto uint16) {
 		e.ipcpUp()
 	case ProtoCCP:
 		e.ccpUp()
+	case ProtoIPV6CP:
+		e.ipv6cpUp()
 	}
 }
 
@@ -50,6 +52,8 @@ func (e *Engine) layerDown(proto uint16) {
 		e.lcpDown()
 	case ProtoIPCP, ProtoCCP:
 		e.ncpDown()
+	case ProtoIPV6CP:
+		e.ipv6cpDown()
 	}
 }
 
@@ -61,6 +65,8 @@ func (e *Engine) layerFinished(proto uint16) {
 		e.ipcpFinished()
 	case ProtoCCP:
 		e.ccpFinished()
+	case ProtoIPV6CP:
+		e.ipv6cpFinished()
 	}
 }
 
@@ -132,7 +138,7 @@ func (e *Engine) lcpDown() {
 	e.authEx = nil
 	e.authDone = false
 	e.keys = nil
-	for _, f := range []*fsm{e.ipcp, e.ccp} {
+	for _, f := range []*fsm{e.ipcp, e.ccp, e.ipv6cp} {
 		if f.state != stInitial {
 			f.lowerDown()
 			f.handle(evClose)
@@ -235,6 +241,10 @@ func (e *Engine) startIPCP() {
 	e.ipcpStarted = true
 	e.ipcp.open()
 	e.ipcp.lowerUp()
+	if e.cfg.IPv6.Mode == IPv6Active {
+		e.ipv6cp.open()
+		e.ipv6cp.lowerUp()
+	}
 }
 
 func (e *Engine) ipcpUp() {
@@ -258,6 +268,7 @@ func (e *Engine) ccpUp() {
 		// request sent beside CCP's is likely lost: resend it now, not after the
 		// restart timer (3 s).
 		e.ipcp.retransmit()
+		e.ipv6cp.retransmit()
 	}
 	e.startIPCP()
 	e.maybeUp()
