@@ -4,6 +4,7 @@ package pppconf
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pptp-go/pptp/ppp"
@@ -26,6 +27,8 @@ func DefaultClientConfig() ppp.Config {
 		EchoInterval: DefaultEchoInterval,
 		EchoFailure:  DefaultEchoFailure,
 		MPPE:         ppp.MPPEPolicy{Allow40: true, Allow128: true, Stateless: true},
+		// IPV6CP answered when the peer opens it, as Windows and pppd +ipv6 do.
+		IPv6: ppp.IPv6Config{Mode: ppp.IPv6Passive},
 	}
 }
 
@@ -58,6 +61,9 @@ func (o *Options) EngineConfig(server bool) (ppp.Config, error) {
 	}
 	e.Debug = o.Debug
 	var err error
+	if e.IPv6, err = o.ipv6Config(server); err != nil {
+		return e, err
+	}
 	if e.MPPE, err = o.mppePolicy(); err != nil {
 		return e, err
 	}
@@ -148,4 +154,25 @@ func (o *Options) mppePolicy() (ppp.MPPEPolicy, error) {
 		p = ppp.MPPEPolicy{}
 	}
 	return p, nil
+}
+
+// ipv6Config maps +ipv6, noipv6, ipv6 <local>,<remote>, ipv6cp-use-ipaddr and
+// ipv6cp-accept-local. As in pppd, use-ipaddr needs an IPv4 address of our own to take the
+// identifier from; a server has one per session, a client only from a local:remote word.
+func (o *Options) ipv6Config(server bool) (ppp.IPv6Config, error) {
+	c := ppp.IPv6Config{Mode: ppp.IPv6Passive, LocalID: o.IPv6LocalID, PeerID: o.IPv6RemoteID,
+		UseIPAddr: o.IPv6UseIPAddr, AcceptLocal: o.IPv6AcceptLocal}
+	switch {
+	case o.NoIPv6:
+		c.Mode = ppp.IPv6Off
+	case o.IPv6:
+		c.Mode = ppp.IPv6Active
+	}
+	if c.UseIPAddr && !server && c.LocalID.IsZero() && !o.LocalIP.IsValid() {
+		return c, errors.New("ipv6cp-use-ipaddr needs our IPv4 address (a local:remote word such as 10.0.0.2:) or ipv6 <local>,")
+	}
+	if !c.LocalID.IsZero() && c.LocalID == c.PeerID {
+		return c, fmt.Errorf("ipv6: the local and remote interface identifiers are the same (%v)", c.LocalID)
+	}
+	return c, nil
 }

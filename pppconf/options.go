@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/pptp-go/pptp/ppp"
 )
 
 // PPPDir is pppd's configuration directory; `call NAME` reads PPPDir/peers/NAME and
@@ -81,7 +83,13 @@ type Options struct {
 	RemoteIP     netip.Addr     // "local:remote" word, right side
 	Routes       []netip.Prefix // route (extension, repeatable): routes via the tunnel
 	MSDNS        []netip.Addr   // ms-dns (repeatable, server): DNS servers offered to the peer
-	NoIPv6       bool           // noipv6 (accepted: we never speak IPv6CP)
+	NoIPv6       bool           // noipv6 (or -ipv6) given last: IPV6CP is Protocol-Rejected
+	IPv6         bool           // +ipv6 (or ipv6 <ids>) given last: we open IPV6CP ourselves
+	// IPv6 (RFC 5072). Without +ipv6 or noipv6, IPV6CP is answered when the peer opens it.
+	IPv6LocalID, IPv6RemoteID ppp.InterfaceID // ipv6 <local>,<remote>; zero = not given
+	IPv6UseIPAddr             bool            // ipv6cp-use-ipaddr
+	IPv6AcceptLocal           bool            // ipv6cp-accept-local
+	DefaultRoute6             bool            // defaultroute6 / nodefaultroute6
 
 	// Compression (we implement none; these are accepted and honoured trivially).
 	NoCCP     bool // noccp (also disables MPPE)
@@ -109,15 +117,16 @@ type Options struct {
 type Kind uint8
 
 const (
-	KindFlag    Kind = iota // no argument
-	KindInt                 // decimal integer within limits
-	KindHex32               // hexadecimal 32-bit number (asyncmap)
-	KindString              // any word
-	KindIPv4                // IPv4 address
-	KindPrefix              // IPv4 network, e.g. 10.0.0.0/8
-	KindHexKey              // hex bytes (set-mppe-key)
-	KindAddr                // host:port listen address
-	KindInclude             // file PATH / call NAME
+	KindFlag     Kind = iota // no argument
+	KindInt                  // decimal integer within limits
+	KindHex32                // hexadecimal 32-bit number (asyncmap)
+	KindString               // any word
+	KindIPv4                 // IPv4 address
+	KindPrefix               // IPv4 network, e.g. 10.0.0.0/8
+	KindHexKey               // hex bytes (set-mppe-key)
+	KindAddr                 // host:port listen address
+	KindInclude              // file PATH / call NAME
+	KindIfaceIDs             // ipv6 <local>,<remote>: IPv6 interface identifiers
 )
 
 // TakesArg reports whether the option consumes the next word.
@@ -243,6 +252,15 @@ var table = []option{
 	flagOpt(GroupIP, "defaultroute", "route everything through the tunnel", func(o *Options) { o.DefaultRoute = true }),
 	flagOpt(GroupIP, "nodefaultroute", "do not add a default route (default)", func(o *Options) { o.DefaultRoute = false }),
 	flagOpt(GroupIP, "usepeerdns", "use the DNS servers the peer offers", func(o *Options) { o.UsePeerDNS = true }),
+	flagOpt(GroupIP, "+ipv6", "open IPV6CP ourselves (default: answer it when the peer opens it)", func(o *Options) { o.IPv6, o.NoIPv6 = true, false }),
+	flagOpt(GroupIP, "noipv6", "refuse IPv6 (Protocol-Reject IPV6CP)", func(o *Options) { o.IPv6, o.NoIPv6 = false, true }),
+	flagOpt(GroupIP, "-ipv6", "same as noipv6", func(o *Options) { o.IPv6, o.NoIPv6 = false, true }),
+	{Info: Info{Name: "ipv6", Kind: KindIfaceIDs, Arg: "LOCAL,REMOTE", Group: GroupIP,
+		Help: "IPv6 interface identifiers (e.g. ::1,::2; either may be empty); implies +ipv6"}},
+	flagOpt(GroupIP, "ipv6cp-use-ipaddr", "take the IPv6 interface identifiers from the IPv4 addresses", func(o *Options) { o.IPv6UseIPAddr = true }),
+	flagOpt(GroupIP, "ipv6cp-accept-local", "accept the peer's idea of our IPv6 interface identifier", func(o *Options) { o.IPv6AcceptLocal = true }),
+	flagOpt(GroupIP, "defaultroute6", "IPv6 default route through the tunnel (from the server's Router Advertisement)", func(o *Options) { o.DefaultRoute6 = true }),
+	flagOpt(GroupIP, "nodefaultroute6", "no IPv6 default route (default)", func(o *Options) { o.DefaultRoute6 = false }),
 	flagOpt(GroupIP, "noipdefault", "let the peer assign our address (client default)", func(o *Options) { o.NoIPDefault = true }),
 	ext(repeat(option{Info: Info{Name: "route", Kind: KindPrefix, Arg: "CIDR", Group: GroupIP,
 		Help: "route this IPv4 network through the tunnel (repeatable)"},
@@ -299,7 +317,6 @@ var table = []option{
 	flagOpt(GroupCompat, "lock", "", func(o *Options) { o.Lock = true }),
 	flagOpt(GroupCompat, "nodetach", "", func(o *Options) { o.NoDetach = true }),
 	flagOpt(GroupCompat, "updetach", "", func(o *Options) { o.UpDetach = true }),
-	flagOpt(GroupCompat, "noipv6", "", func(o *Options) { o.NoIPv6 = true }),
 	noOp("nolock", ""),
 	noOp("ipcp-accept-local", "we always accept the address the peer assigns"),
 	noOp("ipcp-accept-remote", "we always accept the peer's address"),
@@ -453,6 +470,29 @@ func (o *Options) apply(inc *includes, word string, args []string) (int, error) 
 			return 0, bad("")
 		}
 		opt.str(o, arg)
+	case KindIfaceIDs:
+		l, r, _ := strings.Cut(arg, ",")
+		var ids [2]ppp.InterfaceID
+		for i, w := range [...]string{l, r} {
+			if w == "" {
+				continue
+			}
+			id, err := ppp.ParseInterfaceID(w)
+			if err != nil || id.IsZero() {
+				return 0, bad(" (interface identifiers are IPv6 addresses such as ::1, not zero)")
+			}
+			ids[i] = id
+		}
+		if l == "" && r == "" {
+			return 0, bad("")
+		}
+		if !ids[0].IsZero() {
+			o.IPv6LocalID = ids[0]
+		}
+		if !ids[1].IsZero() {
+			o.IPv6RemoteID = ids[1]
+		}
+		o.IPv6, o.NoIPv6 = true, false
 	case KindInclude:
 		path := arg
 		if word == "call" {
@@ -531,6 +571,8 @@ func argNoun(k Kind) string {
 		return "a listen address host:port"
 	case KindInclude:
 		return "a file name"
+	case KindIfaceIDs:
+		return "LOCAL,REMOTE interface identifiers"
 	}
 	return "a value"
 }

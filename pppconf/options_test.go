@@ -73,7 +73,7 @@ func TestTokenizeErrors(t *testing.T) {
 // Every option in the table can be applied and is recorded as given.
 func TestEveryOption(t *testing.T) {
 	args := map[Kind]string{KindInt: "1400", KindHex32: "0", KindString: "x", KindIPv4: "10.0.0.1",
-		KindPrefix: "10.0.0.0/8", KindHexKey: strings.Repeat("ab", 16), KindAddr: "127.0.0.1:1080"}
+		KindPrefix: "10.0.0.0/8", KindHexKey: strings.Repeat("ab", 16), KindAddr: "127.0.0.1:1080", KindIfaceIDs: "::1,::2"}
 	for _, info := range Table() {
 		if info.Kind == KindInclude {
 			continue
