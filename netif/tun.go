@@ -103,6 +103,10 @@ func CreateTUN(name string, mtu int) (tun.Device, string, error) {
 		dev.Close()
 		return nil, "", fmt.Errorf("TUN %q: %w", real, err)
 	}
+	if err := NoAutoLinkLocal(real); err != nil {
+		dev.Close()
+		return nil, "", fmt.Errorf("TUN %q: %w", real, err)
+	}
 	return dev, real, nil
 }
 
