@@ -185,7 +185,10 @@ type Params struct {
 	CallID      uint16     // ours; the server's is PeerCallID
 	PeerCallID  uint16
 	Local, Peer netip.Addr // our address inside the tunnel, and the server's end
-	DNS         []netip.Addr
+	// Local6 and Peer6 are the link-local addresses IPV6CP agreed (TUN mode), zero until
+	// it opened; a global address, if any, comes from the server's Router Advertisement.
+	Local6, Peer6 netip.Addr
+	DNS           []netip.Addr
 	MTU         int
 	User        string // the name we authenticated as
 	Auth        string // the method: "MS-CHAPv2", "MS-CHAPv1", "CHAP-MD5", "PAP" or "none"

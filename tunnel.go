@@ -55,6 +55,13 @@ type TUNConfig struct {
 	// nor call Close.
 	Up   func(Params)
 	Down func()
+	// IPv6 (when the server opens IPV6CP; Config.PPP's IPv6.Mode decides): Up6 runs when the
+	// link-local addresses are on the interface, Down6 before they are removed (pppd's
+	// ipv6-up and ipv6-down). The kernel takes a global address from the server's Router
+	// Advertisement; DefaultRoute6 also takes its default route.
+	Up6           func(Params)
+	Down6         func()
+	DefaultRoute6 bool
 }
 
 // Dial places a call to cfg.Server and brings its PPP link up onto a user-space TCP/IP
@@ -104,6 +111,9 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 			return func() error { return nil }, nil // the device closes with the session
 		}
 		ec.UsePeerDNS = true // the stack resolves names with the server's DNS
+		// The user-space stack is IPv4 only: refuse IPV6CP rather than agree to IPv6 that
+		// nothing would carry.
+		ec.IPv6.Mode = ppp.IPv6Off
 	} else {
 		name := tc.Name
 		if name == "" {
@@ -119,6 +129,22 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		pc.Netif = netif.Config{Routes: tc.Routes, DefaultRoute: tc.DefaultRoute}
 		pc.ApplyDNS = tc.SetDNS
 		pc.LinkDown = tc.Down
+		pc.Netif6 = netif.Config6{AcceptRA: true, DefaultRoute: tc.DefaultRoute6}
+		pc.LinkDown6 = tc.Down6
+		userUp6 := ec.IPv6.Up
+		ec.IPv6.Up = func(p6 ppp.IPv6Params) {
+			t.mu.Lock()
+			t.params.Local6, t.params.Peer6 = p6.Local(), p6.Peer()
+			params := t.params
+			t.mu.Unlock()
+			logf("IPv6 up on %s: local %v, peer %v", pc.IfName, p6.Local(), p6.Peer())
+			if userUp6 != nil {
+				userUp6(p6)
+			}
+			if tc.Up6 != nil {
+				tc.Up6(params)
+			}
+		}
 	}
 
 	link := cfg.Link
@@ -150,6 +176,7 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 	ec.Up = func(p ppp.LinkParams) {
 		params := t.describe(p, pc.IfName, tc == nil)
 		t.mu.Lock()
+		params.Local6, params.Peer6 = t.params.Local6, t.params.Peer6 // IPV6CP may have been first
 		t.params = params
 		t.mu.Unlock()
 		logf("link up on %s: %s", pc.IfName, session.Describe(p))

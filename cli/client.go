@@ -36,24 +36,26 @@ const (
 // clientSettings is everything the built-in client needs, resolved from the command line,
 // pppd option files and secrets.
 type clientSettings struct {
-	server      string
-	dial        session.DialConfig
-	engine      ppp.Config
-	ifname      string
-	mtu         int
-	netif       netif.Config
-	applyDNS    bool
-	pidFile     string
-	debug       bool
-	ipparam     string // for ip-up and ip-down
-	persist     bool
-	maxFail     int
-	holdoff     time.Duration
-	statusFile  string
-	socksAddr   string
-	httpAddr    string
-	mppeKeyWarn bool
-	noHostRoute bool
+	server string
+	dial   session.DialConfig
+	engine ppp.Config
+	ifname string
+	mtu    int
+	netif  netif.Config
+	// defaultRoute6: the IPv6 default route from the server's Router Advertisement
+	defaultRoute6 bool
+	applyDNS      bool
+	pidFile       string
+	debug         bool
+	ipparam       string // for ip-up and ip-down
+	persist       bool
+	maxFail       int
+	holdoff       time.Duration
+	statusFile    string
+	socksAddr     string
+	httpAddr      string
+	mppeKeyWarn   bool
+	noHostRoute   bool
 }
 
 // exitError carries an exit status with its message.
@@ -188,14 +190,18 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 		t, err = pptp.Dial(ctx, cfg)
 	} else {
 		scripts := newLinkScripts(log, false, s.ipparam)
+		scripts6 := newIPv6Scripts(log, false, s.ipparam)
 		t, err = pptp.DialTUN(ctx, cfg, pptp.TUNConfig{
-			Name:         s.ifname,
-			Routes:       s.netif.Routes,
-			DefaultRoute: s.netif.DefaultRoute,
-			SetDNS:       s.applyDNS,
-			NoHostRoute:  s.noHostRoute,
-			Up:           scripts.upParams,
-			Down:         scripts.down,
+			Name:          s.ifname,
+			Routes:        s.netif.Routes,
+			DefaultRoute:  s.netif.DefaultRoute,
+			SetDNS:        s.applyDNS,
+			NoHostRoute:   s.noHostRoute,
+			Up:            scripts.upParams,
+			Down:          scripts.down,
+			Up6:           scripts6.up6Params,
+			Down6:         scripts6.down,
+			DefaultRoute6: s.defaultRoute6,
 		})
 	}
 	if err != nil {

@@ -33,6 +33,7 @@ type linkScripts struct {
 	log     *logger
 	ipparam string
 	server  bool // PEERNAME is the client's authenticated name
+	v6      bool // ipv6-up and ipv6-down, with link-local addresses
 
 	mu      sync.Mutex
 	args    []string      // set when the link came up
@@ -43,6 +44,19 @@ type linkScripts struct {
 
 func newLinkScripts(log *logger, server bool, ipparam string) *linkScripts {
 	return &linkScripts{dir: pppconf.PPPDir, log: log, server: server, ipparam: ipparam}
+}
+
+// newIPv6Scripts is newLinkScripts for pppd's ipv6-up and ipv6-down: the same arguments
+// with the link-local addresses in place of the IPv4 ones.
+func newIPv6Scripts(log *logger, server bool, ipparam string) *linkScripts {
+	s := newLinkScripts(log, server, ipparam)
+	s.v6 = true
+	return s
+}
+
+// up6Params is up for a client tunnel's IPv6.
+func (s *linkScripts) up6Params(p pptp.Params) {
+	s.up(p.Interface, ppp.LinkParams{Local: p.Local6, Peer: p.Peer6, AuthUser: p.User})
 }
 
 // upParams is up for a client tunnel.
@@ -58,9 +72,13 @@ func (s *linkScripts) up(ifname string, p ppp.LinkParams) {
 	s.p, s.upSince = p, time.Now()
 	done := make(chan struct{})
 	s.upDone = done
+	up := "ip-up"
+	if s.v6 {
+		up = "ipv6-up"
+	}
 	go func() {
 		defer close(done)
-		s.run("ip-up")
+		s.run(up)
 	}()
 }
 
@@ -76,6 +94,10 @@ func (s *linkScripts) down() {
 	select {
 	case <-done:
 	case <-time.After(scriptTimeout):
+	}
+	if s.v6 {
+		s.run("ipv6-down")
+		return
 	}
 	s.run("ip-down")
 }
@@ -112,12 +134,16 @@ func (s *linkScripts) run(name string) {
 // environ is pppd's environment for the scripts. Precondition: s.mu held.
 func (s *linkScripts) environ(name string) []string {
 	a := s.args
-	env := []string{"IFNAME=" + a[0], "DEVICE=" + a[1], "SPEED=" + a[2], "IPLOCAL=" + a[3], "IPREMOTE=" + a[4],
+	local, remote := "IPLOCAL=", "IPREMOTE="
+	if s.v6 {
+		local, remote = "LLLOCAL=", "LLREMOTE=" // pppd's names in ipv6-up's environment
+	}
+	env := []string{"IFNAME=" + a[0], "DEVICE=" + a[1], "SPEED=" + a[2], local + a[3], remote + a[4],
 		"PPPD_PID=" + strconv.Itoa(os.Getpid()), "ORIG_UID=" + strconv.Itoa(os.Getuid())}
 	if s.server && s.p.AuthUser != "" {
 		env = append(env, "PEERNAME="+s.p.AuthUser)
 	}
-	if !s.server { // a server's LinkParams.DNS are what it offers, not the peer's
+	if !s.server && !s.v6 { // a server's LinkParams.DNS are what it offers, not the peer's
 		for i, d := range s.p.DNS {
 			if i < 2 {
 				env = append(env, fmt.Sprintf("DNS%d=%s", i+1, d))
@@ -127,7 +153,7 @@ func (s *linkScripts) environ(name string) []string {
 			env = append(env, "USEPEERDNS=1")
 		}
 	}
-	if name == "ip-down" {
+	if name == "ip-down" || name == "ipv6-down" {
 		env = append(env, "CONNECT_TIME="+strconv.Itoa(int(time.Since(s.upSince).Seconds())))
 	}
 	return env

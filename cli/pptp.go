@@ -177,6 +177,7 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	}
 	s.engine = e
 	s.netif = netif.Config{Routes: o.Routes, DefaultRoute: o.DefaultRoute}
+	s.defaultRoute6 = o.DefaultRoute6
 	s.noHostRoute = a.NoHostRoute
 	s.applyDNS = o.UsePeerDNS
 	if s.socksAddr != "" || s.httpAddr != "" {

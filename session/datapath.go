@@ -76,6 +76,7 @@ type datapath struct {
 
 	// state is swapped by the engine goroutine at Up and read once per batch by both routines.
 	state atomic.Pointer[cryptoState]
+	ipv6  atomic.Bool // IPV6CP is open: IPv6 (0x0057) passes too
 	up    chan struct{} // closed at the first Up
 	once  sync.Once
 }
@@ -167,14 +168,23 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 	if !st.acfc {
 		start -= 2
 	}
+	v6 := d.ipv6.Load()
 	for i, b := range bufs {
 		size := sizes[i]
-		if size == 0 || b[TunOffset]>>4 != 4 {
-			d.stats.TxDropped.Add(1) // only IPv4 is negotiated (IPCP)
+		var proto byte
+		switch {
+		case size == 0:
+		case b[TunOffset]>>4 == 4:
+			proto = 0x21
+		case b[TunOffset]>>4 == 6 && v6:
+			proto = 0x57
+		}
+		if proto == 0 {
+			d.stats.TxDropped.Add(1) // only what IPCP (and IPV6CP) negotiated
 			continue
 		}
 		end := TunOffset + size
-		b[TunOffset-2], b[TunOffset-1] = 0x00, 0x21
+		b[TunOffset-2], b[TunOffset-1] = 0x00, proto
 		p := TunOffset - 2
 		if st.enc != nil {
 			st.enc.Encrypt(b[p-mppe.HeaderLen:p], b[p:end])
@@ -197,6 +207,7 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 // in one batch, and hands everything else to the engine.
 func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 	st := d.state.Load()
+	v6 := d.ipv6.Load()
 	out = out[:0]
 	for i, b := range bufs {
 		frame := b[offs[i]:]
@@ -236,6 +247,12 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 					continue
 				}
 				out = d.appendIP(out, b, at)
+			} else if iproto == ppp.ProtoIPv6 && v6 {
+				if !ipv6HeaderOK(b[at:]) {
+					d.stats.RxBadIP.Add(1)
+					continue
+				}
+				out = d.appendIP(out, b, at)
 			} else {
 				// Encrypted non-IP (IPv6 from a peer we did not negotiate it with): the
 				// engine answers with a Protocol-Reject.
@@ -244,6 +261,16 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 		case proto == ppp.ProtoIPv4:
 			if st == nil || st.dec != nil {
 				d.stats.RxUnencrypted.Add(1) // clear text while MPPE is on, or before IPCP
+				continue
+			}
+			out = d.appendIP(out, b, infoAt)
+		case proto == ppp.ProtoIPv6 && v6:
+			if st == nil || st.dec != nil {
+				d.stats.RxUnencrypted.Add(1)
+				continue
+			}
+			if !ipv6HeaderOK(b[infoAt:]) {
+				d.stats.RxBadIP.Add(1)
 				continue
 			}
 			out = d.appendIP(out, b, infoAt)
@@ -279,4 +306,10 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// ipv6HeaderOK is the receive check for IPv6, as ipv4.HeaderOK for IPv4: version 6 and a
+// payload length that fits the packet (a wrong MPPE key fails it 15 times in 16).
+func ipv6HeaderOK(b []byte) bool {
+	return len(b) >= 40 && b[0]>>4 == 6 && 40+(int(b[4])<<8|int(b[5])) <= len(b)
 }

@@ -32,7 +32,13 @@ type PPPConfig struct {
 	// LinkDown, if set, is called once the engine has stopped and before the interface
 	// configuration is undone, if the link had come up (pppd's ip-down runs there).
 	LinkDown func()
-	Logf     func(format string, args ...any)
+	// IPv6, when IPV6CP opens: Netif6 is the template for the link-local addresses on the
+	// TUN (IfName, Local and Peer are filled in), or Configure6 replaces that. LinkDown6, if
+	// set, runs before they are removed (pppd's ipv6-down).
+	Netif6     netif.Config6
+	Configure6 func(p ppp.IPv6Params) (undo func() error, err error)
+	LinkDown6  func()
+	Logf       func(format string, args ...any)
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -44,6 +50,7 @@ type PPP struct {
 
 	mu     sync.Mutex
 	undo   func() error
+	undo6  func() error // IPv6's configuration, while IPV6CP is open
 	params *ppp.LinkParams
 	upErr  error
 }
@@ -94,6 +101,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 			userReset()
 		}
 	}
+	s.wrapIPv6(&ec.IPv6)
 	s.engine = ppp.NewEngine(ec, lowerLink{link})
 	s.dp.engine = s.engine
 	return s
@@ -198,6 +206,7 @@ func (s *PPP) Run(ctx context.Context) error {
 	undo := s.undo
 	s.undo = nil
 	s.mu.Unlock()
+	s.ipv6Down() // the engine's Down6 already ran it, unless Run ended another way
 	if undo != nil && s.cfg.LinkDown != nil {
 		s.cfg.LinkDown()
 	}
