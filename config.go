@@ -185,16 +185,17 @@ type Params struct {
 	CallID      uint16     // ours; the server's is PeerCallID
 	PeerCallID  uint16
 	Local, Peer netip.Addr // our address inside the tunnel, and the server's end
-	// Local6 and Peer6 are the link-local addresses IPV6CP agreed (TUN mode), zero until
-	// it opened; a global address, if any, comes from the server's Router Advertisement.
-	Local6, Peer6 netip.Addr
-	DNS           []netip.Addr
+	DNS         []netip.Addr
 	MTU         int
 	User        string // the name we authenticated as
 	Auth        string // the method: "MS-CHAPv2", "MS-CHAPv1", "CHAP-MD5", "PAP" or "none"
 	// Encryption is "none" or e.g. "MPPE 128-bit stateless"; MPPEBits is 0, 40 or 128.
 	Encryption string
 	MPPEBits   int
+
+	// Local6 and Peer6 are the link-local addresses IPV6CP agreed (TUN mode), zero until
+	// it opened; a global address, if any, comes from the server's Router Advertisement.
+	Local6, Peer6 netip.Addr
 }
 
 // Stats are a tunnel's counters: the IP datapath's and the GRE link's.

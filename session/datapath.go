@@ -76,9 +76,11 @@ type datapath struct {
 
 	// state is swapped by the engine goroutine at Up and read once per batch by both routines.
 	state atomic.Pointer[cryptoState]
-	ipv6  atomic.Bool // IPV6CP is open: IPv6 (0x0057) passes too
 	up    chan struct{} // closed at the first Up
 	once  sync.Once
+
+	// ipv6 is set while IPV6CP is open: IPv6 (0x0057) passes too.
+	ipv6 atomic.Bool
 }
 
 func (d *datapath) setUp(st *cryptoState) {
