@@ -135,6 +135,7 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		ec.IPv6.Up = func(p6 ppp.IPv6Params) {
 			t.mu.Lock()
 			t.params.Local6, t.params.Peer6 = p6.Local(), p6.Peer()
+			t.params.Interface = pc.IfName // IPV6CP may open before IPCP
 			params := t.params
 			t.mu.Unlock()
 			logf("IPv6 up on %s: local %v, peer %v", pc.IfName, p6.Local(), p6.Peer())
