@@ -25,8 +25,8 @@ type Reply struct {
 	IdleTimeout    time.Duration
 	Interim        time.Duration // Acct-Interim-Interval
 	Class          [][]byte
-	MPPEPolicy     uint32 // MS-MPPE-Encryption-Policy (1 allowed, 2 required), 0 = absent
-	MPPETypes      uint32 // MS-MPPE-Encryption-Types (bit 1: 40-bit, bit 2: 128-bit)
+	MPPEPolicy     uint32   // MS-MPPE-Encryption-Policy (1 allowed, 2 required), 0 = absent
+	MPPETypes      uint32   // MS-MPPE-Encryption-Types (bit 1: 40-bit, bit 2: 128-bit)
 	Attrs          []string // "Name Value" lines for radattr
 }
 

@@ -159,4 +159,3 @@ func TestRadiusCHAPAndPAP(t *testing.T) {
 		})
 	}
 }
-
