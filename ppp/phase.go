@@ -192,6 +192,9 @@ func (e *Engine) authFinished(res *auth.Result) {
 	}
 	e.authUser = res.User
 	e.keys, e.startKeys = res.Keys, res.StartKeys
+	if e.startKeys == nil {
+		e.startKeys = e.cfg.StartKeys
+	}
 	if g := res.Grant; g != nil && e.cfg.Server {
 		// The verifier (RADIUS) decides the peer's address, DNS and MTU; IPCP reads
 		// them from cfg when it opens, after this.

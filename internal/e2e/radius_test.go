@@ -159,3 +159,35 @@ func TestRadiusCHAPAndPAP(t *testing.T) {
 		})
 	}
 }
+
+// TestRadiusMPPEKeysFromServer: the MPPE keys are the ones FreeRADIUS sends, not derived
+// locally. FreeRADIUS is told not to compute keys (use_mppe = no) and sends fixed
+// MS-MPPE-Send-Key / -Recv-Key from the users file instead; our client, given the same
+// keys with set-mppe-key, passes traffic, and a client deriving its keys from MS-CHAPv2
+// (as every real client does) gets a link on which nothing decrypts.
+func TestRadiusMPPEKeysFromServer(t *testing.T) {
+	const send, recv = "00112233445566778899aabbccddeeff", "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+	users := `alice	Cleartext-Password := "wonderland"
+	MS-MPPE-Send-Key = 0x` + send + `,
+	MS-MPPE-Recv-Key = 0x` + recv + `,
+	MS-MPPE-Encryption-Policy = Encryption-Required,
+	MS-MPPE-Encryption-Types = RC4-128bit-Allowed
+`
+	rad := radtest.Start(t, radtest.Options{Users: users, NoMPPE: true})
+	b, _ := newRadiusBed(t, "", rad, "require-mppe-128")
+	// The client's send key is the server's receive key.
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128", "--set-mppe-key", recv+send)
+	b.waitAddr(c, "pptp0")
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+		t.Fatalf("ping with the keys FreeRADIUS sent: %v\n%s", err, out)
+	}
+	b.stop(c)
+	b.waitEnded(t)
+
+	c = b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	b.waitAddr(c, "pptp0")
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "1", pppLocal); err == nil {
+		t.Fatalf("ping passed with locally derived keys: the server did not use FreeRADIUS's keys\n%s", out)
+	}
+	b.stop(c)
+}
