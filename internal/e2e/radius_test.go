@@ -3,9 +3,12 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +33,13 @@ dave	Cleartext-Password := "dpass"
 // newRadiusBed starts FreeRADIUS in its own namespace linked to the server namespace, and
 // our pptpd there with plugin radius.so and a radiusclient.conf naming it.
 func newRadiusBed(t *testing.T, users string, rad *radtest.Server, opts ...string) (*bed, *radtest.Server) {
+	b, rad, _ := newRadiusBedNAS(t, users, rad, opts...)
+	return b, rad
+}
+
+// newRadiusBedNAS is newRadiusBed that also returns the server namespace's address on
+// the link to FreeRADIUS (where the Disconnect/CoA listener is).
+func newRadiusBedNAS(t *testing.T, users string, rad *radtest.Server, opts ...string) (*bed, *radtest.Server, string) {
 	nstest.RequireRoot(t)
 	if rad == nil {
 		rad = radtest.Start(t, radtest.Options{Users: users})
@@ -57,7 +67,7 @@ func newRadiusBed(t *testing.T, users string, rad *radtest.Server, opts ...strin
 			t.Logf("FreeRADIUS log (tail):\n%s", tailLines(rad.Log.String(), 80))
 		}
 	})
-	return b, rad
+	return b, rad, nasAddr
 }
 
 // waitEnded waits until the server has ended every session it started (the next one may
@@ -190,4 +200,179 @@ func TestRadiusMPPEKeysFromServer(t *testing.T) {
 		t.Fatalf("ping passed with locally derived keys: the server did not use FreeRADIUS's keys\n%s", out)
 	}
 	b.stop(c)
+}
+
+// records returns the detail file's records of user with status ("Start", "Stop" …).
+func records(rad *radtest.Server, user, status string) []radtest.Record {
+	var out []radtest.Record
+	for _, r := range rad.Records() {
+		if r["User-Name"] == user && r["Acct-Status-Type"] == status {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitStop waits for user's Stop record in the detail file.
+func waitStop(t *testing.T, rad *radtest.Server, user string) radtest.Record {
+	t.Helper()
+	var r []radtest.Record
+	if !nstest.WaitFor(10*time.Second, func() bool { r = records(rad, user, "Stop"); return len(r) > 0 }) {
+		t.Fatalf("no Stop record for %s:\n%s", user, rad.Detail())
+	}
+	return r[len(r)-1]
+}
+
+// ifaceBytes is the tx_bytes and rx_bytes of ifname in ns (IP bytes, as accounted).
+func ifaceBytes(t *testing.T, ns, ifname string) (tx, rx uint64) {
+	read := func(f string) uint64 {
+		out, err := nstest.Output(ns, "cat", "/sys/class/net/"+ifname+"/statistics/"+f)
+		if err != nil {
+			t.Fatalf("%s: %v %s", f, err, out)
+		}
+		n, _ := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+		return n
+	}
+	return read("tx_bytes"), read("rx_bytes")
+}
+
+// TestRadiusAccounting: Start, Interim-Update and Stop reach FreeRADIUS's detail file;
+// the octets match what went through the tunnel (iperf3 upload) within 1 %; the Class
+// from the Access-Accept is echoed; the Stop after the client's own exit says
+// User-Request.
+func TestRadiusAccounting(t *testing.T) {
+	b, rad := newRadiusBed(t, radiusUsers, nil, "require-mppe-128")
+	iperf := nstest.Cmd(context.Background(), b.ns.A, "iperf3", "-s")
+	if err := iperf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iperf.Process.Kill(); iperf.Wait() })
+	c := b.startClient("--user", "bob", "--password", "builder", "--require-mppe-128")
+	b.waitAddr(c, "pptp0")
+	out, err := nstest.Output(b.ns.B, "iperf3", "-c", pppLocal, "-t", "3", "-J")
+	if err != nil {
+		t.Fatalf("iperf3: %v\n%s", err, out)
+	}
+	var res struct {
+		End struct {
+			SumSent struct {
+				Bytes uint64 `json:"bytes"`
+			} `json:"sum_sent"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.End.SumSent.Bytes == 0 {
+		t.Fatalf("iperf3 output: %v\n%.3000s", err, out)
+	}
+	time.Sleep(1500 * time.Millisecond) // one more Interim-Update after the transfer
+	tx, rx := ifaceBytes(t, b.ns.B, "pptp0")
+	b.stop(c)
+	stop := waitStop(t, rad, "bob")
+	in, _ := strconv.ParseUint(stop["Acct-Input-Octets"], 10, 64)
+	outB, _ := strconv.ParseUint(stop["Acct-Output-Octets"], 10, 64)
+	moved := res.End.SumSent.Bytes
+	t.Logf("iperf3 sent %d bytes; client pptp0 tx %d rx %d; Stop: Acct-Input-Octets %d, Acct-Output-Octets %d, Session-Time %s",
+		moved, tx, rx, in, outB, stop["Acct-Session-Time"])
+	// iperf3 counts TCP payload; the accounted octets are IP packets: the payload plus
+	// 52 bytes of IPv4 and TCP (timestamps) headers per packet. That must match within 1 %.
+	// (The client's pptp0 tx_bytes cannot be the reference: TSO super-packets count their
+	// headers once.)
+	pkts, _ := strconv.ParseUint(stop["Acct-Input-Packets"], 10, 64)
+	want := float64(moved) + 52*float64(pkts)
+	t.Logf("iperf3 payload + headers of %d packets = %.0f; accounted %d (%+.3f %%)", pkts, want, in, 100*(float64(in)-want)/want)
+	if d := float64(in) - want; d < -0.01*want || d > 0.01*want {
+		t.Errorf("Acct-Input-Octets %d is not within 1%% of iperf3's %d bytes + 52 × %d packets of headers (%.0f)", in, moved, pkts, want)
+	}
+	if d := float64(outB) - float64(rx); d < -0.01*float64(rx) || d > 0.01*float64(rx) {
+		t.Errorf("Acct-Output-Octets %d is not within 1%% of the %d bytes the client received", outB, rx)
+	}
+	_ = tx
+	if stop["Acct-Terminate-Cause"] != "User-Request" {
+		t.Errorf("Acct-Terminate-Cause %q, want User-Request", stop["Acct-Terminate-Cause"])
+	}
+	if n := len(records(rad, "bob", "Interim-Update")); n < 2 {
+		t.Errorf("%d Interim-Update records with Acct-Interim-Interval 1 over ~5 s", n)
+	}
+	if len(records(rad, "bob", "Start")) != 1 {
+		t.Errorf("want one Start record:\n%s", rad.Detail())
+	}
+	for _, k := range []string{"Acct-Session-Id", "NAS-Identifier", "NAS-Port", "Calling-Station-Id", "Acct-Input-Packets", "Acct-Output-Packets", "Acct-Input-Gigawords"} {
+		if stop[k] == "" {
+			t.Errorf("Stop record lacks %s", k)
+		}
+	}
+	// alice's Class comes back in her accounting.
+	c = b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	b.waitAddr(c, "pptp0")
+	b.stop(c)
+	if r := waitStop(t, rad, "alice"); r["Class"] != "0x636c6173732d616c696365" {
+		t.Errorf("alice's Stop Class = %q, want the Access-Accept's \"class-alice\"", r["Class"])
+	}
+}
+
+// TestRadiusTimeoutsAndDisconnect: Session-Timeout and Idle-Timeout end sessions with
+// that Acct-Terminate-Cause; a radclient Disconnect-Request ends one within 2 s
+// (Admin-Reset), and one for a session that does not exist gets a NAK.
+func TestRadiusTimeoutsAndDisconnect(t *testing.T) {
+	b, rad, nas := newRadiusBedNAS(t, radiusUsers, nil, "require-mppe-128")
+	t.Run("Session-Timeout", func(t *testing.T) {
+		t0 := time.Now()
+		c := b.startClient("--user", "carol", "--password", "cpass", "--require-mppe-128")
+		b.waitAddr(c, "pptp0")
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Session-Timeout 3 did not end the session")
+		}
+		r := waitStop(t, rad, "carol")
+		t.Logf("carol's session ended after %v: cause %s, Acct-Session-Time %s", time.Since(t0).Round(10*time.Millisecond), r["Acct-Terminate-Cause"], r["Acct-Session-Time"])
+		if r["Acct-Terminate-Cause"] != "Session-Timeout" || (r["Acct-Session-Time"] != "3" && r["Acct-Session-Time"] != "2") {
+			t.Errorf("Stop: cause %q, session time %q; want Session-Timeout after 3 s", r["Acct-Terminate-Cause"], r["Acct-Session-Time"])
+		}
+		b.waitEnded(t)
+	})
+	t.Run("Idle-Timeout", func(t *testing.T) {
+		c := b.startClient("--user", "dave", "--password", "dpass", "--require-mppe-128")
+		b.waitAddr(c, "pptp0")
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Idle-Timeout 2 did not end an idle session")
+		}
+		if r := waitStop(t, rad, "dave"); r["Acct-Terminate-Cause"] != "Idle-Timeout" {
+			t.Errorf("Stop cause %q, want Idle-Timeout", r["Acct-Terminate-Cause"])
+		}
+		b.waitEnded(t)
+	})
+	t.Run("Disconnect-Request", func(t *testing.T) {
+		out, err := rad.Radclient(nas+":3799", "disconnect", "User-Name = \"nobody\"\nMessage-Authenticator = 0x00\n")
+		if !strings.Contains(out, "Disconnect-NAK") {
+			t.Errorf("Disconnect-Request for no session: %v\n%s", err, out)
+		}
+		c := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+		b.waitAddr(c, "pptp0")
+		t0 := time.Now()
+		out, err = rad.Radclient(nas+":3799", "disconnect", "User-Name = \"alice\"\nMessage-Authenticator = 0x00\n")
+		if err != nil || !strings.Contains(out, "Disconnect-ACK") {
+			t.Fatalf("Disconnect-Request: %v\n%s", err, out)
+		}
+		select {
+		case <-c.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Disconnect-Request did not end the session")
+		}
+		d := time.Since(t0)
+		t.Logf("Disconnect-Request: ACK, client gone after %v", d.Round(time.Millisecond))
+		if d > 2*time.Second {
+			t.Errorf("the session ended %v after the Disconnect-Request, want within 2 s", d)
+		}
+		if r := waitStop(t, rad, "alice"); r["Acct-Terminate-Cause"] != "Admin-Reset" {
+			t.Errorf("Stop cause %q, want Admin-Reset", r["Acct-Terminate-Cause"])
+		}
+		// A request signed with another secret is dropped, not answered.
+		cmd := nstest.Cmd(context.Background(), rad.NS, "radclient", "-x", "-r", "1", "-t", "1", nas+":3799", "disconnect", "wrong-secret")
+		cmd.Stdin = strings.NewReader("User-Name = \"alice\"\n")
+		if out, _ := cmd.CombinedOutput(); strings.Contains(string(out), "Received") {
+			t.Errorf("a Disconnect-Request with the wrong secret was answered:\n%s", out)
+		}
+	})
 }
