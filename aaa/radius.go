@@ -10,6 +10,7 @@ package aaa
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -63,7 +64,7 @@ func New(cfg *Config, logf func(format string, args ...any)) *RADIUS {
 		cfg.NASIdentifier, _ = os.Hostname()
 	}
 	r := &RADIUS{cfg: cfg, c: &client{cfg: cfg, logf: logf}, logf: logf,
-		prefix: fmt.Sprintf("%08X", uint32(time.Now().Unix())), sessions: map[string]*sess{}}
+		prefix: randomPrefix(), sessions: map[string]*sess{}}
 	if len(cfg.Acct) > 0 {
 		r.acct = newAccounting(r.c)
 	}
@@ -320,4 +321,12 @@ func (r *RADIUS) DAEAddr() string { return r.cfg.DAE }
 // Bound is the longest one exchange may take (every server, every try), plus a second.
 func (r *RADIUS) Bound() time.Duration {
 	return max(r.cfg.Bound(r.cfg.Auth), r.cfg.Bound(r.cfg.Acct)) + time.Second
+}
+
+// randomPrefix starts every Acct-Session-Id of this process: random, so two pptpd
+// started in the same second (or on two machines) never reuse an ID.
+func randomPrefix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3])
 }

@@ -44,8 +44,29 @@ func newRadiusBedNAS(t *testing.T, users string, rad *radtest.Server, opts ...st
 	if rad == nil {
 		rad = radtest.Start(t, radtest.Options{Users: users})
 	}
+	b, nasAddr := newRadiusBedServers(t, []*radtest.Server{rad}, "", opts...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("FreeRADIUS log (tail):\n%s", tailLines(rad.Log.String(), 80))
+		}
+	})
+	return b, rad, nasAddr
+}
+
+// newRadiusBedServers starts our pptpd with every server of rads in radiusclient.conf,
+// in order, with extra radiusclient.conf lines; it returns the bed and the address of
+// the server namespace on its link to the first.
+func newRadiusBedServers(t *testing.T, rads []*radtest.Server, extra string, opts ...string) (*bed, string) {
 	b := &bed{t: t, ns: nstest.NewPair(t, "e2r"), dir: t.TempDir(), srvLog: nstest.NewBuffer()}
-	nasAddr, radAddr := rad.Link(b.ns.A)
+	var radAddrs []string
+	var nasAddr string
+	for i, r := range rads {
+		n, a := r.Link(b.ns.A)
+		if i == 0 {
+			nasAddr = n
+		}
+		radAddrs = append(radAddrs, a)
+	}
 	write := func(name, content string) string {
 		p := filepath.Join(b.dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -53,7 +74,7 @@ func newRadiusBedNAS(t *testing.T, users string, rad *radtest.Server, opts ...st
 		}
 		return p
 	}
-	rc := radtest.RadiusclientConf(t, b.dir, []string{radAddr}, fmt.Sprintf("nas-identifier nas-%s\nbindaddr %s\ndae-server %s:3799\n", b.ns.A, nasAddr, nasAddr))
+	rc := radtest.RadiusclientConf(t, b.dir, radAddrs, fmt.Sprintf("nas-identifier nas-%s\ndae-server %s:3799\n%s", b.ns.A, nasAddr, extra))
 	options := write("pptpd-options", "name pptpd\nms-dns "+pppLocal+"\nplugin radius.so\nplugin radattr.so\nradius-config-file "+rc+"\n"+strings.Join(opts, "\n")+"\n")
 	conf := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip 10.99.0.100-120\nconnections 200\n", options, pppLocal))
 	// A chap-secrets that would let alice in with another password: it must not be read.
@@ -64,10 +85,9 @@ func newRadiusBedNAS(t *testing.T, users string, rad *radtest.Server, opts ...st
 		b.stopServer()
 		if t.Failed() {
 			t.Logf("pptpd log:\n%s", b.srvLog.String())
-			t.Logf("FreeRADIUS log (tail):\n%s", tailLines(rad.Log.String(), 80))
 		}
 	})
-	return b, rad, nasAddr
+	return b, nasAddr
 }
 
 // waitEnded waits until the server has ended every session it started (the next one may
@@ -375,4 +395,80 @@ func TestRadiusTimeoutsAndDisconnect(t *testing.T) {
 			t.Errorf("a Disconnect-Request with the wrong secret was answered:\n%s", out)
 		}
 	})
+}
+
+// TestRadiusFailover: with the first server down, logins go to the second; with both down
+// they fail within timeout × tries × servers with a clear log line, while a session that
+// is up stays up; its Stop record, queued meanwhile, reaches FreeRADIUS once one is back.
+func TestRadiusFailover(t *testing.T) {
+	users := "alice\tCleartext-Password := \"wonderland\"\n"
+	r1 := radtest.Start(t, radtest.Options{Users: users})
+	r2 := radtest.Start(t, radtest.Options{Users: users})
+	b, _ := newRadiusBedServers(t, []*radtest.Server{r1, r2}, "", "require-mppe-128")
+	login := func() *client {
+		c := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+		b.waitAddr(c, "pptp0")
+		return c
+	}
+	r1.Stop()
+	t0 := time.Now()
+	c := login() // radius_timeout 1, radius_retries 2: the first server costs 2 s
+	t.Logf("first server down: logged in via the second in %v", time.Since(t0).Round(10*time.Millisecond))
+	if !strings.Contains(r2.Log.String(), "Login OK: [alice]") {
+		t.Errorf("the second server did not authenticate alice")
+	}
+	r2.Stop()
+	t0 = time.Now()
+	c2 := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	if code := c2.exitCode(); code != 19 {
+		t.Errorf("login with no server: exit %d, want 19\n%s", code, c2.log.String())
+	}
+	d := time.Since(t0)
+	t.Logf("both servers down: login refused after %v", d.Round(10*time.Millisecond))
+	if d > 4*time.Second+3*time.Second { // 2 servers × 2 tries × 1 s, plus connecting
+		t.Errorf("a login with no RADIUS server took %v", d)
+	}
+	if !strings.Contains(b.srvLog.String(), "no RADIUS server answered") {
+		t.Errorf("no clear log line about the dead servers:\n%s", b.srvLog.String())
+	}
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+		t.Fatalf("the session that was up stopped working with RADIUS down: %v\n%s", err, out)
+	}
+	b.stop(c)
+	time.Sleep(1500 * time.Millisecond) // the Stop is being retried against dead servers
+	r1.Restart()
+	if !nstest.WaitFor(15*time.Second, func() bool { return len(records(r1, "alice", "Stop")) > 0 }) {
+		t.Fatalf("the Stop record was lost while the servers were down:\nr1:\n%s\nr2:\n%s", r1.Detail(), r2.Detail())
+	}
+	r := records(r1, "alice", "Stop")[0]
+	t.Logf("Stop delivered after the restart with Acct-Delay-Time %s", r["Acct-Delay-Time"])
+	if r["Acct-Delay-Time"] == "0" {
+		t.Errorf("Acct-Delay-Time 0 for a delayed record")
+	}
+}
+
+// TestRadiusTwoServers: two of our pptpd (two namespaces) share one FreeRADIUS; each
+// accounts its own session, told apart by NAS-Identifier.
+func TestRadiusTwoServers(t *testing.T) {
+	rad := radtest.Start(t, radtest.Options{Users: "alice\tCleartext-Password := \"wonderland\"\nbob\tCleartext-Password := \"builder\"\n"})
+	b1, _ := newRadiusBedServers(t, []*radtest.Server{rad}, "", "require-mppe-128")
+	b2, _ := newRadiusBedServers(t, []*radtest.Server{rad}, "", "require-mppe-128")
+	c1 := b1.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	c2 := b2.startClient("--user", "bob", "--password", "builder", "--require-mppe-128")
+	b1.waitAddr(c1, "pptp0")
+	b2.waitAddr(c2, "pptp0")
+	for _, b := range []*bed{b1, b2} {
+		if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+			t.Fatalf("ping: %v\n%s", err, out)
+		}
+	}
+	b1.stop(c1)
+	b2.stop(c2)
+	s1, s2 := waitStop(t, rad, "alice"), waitStop(t, rad, "bob")
+	if s1["NAS-Identifier"] != "nas-"+b1.ns.A || s2["NAS-Identifier"] != "nas-"+b2.ns.A {
+		t.Errorf("NAS-Identifier %q and %q, want nas-%s and nas-%s", s1["NAS-Identifier"], s2["NAS-Identifier"], b1.ns.A, b2.ns.A)
+	}
+	if s1["Acct-Session-Id"] == s2["Acct-Session-Id"] {
+		t.Errorf("both sessions have Acct-Session-Id %s", s1["Acct-Session-Id"])
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -40,9 +41,10 @@ type Server struct {
 	mu    sync.Mutex
 	cmd   *exec.Cmd
 	done  chan struct{}
-	Log   *nstest.Buffer
-	links int
+	Log  *nstest.Buffer
 }
+
+var links atomic.Int32
 
 // Start writes the configuration and starts FreeRADIUS; it is stopped at the end of the
 // test. It skips the test when FreeRADIUS is not installed.
@@ -111,13 +113,10 @@ func (s *Server) Stop() {
 }
 
 // Link joins namespace ns to the server's with a veth pair on a /30 of 203.0.113.0/24
-// (one per link) and returns ns's address and the server's.
+// (one per link, 64 per test process) and returns ns's address and the server's.
 func (s *Server) Link(ns string) (nasAddr, radiusAddr string) {
 	s.t.Helper()
-	s.mu.Lock()
-	n := s.links
-	s.links++
-	s.mu.Unlock()
+	n := int(links.Add(1) - 1) // process-wide: a namespace may be linked to several servers
 	nasAddr, radiusAddr = fmt.Sprintf("203.0.113.%d", 4*n+1), fmt.Sprintf("203.0.113.%d", 4*n+2)
 	a, b := fmt.Sprintf("r%da%d", os.Getpid()%100000, n), fmt.Sprintf("r%db%d", os.Getpid()%100000, n)
 	for _, args := range [][]string{
