@@ -38,9 +38,9 @@ type Server struct {
 	Dir string
 	t   testing.TB
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
 	Log  *nstest.Buffer
 }
 
