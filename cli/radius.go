@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 
 	"github.com/pptp-go/pptp/aaa"
@@ -15,8 +16,14 @@ import (
 // DefaultRadiusConfig is where pppd's radius plugin looks when radius-config-file is absent.
 const DefaultRadiusConfig = "/etc/radiusclient/radiusclient.conf"
 
-// radattrDir is where radattr.IFNAME files go (pppd's radattr plugin writes to /var/run).
-var radattrDir = "/var/run"
+// radattrDir is where radattr.IFNAME files go (pppd's radattr plugin writes to /var/run);
+// PPTP_GO_RUNDIR moves it (tests).
+func radattrDir() string {
+	if d := os.Getenv("PPTP_GO_RUNDIR"); d != "" {
+		return d
+	}
+	return "/var/run"
+}
 
 // radiusConfig reads the RADIUS configuration when the options file loads radius.so
 // (nil otherwise).
@@ -40,7 +47,7 @@ func radiusConfig(o *pppconf.Options, log *logger) (*aaa.RADIUS, error) {
 	}
 	r := aaa.New(c, log.Logf)
 	if slices.Contains(o.Plugins, "radattr.so") {
-		r.RadattrDir = radattrDir
+		r.RadattrDir = radattrDir()
 	}
 	log.Logf("RADIUS: authentication via %v, accounting via %v (timeout %v, %d tries per server); chap-secrets is not used",
 		c.Auth, c.Acct, c.Timeout, c.Retries)

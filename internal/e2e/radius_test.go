@@ -80,6 +80,8 @@ func newRadiusBedServers(t *testing.T, rads []*radtest.Server, extra string, opt
 	// A chap-secrets that would let alice in with another password: it must not be read.
 	secrets := write("chap-secrets", "alice * \"other\" *\n")
 	b.args = []string{"--fg", "--debug", "--conf", conf, "--chap-secrets", secrets, "--pidfile", filepath.Join(b.dir, "pptpd.pid")}
+	os.Mkdir(filepath.Join(b.dir, "run"), 0o700)
+	b.env = []string{"PPTP_GO_RUNDIR=" + filepath.Join(b.dir, "run")}
 	b.startServer()
 	t.Cleanup(func() {
 		b.stopServer()
@@ -135,6 +137,11 @@ func TestRadiusMethods(t *testing.T) {
 			}
 			if !strings.Contains(log, "10.99.0.53") {
 				t.Errorf("client did not get MS-Primary-DNS-Server 10.99.0.53:\n%s", log)
+			}
+			// plugin radattr.so: the Access-Accept's attributes in run/radattr.pptpd0.
+			ra, _ := os.ReadFile(filepath.Join(b.dir, "run", "radattr.pptpd0"))
+			if !strings.Contains(string(ra), "Framed-IP-Address 10.99.0.150") || !strings.Contains(string(ra), "User-Name alice") {
+				t.Errorf("radattr.pptpd0: %q", ra)
 			}
 			if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
 				t.Fatalf("ping through the tunnel: %v\n%s", err, out)
