@@ -54,20 +54,9 @@ func Start(t testing.TB, o Options) *Server {
 		t.Skip("freeradius is not installed (apt-get install freeradius freeradius-utils)")
 	}
 	s := &Server{NS: nstest.New(t, "rad"), Dir: t.TempDir(), t: t}
-	for _, d := range []string{"log", "acct", "run"} {
-		os.Mkdir(filepath.Join(s.Dir, d), 0o700)
+	if err := WriteConfig(s.Dir, o); err != nil {
+		t.Fatal(err)
 	}
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(s.Dir, name), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mppe := "yes"
-	if o.NoMPPE {
-		mppe = "no"
-	}
-	write("radiusd.conf", strings.NewReplacer("@DIR@", s.Dir, "@SECRET@", Secret, "@MPPE@", mppe).Replace(radiusdConf))
-	write("users", o.Users)
 	t.Cleanup(s.Stop)
 	s.Restart()
 	return s
@@ -82,7 +71,7 @@ func (s *Server) Restart() {
 		return
 	}
 	s.Log = nstest.NewBuffer()
-	cmd := nstest.Cmd(context.Background(), s.NS, "freeradius", "-f", "-X", "-d", s.Dir, "-n", "radiusd")
+	cmd := nstest.Cmd(context.Background(), s.NS, "freeradius", Args(s.Dir, true)...)
 	cmd.Stdout, cmd.Stderr = s.Log, s.Log
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -93,6 +82,34 @@ func (s *Server) Restart() {
 	if !nstest.WaitFor(20*time.Second, func() bool { return strings.Contains(s.Log.String(), "Ready to process requests") }) {
 		s.t.Fatalf("FreeRADIUS did not start:\n%s", s.Log.String())
 	}
+}
+
+// WriteConfig writes a FreeRADIUS configuration with o's users into dir (for programs
+// that are not tests; Start does it for tests).
+func WriteConfig(dir string, o Options) error {
+	for _, d := range []string{"log", "acct", "run"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	mppe := "yes"
+	if o.NoMPPE {
+		mppe = "no"
+	}
+	conf := strings.NewReplacer("@DIR@", dir, "@SECRET@", Secret, "@MPPE@", mppe).Replace(radiusdConf)
+	if err := os.WriteFile(filepath.Join(dir, "radiusd.conf"), []byte(conf), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "users"), []byte(o.Users), 0o600)
+}
+
+// Args is freeradius's command line for the configuration in dir: debug (-X: one thread,
+// every packet logged) for tests, or multi-threaded with only errors logged (benchmarks).
+func Args(dir string, debug bool) []string {
+	if debug {
+		return []string{"-f", "-X", "-d", dir, "-n", "radiusd"}
+	}
+	return []string{"-f", "-l", "stdout", "-d", dir, "-n", "radiusd"}
 }
 
 // Stop ends FreeRADIUS (the namespace stays; Restart brings it back).
@@ -174,6 +191,15 @@ func (s *Server) Records() []Record {
 // Secret); extra lines are appended.
 func RadiusclientConf(t testing.TB, dir string, servers []string, extra string) string {
 	t.Helper()
+	conf, err := WriteRadiusclientConf(dir, servers, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// WriteRadiusclientConf is RadiusclientConf for programs that are not tests.
+func WriteRadiusclientConf(dir string, servers []string, extra string) (string, error) {
 	var auth, acct, secrets []string
 	for _, h := range servers {
 		auth = append(auth, h+":1812")
@@ -184,12 +210,9 @@ func RadiusclientConf(t testing.TB, dir string, servers []string, extra string) 
 	text := fmt.Sprintf("# written by radtest\nauthserver %s\nacctserver %s\nservers %s\ndictionary /etc/radiusclient/dictionary\nradius_timeout 1\nradius_retries 2\n%s",
 		strings.Join(auth, ","), strings.Join(acct, ","), filepath.Join(dir, "servers"), extra)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "servers"), []byte(strings.Join(secrets, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return conf
+	return conf, os.WriteFile(filepath.Join(dir, "servers"), []byte(strings.Join(secrets, "\n")+"\n"), 0o600)
 }
 
 // Radclient runs radclient in the server's namespace against addr (host:port) with the
