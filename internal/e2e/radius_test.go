@@ -395,6 +395,26 @@ func TestRadiusTimeoutsAndDisconnect(t *testing.T) {
 		if r := waitStop(t, rad, "alice"); r["Acct-Terminate-Cause"] != "Admin-Reset" {
 			t.Errorf("Stop cause %q, want Admin-Reset", r["Acct-Terminate-Cause"])
 		}
+		b.waitEnded(t)
+		// CoA-Request: a new Session-Timeout, counted from the session's start.
+		c = b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+		b.waitAddr(c, "pptp0")
+		out, err = rad.Radclient(nas+":3799", "coa", "User-Name = \"alice\"\nSession-Timeout = 2\nMessage-Authenticator = 0x00\n")
+		if err != nil || !strings.Contains(out, "CoA-ACK") {
+			t.Fatalf("CoA-Request: %v\n%s", err, out)
+		}
+		select {
+		case <-c.done:
+		case <-time.After(6 * time.Second):
+			t.Fatalf("the Session-Timeout of the CoA-Request did not end the session")
+		}
+		stops := records(rad, "alice", "Stop")
+		if len(stops) != 2 || stops[1]["Acct-Terminate-Cause"] != "Session-Timeout" {
+			nstest.WaitFor(5*time.Second, func() bool { stops = records(rad, "alice", "Stop"); return len(stops) == 2 })
+		}
+		if len(stops) != 2 || stops[1]["Acct-Terminate-Cause"] != "Session-Timeout" {
+			t.Errorf("after the CoA: Stop records %v", stops)
+		}
 		// A request signed with another secret is dropped, not answered.
 		cmd := nstest.Cmd(context.Background(), rad.NS, "radclient", "-x", "-r", "1", "-t", "1", nas+":3799", "disconnect", "wrong-secret")
 		cmd.Stdin = strings.NewReader("User-Name = \"alice\"\n")
