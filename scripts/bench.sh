@@ -24,6 +24,7 @@
 #   --bin DIR     measure the pptp and pptpd in DIR instead of building them (A/B against
 #                 another build: run it for each build in turn)
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
+#                 pptpd-netstack (the server's egress netstack mode: no TUN on the server),
 #                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
 #                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
@@ -38,7 +39,7 @@ rounds=1
 perf_dir=
 pprof_dir=
 bin_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptp-netstack,refvm-connect,scale
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptpd-netstack,pptp-netstack,refvm-connect,scale
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -356,11 +357,11 @@ chmod 600 "$work/password"
 printf 'test\n' >"$work/refvm-password" # refvm's default chap-secrets entry test/test
 chmod 600 "$work/refvm-password"
 
-run_pptp() { # config server-option-lines client-flags
-	local c=$1 sopts=$2 cflags=$3
+run_pptp() { # config server-option-lines client-flags [pptpd.conf-lines]
+	local c=$1 sopts=$2 cflags=$3 sconf=${4:-}
 	add_config "$c"
 	say "$c: pptpd in $SRV, pptp in $CLI"
-	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
+	printf 'option %s\nlocalip %s\nremoteip %s\n%b' "$work/$c-options" $PPP_LOCAL $PPP_POOL "$sconf" >"$work/$c.conf"
 	printf 'name pptpd\nrequire-mschap-v2\n%b\n' "$sopts" >"$work/$c-options"
 	local penv=()
 	[ -n "$pprof_dir" ] && penv=(env PPTP_GO_CPUPROFILE="$pprof_dir/$c-server.pprof")
@@ -408,6 +409,14 @@ want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
 want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
 want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
 	'--require-mppe-128 --mppe-stateful-only'
+# pptpd-netstack: pptp-stateless with the server's sessions in user-space stacks (egress
+# netstack, no TUN): iperf3 flows are re-originated by pptpd to the server namespace's
+# iperf3, which the address PPP_LOCAL on its loopback makes reachable.
+if want pptpd-netstack; then
+	ip -n $SRV addr add $PPP_LOCAL/32 dev lo
+	run_pptp pptpd-netstack 'require-mppe-128' '--require-mppe-128' 'egress netstack\n'
+	ip -n $SRV addr del $PPP_LOCAL/32 dev lo
+fi
 
 # pptp-netstack: the library's netstack mode (pptp.Dial, no TUN) against the same pptpd as
 # pptp-stateless: one Go TCP stream each way through Tunnel.DialContext to a Go sink/source
@@ -568,6 +577,9 @@ ratio() { # value base -> value/base, or "-"
 	[ ${#configs[@]} -gt 0 ] && echo 'lower is better: rtt_*, cpu_*, *_rss_mib, connect_s, *_loss_pct; idle_pct: share of the cores idle during the TCP tests'
 	if [ -n "${R[pptp-netstack.tcp1_up_mbps]:-}" ] && [ -n "${R[pptp-stateless.tcp1_up_mbps]:-}" ]; then
 		echo "netstack vs TUN path (pptp-netstack / pptp-stateless, 1 TCP stream, same run): up $(ratio "${R[pptp-netstack.tcp1_up_mbps]}" "${R[pptp-stateless.tcp1_up_mbps]}"), down $(ratio "${R[pptp-netstack.tcp1_down_mbps]}" "${R[pptp-stateless.tcp1_down_mbps]}")"
+	fi
+	if [ -n "${R[pptpd-netstack.tcp1_up_mbps]:-}" ] && [ -n "${R[pptp-stateless.tcp1_up_mbps]:-}" ]; then
+		echo "server egress netstack vs TUN server (pptpd-netstack / pptp-stateless, same run): 1 stream up $(ratio "${R[pptpd-netstack.tcp1_up_mbps]}" "${R[pptp-stateless.tcp1_up_mbps]}"), down $(ratio "${R[pptpd-netstack.tcp1_down_mbps]}" "${R[pptp-stateless.tcp1_down_mbps]}"); 4 streams up $(ratio "${R[pptpd-netstack.tcp4_up_mbps]}" "${R[pptp-stateless.tcp4_up_mbps]}"), down $(ratio "${R[pptpd-netstack.tcp4_down_mbps]}" "${R[pptp-stateless.tcp4_down_mbps]}")"
 	fi
 	if [ "$scale_json" != null ]; then
 		echo
