@@ -206,6 +206,7 @@ func parseAccess(reply, req *radius.Packet, m auth.Method) (*auth.Verdict, *Repl
 	}
 	r.Class, _ = rfc2865.Class_Gets(reply)
 	r.MPPEPolicy, _ = vendorInt(reply, msMPPEEncPolicy)
+	r.Grant.RequireMPPE = r.MPPEPolicy == 2 // Encryption-Required
 	r.MPPETypes, _ = vendorInt(reply, msMPPEEncTypes)
 	v.Grant = &r.Grant
 	return v, r

@@ -207,6 +207,9 @@ func (e *Engine) authFinished(res *auth.Result) {
 		if g.MTU > 0 && (e.cfg.MTU == 0 || g.MTU < int(e.cfg.MTU)) {
 			e.cfg.MTU = uint16(min(g.MTU, 65535))
 		}
+		if g.RequireMPPE {
+			e.cfg.MPPE.Require = true
+		}
 	}
 	if e.cfg.Server {
 		e.logf("%s: client %q authenticated", e.authMethod, res.User)

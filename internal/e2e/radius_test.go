@@ -28,6 +28,8 @@ carol	Cleartext-Password := "cpass"
 	Session-Timeout = 3
 dave	Cleartext-Password := "dpass"
 	Idle-Timeout = 2
+erin	Cleartext-Password := "epass"
+	MS-MPPE-Encryption-Policy = Encryption-Required
 `
 
 // newRadiusBed starts FreeRADIUS in its own namespace linked to the server namespace, and
@@ -193,6 +195,16 @@ func TestRadiusCHAPAndPAP(t *testing.T) {
 			if code := bad.exitCode(); code != 19 {
 				t.Errorf("wrong password: exit status %d, want 19\n%s", code, bad.log.String())
 			}
+			b.waitEnded(t)
+			// RADIUS requires encryption for erin; PAP and CHAP-MD5 yield no MPPE keys.
+			enc := b.startClient("--user", "erin", "--password", "epass", "--refuse-mschap", "--refuse-mschap-v2", m.refuse)
+			if code := enc.exitCode(); code == 0 {
+				t.Errorf("MS-MPPE-Encryption-Policy Encryption-Required: a link without MPPE came up\n%s", enc.log.String())
+			}
+			if !nstest.WaitFor(5*time.Second, func() bool { return strings.Contains(b.srvLog.String(), "MPPE is required but") }) {
+				t.Errorf("the server did not say MPPE was required:\n%s", b.srvLog.String())
+			}
+			b.waitEnded(t)
 		})
 	}
 }

@@ -56,6 +56,9 @@ type Grant struct {
 	PeerIP netip.Addr   // Framed-IP-Address: the peer's address instead of the pool's
 	DNS    []netip.Addr // MS-Primary/Secondary-DNS-Server
 	MTU    int          // Framed-MTU
+	// RequireMPPE makes MPPE required for this link (MS-MPPE-Encryption-Policy
+	// Encryption-Required), whatever the local policy says.
+	RequireMPPE bool
 }
 
 // NewVerifyingAuthenticator is NewAuthenticator with the check delegated to verify
