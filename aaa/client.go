@@ -106,8 +106,12 @@ func (c *client) try(ctx context.Context, srv Server, req *radius.Packet) (*radi
 					lastErr = fmt.Errorf("no reply in %v", c.cfg.Timeout)
 					break
 				}
-				lastErr = err // connection refused: the port is closed
-				time.Sleep(time.Until(deadline))
+				lastErr = err // connection refused: the port is closed; wait out the try
+				select {
+				case <-time.After(time.Until(deadline)):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 				break
 			}
 			reply, err := checkReply(buf[:n], wire, req)

@@ -119,7 +119,11 @@ func (r *RADIUS) serveDAE(w radius.ResponseWriter, req *radius.Request) {
 	}
 	found := r.find(user, sessID, ip)
 	if len(found) == 0 {
-		r.logf("RADIUS DAE: %v from %v: no such session (user %q, session %q, address %v)", req.Code, req.RemoteAddr, user, sessID, ip)
+		addr := "none"
+		if ip.IsValid() {
+			addr = ip.String()
+		}
+		r.logf("RADIUS DAE: %v from %v: no such session (user %q, session %q, address %s)", req.Code, req.RemoteAddr, user, sessID, addr)
 		answer(nak, causeNotFound)
 		return
 	}
