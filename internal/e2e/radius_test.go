@@ -294,12 +294,14 @@ func TestRadiusAccounting(t *testing.T) {
 	}
 	var res struct {
 		End struct {
-			SumSent struct {
+			// Received by the server: what crossed the tunnel (the sender's count includes
+			// what was still queued when the test ended).
+			SumReceived struct {
 				Bytes uint64 `json:"bytes"`
-			} `json:"sum_sent"`
+			} `json:"sum_received"`
 		} `json:"end"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.End.SumSent.Bytes == 0 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.End.SumReceived.Bytes == 0 {
 		t.Fatalf("iperf3 output: %v\n%.3000s", err, out)
 	}
 	time.Sleep(1500 * time.Millisecond) // one more Interim-Update after the transfer
@@ -308,8 +310,8 @@ func TestRadiusAccounting(t *testing.T) {
 	stop := waitStop(t, rad, "bob")
 	in, _ := strconv.ParseUint(stop["Acct-Input-Octets"], 10, 64)
 	outB, _ := strconv.ParseUint(stop["Acct-Output-Octets"], 10, 64)
-	moved := res.End.SumSent.Bytes
-	t.Logf("iperf3 sent %d bytes; client pptp0 tx %d rx %d; Stop: Acct-Input-Octets %d, Acct-Output-Octets %d, Session-Time %s",
+	moved := res.End.SumReceived.Bytes
+	t.Logf("iperf3 moved %d bytes; client pptp0 tx %d rx %d; Stop: Acct-Input-Octets %d, Acct-Output-Octets %d, Session-Time %s",
 		moved, tx, rx, in, outB, stop["Acct-Session-Time"])
 	// iperf3 counts TCP payload; the accounted octets are IP packets: the payload plus
 	// 52 bytes of IPv4 and TCP (timestamps) headers per packet. That must match within 1 %.
