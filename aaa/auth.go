@@ -20,7 +20,7 @@ import (
 type Reply struct {
 	Grant          auth.Grant
 	Netmask        netip.Addr
-	Routes         []string // Framed-Route, as sent
+	Routes         []netip.Prefix // Framed-Route: networks behind the client
 	SessionTimeout time.Duration
 	IdleTimeout    time.Duration
 	Interim        time.Duration // Acct-Interim-Interval
@@ -173,9 +173,15 @@ func parseAccess(reply, req *radius.Packet, m auth.Method) (*auth.Verdict, *Repl
 		r.Attrs = append(r.Attrs, "Framed-IP-Netmask "+r.Netmask.String())
 	}
 	if rs, err := rfc2865.FramedRoute_GetStrings(reply); err == nil {
-		r.Routes = rs
 		for _, s := range rs {
 			r.Attrs = append(r.Attrs, "Framed-Route "+s)
+			// RFC 2865 §5.22: "prefix/bits [gateway [metrics]]"; the route goes via the
+			// session whatever the gateway says (0.0.0.0: the client itself).
+			if f := strings.Fields(s); len(f) > 0 {
+				if p, err := netip.ParsePrefix(f[0]); err == nil && p.Addr().Is4() {
+					r.Routes = append(r.Routes, p.Masked())
+				}
+			}
 		}
 	}
 	for _, typ := range []byte{msPrimaryDNS, msSecondaryDNS} {

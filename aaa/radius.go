@@ -26,6 +26,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
+	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/session"
@@ -110,6 +111,8 @@ type sess struct {
 	sessTO   *time.Timer
 	lastAct  time.Time
 	lastPkts uint64
+	// undoRoutes removes the Framed-Routes (they also go with the interface).
+	undoRoutes func() error
 }
 
 func (s *sess) Verify(req *auth.VerifyRequest) *auth.Verdict {
@@ -147,6 +150,14 @@ func (s *sess) Up(p ppp.LinkParams) {
 	}
 	if d := s.reply.Interim; d > 0 && s.r.acct != nil {
 		s.interim(d)
+	}
+	if len(s.reply.Routes) > 0 {
+		undo, err := netif.AddRoutes(s.nas.ifname, s.reply.Routes, s.r.logf)
+		if err != nil {
+			s.r.logf("%s: RADIUS Framed-Route: %v", s.nas.ifname, err)
+		} else {
+			s.undoRoutes = undo
+		}
 	}
 	s.writeRadattr()
 }
@@ -209,6 +220,9 @@ func (s *sess) Down(err error, shutdown bool) {
 		return
 	}
 	s.down = true
+	if s.undoRoutes != nil {
+		s.undoRoutes()
+	}
 	for _, t := range s.timers {
 		t.Stop()
 	}

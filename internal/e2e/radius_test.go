@@ -23,7 +23,8 @@ const radiusUsers = `alice	Cleartext-Password := "wonderland"
 	MS-Primary-DNS-Server = 10.99.0.53,
 	Class = "class-alice"
 bob	Cleartext-Password := "builder"
-	Acct-Interim-Interval = 1
+	Acct-Interim-Interval = 1,
+	Framed-Route = "10.77.0.0/24 0.0.0.0 1"
 carol	Cleartext-Password := "cpass"
 	Session-Timeout = 3
 dave	Cleartext-Password := "dpass"
@@ -188,6 +189,10 @@ func TestRadiusCHAPAndPAP(t *testing.T) {
 			}
 			if out, err := nstest.Output(b.ns.B, "ping", "-c", "2", "-i", "0.2", "-W", "2", pppLocal); err != nil {
 				t.Fatalf("ping through the tunnel: %v\n%s", err, out)
+			}
+			// Framed-Route: the server routes bob's network through his session.
+			if out, _ := nstest.Output(b.ns.A, "ip", "route", "show", "10.77.0.0/24"); !strings.Contains(out, "dev pptpd") {
+				t.Errorf("no route for Framed-Route 10.77.0.0/24 via the session: %q", out)
 			}
 			b.stop(c)
 			b.waitEnded(t)
