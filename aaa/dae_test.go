@@ -90,3 +90,46 @@ func TestDAE(t *testing.T) {
 		t.Errorf("a request with the wrong secret was answered")
 	}
 }
+
+// daeWriter records what the handler answers.
+type daeWriter struct{ got *radius.Packet }
+
+func (w *daeWriter) Write(p *radius.Packet) error { w.got = p; return nil }
+
+// FuzzDAERequest feeds arbitrary Disconnect/CoA requests to the handler (after the
+// library's parsing, as the listener does): it must answer or drop, never panic, and any
+// answer must be a signed ACK or NAK of the request's kind.
+func FuzzDAERequest(f *testing.F) {
+	secret := []byte("fuzz")
+	r := New(&Config{Auth: []Server{{Addr: "127.0.0.1:1812", Secret: secret}}, Timeout: time.Second, Retries: 1, NASIdentifier: "nas1"}, nil)
+	seed := radius.New(radius.CodeDisconnectRequest, secret)
+	rfc2865.UserName_SetString(seed, "alice")
+	addMA(seed)
+	b, _ := encode(seed)
+	f.Add(b)
+	coa := radius.New(radius.CodeCoARequest, secret)
+	rfc2865.SessionTimeout_Set(coa, 5)
+	rfc2865.FramedIPAddress_Set(coa, net.IPv4(10, 0, 0, 1))
+	b, _ = encode(coa)
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := radius.Parse(b, secret)
+		if err != nil {
+			return
+		}
+		w := &daeWriter{}
+		r.serveDAE(w, &radius.Request{Packet: p, RemoteAddr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}})
+		if w.got == nil {
+			return
+		}
+		switch {
+		case p.Code == radius.CodeDisconnectRequest && (w.got.Code == radius.CodeDisconnectACK || w.got.Code == radius.CodeDisconnectNAK):
+		case p.Code == radius.CodeCoARequest && (w.got.Code == radius.CodeCoAACK || w.got.Code == radius.CodeCoANAK):
+		default:
+			t.Fatalf("%v answered with %v", p.Code, w.got.Code)
+		}
+		if w.got.Code == radius.CodeDisconnectACK || w.got.Code == radius.CodeCoAACK {
+			t.Fatalf("ACK with no session registered")
+		}
+	})
+}
