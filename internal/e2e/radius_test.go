@@ -466,6 +466,16 @@ func TestRadiusFailover(t *testing.T) {
 	r2.Stop()
 	t0 = time.Now()
 	c2 := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	// While that login waits for the dead servers, the session that is up keeps working.
+	time.Sleep(500 * time.Millisecond)
+	if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "1", "-I", "pptp0", pppLocal); err != nil {
+		t.Errorf("the session that was up stalled while another login waited for RADIUS: %v\n%s", err, out)
+	}
+	select {
+	case <-c2.done:
+		t.Errorf("the login with no RADIUS server ended before the ping did")
+	default:
+	}
 	if code := c2.exitCode(); code != 19 {
 		t.Errorf("login with no server: exit %d, want 19\n%s", code, c2.log.String())
 	}
