@@ -171,6 +171,11 @@ func (s *Session) allow(udp bool, f netstack.Flow) bool {
 			return false
 		}
 	}
+	if udp && s.cfg.Upstream != nil && !s.cfg.Upstream.CarriesUDP() {
+		s.stats.Failed.Add(1)
+		s.logLimited("noudp", "%s: refused UDP to %v: %s carries no UDP", s.name, f.Dst, s.cfg.Upstream)
+		return false
+	}
 	return s.admit(proto, f)
 }
 
