@@ -98,27 +98,16 @@ func (c *ServerConfig) sessionConfig() (session.ServerConfig, error) {
 		seen[a] = true
 		pairs = append(pairs, pppconf.AddrPair{Local: c.Local, Remote: a})
 	}
-	methods := c.Auth
-	if methods == 0 {
-		methods = MSCHAPv2
-	}
-	if c.Encryption <= RequireMPPE && methods&(MSCHAPv2|MSCHAPv1) == 0 {
-		return sc, errors.New("pptp: ServerConfig.Auth has no MS-CHAP method, but ServerConfig.Encryption requires MPPE, whose keys come from MS-CHAP")
-	}
 	e := pppconf.DefaultServerConfig()
+	methods, err := policy(&e, "ServerConfig", c.Auth, c.Encryption)
+	if err != nil {
+		return sc, err
+	}
 	e.Require = 0
 	for _, m := range authMethods {
 		if methods&m.a != 0 {
 			e.Require = e.Require.Add(m.m)
 		}
-	}
-	switch c.Encryption {
-	case RequireMPPE128:
-		e.MPPE.Require, e.MPPE.Allow40 = true, false
-	case RequireMPPE:
-		e.MPPE.Require = true
-	case NoEncryption:
-		e.MPPE = ppp.MPPEPolicy{}
 	}
 	e.Secret, e.DNS, e.Debug = c.Password, c.DNS, c.Debug
 	logf := c.Logf
