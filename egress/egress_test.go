@@ -399,3 +399,46 @@ func TestHTTPUpstream(t *testing.T) {
 		t.Errorf("log %q, TCP flows %d, UDP %d, open %d", lg.lines, s.Stats().TCP.Load(), s.Stats().UDP.Load(), s.Stats().Open.Load())
 	}
 }
+
+// TestFlood: a burst of connections from one client stops at its session's flow limit, and
+// another session is untouched.
+func TestFlood(t *testing.T) {
+	tcpAddr, _ := echoServers(t)
+	cli, s, _ := link(t, Config{Deny: []netip.Prefix{}, MaxFlows: 8})
+	other, _, _ := link(t, Config{Deny: []netip.Prefix{}, MaxFlows: 8})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var ok int
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+			defer dcancel()
+			c, err := cli.DialContext(dctx, "tcp", tcpAddr.String())
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("x")); err != nil {
+				return
+			}
+			if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+				return // accepted by the stack, then ended: the flow never reached the server
+			}
+			mu.Lock()
+			ok++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if ok != 8 || s.Stats().OverLimit.Load() == 0 {
+		t.Errorf("%d of 40 connections worked (limit 8); %d refused over the limit", ok, s.Stats().OverLimit.Load())
+	}
+	c, err := other.DialContext(ctx, "tcp", tcpAddr.String())
+	if err != nil {
+		t.Fatalf("another session during the flood: %v", err)
+	}
+	exchange(t, c, "fine")
+}
