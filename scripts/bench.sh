@@ -27,7 +27,8 @@
 #                 pptpd-netstack (the server's egress netstack mode: no TUN on the server),
 #                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
-#                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
+#                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session),
+#                 scale-egress (SCALE_EGRESS_N=100 sessions with egress netstack, a TCP flow each)
 # Removes every namespace, interface and process it started, also after Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ rounds=1
 perf_dir=
 pprof_dir=
 bin_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptpd-netstack,pptp-netstack,refvm-connect,scale
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptpd-netstack,pptp-netstack,refvm-connect,scale,scale-egress
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -549,6 +550,20 @@ if want scale && command -v freeradius >/dev/null; then
 		say "scale via RADIUS: some sessions failed (see above)"
 	fi
 fi
+# scale-egress: SCALE_EGRESS_N sessions into one pptpd with "egress netstack", one TCP flow
+# through each session's server stack: RSS per idle session without TUNs.
+scale_egress_json=null
+if want scale-egress; then
+	n=${SCALE_EGRESS_N:-100}
+	say "scale-egress: $n netstack sessions into one pptpd, a TCP flow through each"
+	if (cd "$top" && go run ./internal/scalebench -n "$n" -egress -pptpd "$pptpd" -json "$work/scale-egress.json") >"$work/scale-egress.log" 2>&1; then
+		scale_egress_json=$(cat "$work/scale-egress.json")
+	else
+		tail -20 "$work/scale-egress.log" | sed 's/^/   scalebench: /' >&2
+		[ -s "$work/scale-egress.json" ] && scale_egress_json=$(cat "$work/scale-egress.json")
+		say "scale-egress: some sessions failed (see above)"
+	fi
+fi
 
 # ---- report ------------------------------------------------------------------------------
 ratio() { # value base -> value/base, or "-"
@@ -587,6 +602,9 @@ ratio() { # value base -> value/base, or "-"
 	fi
 	if [ "$scale_radius_json" != null ]; then
 		echo "server scale, users in FreeRADIUS: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s (latency p50 \(.setup_latency_ms.p50) ms), server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up"' <<<"$scale_radius_json")"
+	fi
+	if [ "$scale_egress_json" != null ]; then
+		echo "server scale, egress netstack: $(jq -r '"\(.sessions_up)/\(.n) sessions up, \(.flow_checked - .flow_failed)/\(.flow_checked) TCP flows through them (\(.failures) failed), \(.setups_per_second) set-ups/s, \(.rss_per_session_kib) KiB RSS per idle session"' <<<"$scale_egress_json")"
 	fi
 	if [ "$connect_json" != null ]; then
 		echo
@@ -627,7 +645,7 @@ ratio() { # value base -> value/base, or "-"
 		fi
 		printf '}'
 	done
-	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s,\n  "server_scale_radius": %s\n}\n' "$connect_json" "$scale_json" "$scale_radius_json"
+	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s,\n  "server_scale_radius": %s,\n  "server_scale_egress": %s\n}\n' "$connect_json" "$scale_json" "$scale_radius_json" "$scale_egress_json"
 } >"$json_out.tmp"
 jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
 say "wrote $json_out"
