@@ -49,7 +49,8 @@ type RADIUS struct {
 	// of its Access-Accept (pppd's radattr plugin; /var/run).
 	RadattrDir string
 
-	prefix   string // of Acct-Session-Id: unique per process start
+	queue    func(*record) // tests: takes the accounting records instead of acct
+	prefix   string        // of Acct-Session-Id: unique per process start
 	seq      atomic.Uint32
 	mu       sync.Mutex
 	sessions map[string]*sess // by Acct-Session-Id, for Disconnect/CoA
@@ -94,11 +95,17 @@ func (r *RADIUS) Hooks(c *session.Call) session.Hooks {
 	return s
 }
 
+// call is what a session's RADIUS state needs of its session (a *session.Call).
+type call interface {
+	Close(cause error)
+	Stats() *session.DataStats
+}
+
 // sess is one session's RADIUS state. Verify and Up run on its engine goroutine, Down
 // after the session; the timers and DAE reach it under mu.
 type sess struct {
 	r    *RADIUS
-	call *session.Call
+	call call
 	nas  nasInfo
 
 	mu       sync.Mutex
@@ -148,7 +155,7 @@ func (s *sess) Up(p ppp.LinkParams) {
 	if d := s.reply.IdleTimeout; d > 0 {
 		s.idleCheck(d)
 	}
-	if d := s.reply.Interim; d > 0 && s.r.acct != nil {
+	if d := s.reply.Interim; d > 0 && (s.r.acct != nil || s.r.queue != nil) {
 		s.interim(d)
 	}
 	if len(s.reply.Routes) > 0 {
@@ -254,7 +261,7 @@ func (s *sess) Down(err error, shutdown bool) {
 // account queues one Accounting-Request with the counters as they are now. Called
 // with s.mu held.
 func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminateCause) {
-	if s.r.acct == nil {
+	if s.r.acct == nil && s.r.queue == nil {
 		return
 	}
 	st := s.call.Stats()
@@ -264,7 +271,11 @@ func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminat
 	nas, user, peer, class := s.nas, s.nas.username, s.params.Peer, s.reply.Class
 	event := time.Now()
 	what := fmt.Sprintf("accounting %v of session %s", status, nas.sessID)
-	s.r.acct.enqueue(&record{what: what, build: func(secret []byte) (*radius.Packet, error) {
+	enqueue := s.r.queue
+	if enqueue == nil {
+		enqueue = s.r.acct.enqueue
+	}
+	enqueue(&record{what: what, build: func(secret []byte) (*radius.Packet, error) {
 		p := radius.New(radius.CodeAccountingRequest, secret)
 		rfc2866.AcctStatusType_Set(p, status)
 		rfc2866.AcctSessionID_SetString(p, nas.sessID)
