@@ -261,3 +261,32 @@ func FuzzParseReply(f *testing.F) {
 		checkMA(b, secret, wire[4:20])
 	})
 }
+
+// radius_deadtime: after the first server failed, the next logins go to the second at
+// once; after the dead time the first is tried again first.
+func TestDeadTime(t *testing.T) {
+	closed, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	closedAddr := closed.LocalAddr().String()
+	closed.Close()
+	live := startFake(t, "s", func(_ int, req *radius.Packet) [][]byte { return [][]byte{accept(t, req, nil)} })
+	cfg := &Config{Auth: []Server{{Addr: closedAddr, Secret: []byte("s")}, {Addr: live.conn.LocalAddr().String(), Secret: []byte("s")}},
+		Timeout: 200 * time.Millisecond, Retries: 1, DeadTime: 500 * time.Millisecond}
+	c := &client{cfg: cfg, logf: t.Logf}
+	login := func() time.Duration {
+		t0 := time.Now()
+		if v, _ := c.authenticate(context.Background(), papRequest(), &nasInfo{}); !v.OK {
+			t.Fatalf("login failed: %v", v.Err)
+		}
+		return time.Since(t0)
+	}
+	if d := login(); d < 200*time.Millisecond {
+		t.Errorf("first login took %v: the dead server's try should have cost 200 ms", d)
+	}
+	if d := login(); d > 100*time.Millisecond {
+		t.Errorf("second login took %v: the dead server should have been skipped", d)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if d := login(); d < 200*time.Millisecond {
+		t.Errorf("after the dead time the first server was not tried again (%v)", d)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"layeh.com/radius"
@@ -23,24 +24,65 @@ var ErrNoServer = errors.New("no RADIUS server answered")
 type client struct {
 	cfg  *Config
 	logf func(format string, args ...any)
+
+	mu   sync.Mutex
+	dead map[string]time.Time // server → when it last failed (radius_deadtime)
+}
+
+// order puts the servers that failed within the dead time last (in their order), so a
+// dead first server does not cost every login its timeout; when all failed, all are
+// still tried.
+func (c *client) order(servers []Server) []Server {
+	if c.cfg.DeadTime <= 0 || len(servers) < 2 {
+		return servers
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var alive, dead []Server
+	for _, s := range servers {
+		if t, ok := c.dead[s.Addr]; ok && time.Since(t) < c.cfg.DeadTime {
+			dead = append(dead, s)
+		} else {
+			alive = append(alive, s)
+		}
+	}
+	return append(alive, dead...)
+}
+
+func (c *client) markDead(s Server, dead bool) {
+	if c.cfg.DeadTime <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !dead {
+		delete(c.dead, s.Addr)
+		return
+	}
+	if c.dead == nil {
+		c.dead = map[string]time.Time{}
+	}
+	c.dead[s.Addr] = time.Now()
 }
 
 // exchange builds the request for each server's secret with build, sends it and
 // returns the first authentic reply. The worst case is Config.Bound(servers).
 func (c *client) exchange(ctx context.Context, servers []Server, what string, build func(secret []byte) (*radius.Packet, error)) (*radius.Packet, *radius.Packet, error) {
 	var errs []error
-	for _, srv := range servers {
+	for _, srv := range c.order(servers) {
 		req, err := build(srv.Secret)
 		if err != nil {
 			return nil, nil, err
 		}
 		reply, err := c.try(ctx, srv, req)
 		if err == nil {
+			c.markDead(srv, false)
 			return req, reply, nil
 		}
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
+		c.markDead(srv, true)
 		c.logf("RADIUS %s: server %s: %v", what, srv, err)
 		errs = append(errs, fmt.Errorf("%s: %w", srv, err))
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	Auth, Acct    []Server
 	Timeout       time.Duration // radius_timeout: wait per try (default 10 s, as radiusclient)
 	Retries       int           // radius_retries: tries per server (default 3)
+	DeadTime      time.Duration // radius_deadtime: skip a server this long after it failed (default 0: never)
 	Bind          netip.Addr    // bindaddr: our source address; invalid = any
 	NASIdentifier string        // nas-identifier; "" = the host name
 	NASIP         netip.Addr    // nas-ip-address (extension): else bindaddr, else the call's local address
@@ -48,7 +49,7 @@ func (c *Config) Bound(servers []Server) time.Duration {
 var ignoredKeys = map[string]bool{
 	"auth_order": true, "login_tries": true, "login_timeout": true, "nologin": true, "issue": true,
 	"login_radius": true, "seqfile": true, "mapfile": true, "default_realm": true,
-	"radius_deadtime": true, "login_local": true, "clientdebug": true,
+	"login_local": true, "clientdebug": true,
 }
 
 // ParseConfig reads a radiusclient.conf and the servers file it names; an error names the
@@ -89,15 +90,18 @@ func ParseConfig(path string) (*Config, error) {
 			servers, serversLine = val, line
 		case "dictionary":
 			c.Dictionary = val
-		case "radius_timeout", "radius_retries":
+		case "radius_timeout", "radius_retries", "radius_deadtime":
 			n, err := strconv.Atoi(val)
-			if err != nil || n <= 0 || n > 3600 {
+			if err != nil || n < 0 || n > 86400 || (n == 0 && key != "radius_deadtime") {
 				return nil, bad("%s needs a positive number, got %q", key, val)
 			}
-			if key == "radius_timeout" {
+			switch key {
+			case "radius_timeout":
 				c.Timeout = time.Duration(n) * time.Second
-			} else {
+			case "radius_retries":
 				c.Retries = n
+			default:
+				c.DeadTime = time.Duration(n) * time.Second
 			}
 		case "bindaddr":
 			if val == "*" {

@@ -106,6 +106,10 @@ func PPTPDMain(args []string) int {
 			if sig == syscall.SIGHUP {
 				// poptop's manager lives on through a HUP; admins send one to reload.
 				// chap-secrets is read again when it changes anyway; the rest needs a restart.
+				if rad != nil {
+					log.Logf("SIGHUP: users are in RADIUS; radiusclient.conf, pptpd.conf and the options file take effect on restart")
+					continue
+				}
 				log.Logf("SIGHUP: reading %s again (pptpd.conf and the options file take effect on restart)", secrets.path)
 				secrets.refresh(true)
 				continue
