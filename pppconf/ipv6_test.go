@@ -65,3 +65,22 @@ func TestIPv6OptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// pptpd.conf's remoteip6 and dns6 (ours), with file:line errors.
+func TestPPTPDConfIPv6(t *testing.T) {
+	c, err := ParsePPTPDConfData("c", []byte("remoteip6 2001:db8:99::/56\ndns6 2001:db8::53 2001:db8::54\n"))
+	if err != nil || c.RemoteIP6.String() != "2001:db8:99::/56" || len(c.DNS6) != 2 || c.DNS6[1].String() != "2001:db8::54" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for in, want := range map[string]string{
+		"debug\nremoteip6 10.0.0.0/8": `c:2: keyword "remoteip6" needs an IPv6 prefix such as 2001:db8:99::/56, got "10.0.0.0/8"`,
+		"remoteip6 2001:db8::/80":     `c:1: keyword "remoteip6": 2001:db8::/80 is longer than /64; each session needs a /64 of it`,
+		"remoteip6 2001:db8:99::1/56": `c:1: keyword "remoteip6": 2001:db8:99::1/56 has host bits set; did you mean 2001:db8:99::/56?`,
+		"dns6 10.0.0.1":               `c:1: keyword "dns6" needs IPv6 addresses, got "10.0.0.1"`,
+		"remoteip6":                   `c:1: keyword "remoteip6" needs a value`,
+	} {
+		if _, err := ParsePPTPDConfData("c", []byte(in)); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
+	}
+}

@@ -51,6 +51,9 @@ type PPTPDConf struct {
 	EgressDeny  []netip.Prefix // egress-deny: destinations refused besides loopback and link-local
 	EgressFlows int            // egress-flows: flows open at once per session (0 = default)
 	EgressDNS   []netip.Addr   // egress-resolver: where clients' DNS goes (default: resolv.conf's)
+	// Ours, for IPv6 inside the tunnel (pptpd(8) IPV6):
+	RemoteIP6 netip.Prefix // remoteip6: a /64 of it per session, in Router Advertisements
+	DNS6      []netip.Addr // dns6: IPv6 DNS servers in those RAs (RDNSS, RFC 8106)
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -86,7 +89,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
-	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver"}
+	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "remoteip6", "dns6"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -266,6 +269,25 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			return err
 		}
 		c.EgressFlows = v
+	case "remoteip6":
+		p, err := netip.ParsePrefix(val)
+		switch {
+		case err != nil || !p.Addr().Is6() || p.Addr().Is4In6():
+			return fail("keyword %q needs an IPv6 prefix such as 2001:db8:99::/56, got %q", kw, val)
+		case p.Bits() > 64:
+			return fail("keyword %q: %v is longer than /64; each session needs a /64 of it", kw, p)
+		case p.Masked() != p:
+			return fail("keyword %q: %v has host bits set; did you mean %v?", kw, p, p.Masked())
+		}
+		c.RemoteIP6 = p
+	case "dns6":
+		for _, f := range strings.Fields(val) {
+			a, err := netip.ParseAddr(f)
+			if err != nil || !a.Is6() || a.Is4In6() {
+				return fail("keyword %q needs IPv6 addresses, got %q", kw, f)
+			}
+			c.DNS6 = append(c.DNS6, a)
+		}
 	case "speed":
 		c.Speed = val
 	case "ppp":
