@@ -25,6 +25,7 @@ import (
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/pppconf"
 	"github.com/pptp-go/pptp/proxy"
+	"github.com/pptp-go/pptp/ra"
 	"github.com/pptp-go/pptp/session"
 )
 
@@ -72,6 +73,16 @@ func PPTPDMain(args []string) int {
 			return 1
 		}
 		defer release()
+	}
+	if cfg.IPv6.Pool != nil {
+		// After daemonizing: the socket and its goroutine belong to the serving process.
+		r, err := ra.NewResponder(log.Debugf)
+		if err != nil {
+			log.Logf("%v", err)
+			return 1
+		}
+		defer r.Close()
+		cfg.IPv6.RA = r
 	}
 	srv, err := session.NewServer(*cfg)
 	if err != nil {
@@ -202,6 +213,22 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			return sc.up, sc.down
 		},
 		Logf: log.Logf,
+	}
+	if conf.RemoteIP6.IsValid() {
+		if conf.Egress == "netstack" {
+			log.Warnf("%s: remoteip6 applies only to TUN sessions; \"egress netstack\" refuses IPV6CP", conf.Path)
+		}
+		if cfg.IPv6.Pool, err = session.NewIPv6Pool(conf.RemoteIP6); err != nil {
+			return nil, "", "", nil, nil, err
+		}
+		cfg.IPv6.DNS = conf.DNS6
+		if cfg.PPP.IPv6.Mode == ppp.IPv6Passive {
+			// We have something to offer: open IPV6CP, as pppd +ipv6 does, so that a
+			// client that only answers it (ours by default) gets IPv6 too.
+			cfg.PPP.IPv6.Mode = ppp.IPv6Active
+		}
+	} else if conf.DNS6 != nil {
+		log.Warnf("%s: dns6 needs remoteip6 (it goes in the Router Advertisements)", conf.Path)
 	}
 	if conf.Egress == "netstack" {
 		if cfg.Stack, err = egressStack(conf, log); err != nil {

@@ -4,6 +4,8 @@ package session
 
 import (
 	"bytes"
+	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -108,5 +110,37 @@ func TestIPv6HeaderOK(t *testing.T) {
 		if ipv6HeaderOK(b) {
 			t.Errorf("bad header % x accepted", b[:8])
 		}
+	}
+}
+
+func TestIPv6Pool(t *testing.T) {
+	p, err := NewIPv6Pool(netip.MustParsePrefix("2001:db8:99::/62"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		s, ok := p.Get()
+		if !ok {
+			break
+		}
+		got = append(got, s.String())
+	}
+	if want := "2001:db8:99:1::/64 2001:db8:99:2::/64 2001:db8:99:3::/64"; strings.Join(got, " ") != want {
+		t.Fatalf("handed out %v, want %s (the ::/64 kept back)", got, want)
+	}
+	p.Put(netip.MustParsePrefix("2001:db8:99:2::/64"))
+	if s, ok := p.Get(); !ok || s.String() != "2001:db8:99:2::/64" {
+		t.Fatalf("after Put: %v %v", s, ok)
+	}
+	one, _ := NewIPv6Pool(netip.MustParsePrefix("2001:db8:5:6::/64"))
+	if s, ok := one.Get(); !ok || s.String() != "2001:db8:5:6::/64" {
+		t.Fatalf("/64 pool: %v %v", s, ok)
+	}
+	if _, ok := one.Get(); ok {
+		t.Fatal("/64 pool handed out twice")
+	}
+	if _, err := NewIPv6Pool(netip.MustParsePrefix("2001:db8::/80")); err == nil {
+		t.Fatal("/80 pool accepted")
 	}
 }

@@ -78,6 +78,9 @@ type ServerConfig struct {
 	// Hooks, when set, gives each session its authentication, accounting and
 	// disconnect hooks (RADIUS); nil from it means none for that call.
 	Hooks func(c *Call) Hooks
+	// IPv6 is what TUN sessions get once IPV6CP opened (PPP.IPv6.Mode decides whether it
+	// runs); sessions in a user-space stack refuse IPV6CP.
+	IPv6 ServerIPv6
 }
 
 // Server accepts PPTP calls and runs one built-in PPP session with its own TUN device per call.
@@ -286,7 +289,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			ec.Up = func(p ppp.LinkParams) { up(p); hooks.Up(p) }
 		}
 	}
-	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure})
+	pc := PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure}
+	if s.cfg.Stack != nil {
+		pc.Engine.IPv6.Mode = ppp.IPv6Off // the forwarding stack is IPv4 only
+	} else {
+		pc.Configure6 = s.configure6(ifname, ec.Logf)
+	}
+	sess := NewPPP(link, pc)
 	hc.sess = sess
 	err = t.RunOver(sctx, func(ctx context.Context) error {
 		defer release()

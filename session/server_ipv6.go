@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+
+package session
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/pptp-go/pptp/netif"
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ra"
+)
+
+// ServerIPv6 is what the server gives each session over IPv6 once IPV6CP opened (pptpd.conf
+// remoteip6 and dns6). The zero value: the link-local addresses alone.
+type ServerIPv6 struct {
+	Pool *IPv6Pool     // a /64 per session, advertised by RA; nil: none
+	DNS  []netip.Addr  // RDNSS in the advertisements
+	RA   *ra.Responder // sends them; required with Pool
+}
+
+// IPv6Pool hands out the /64s of a prefix, one per session; safe for concurrent use.
+type IPv6Pool struct {
+	prefix netip.Prefix
+	n      uint64 // /64s handed out from index first
+	first  uint64
+
+	mu   sync.Mutex
+	used map[uint64]bool
+}
+
+// maxIPv6Pool bounds the /64s a pool hands out (more than the sessions a server holds).
+const maxIPv6Pool = 1 << 20
+
+// NewIPv6Pool makes the pool of p's /64s (p at most /64). Of more than one, the first
+// (…::/64, often the server's own LAN) is kept back.
+func NewIPv6Pool(p netip.Prefix) (*IPv6Pool, error) {
+	if !p.Addr().Is6() || p.Bits() > 64 || p.Bits() < 0 {
+		return nil, fmt.Errorf("IPv6 pool %v: need an IPv6 prefix of /64 or shorter", p)
+	}
+	pl := &IPv6Pool{prefix: p.Masked(), used: map[uint64]bool{}, n: 1}
+	if b := 64 - p.Bits(); b > 0 {
+		pl.first = 1
+		pl.n = maxIPv6Pool
+		if b < 20 {
+			pl.n = 1<<b - 1
+		}
+	}
+	return pl, nil
+}
+
+func (p *IPv6Pool) subnet(i uint64) netip.Prefix {
+	a := p.prefix.Addr().As16()
+	hi := uint64(a[0])<<56 | uint64(a[1])<<48 | uint64(a[2])<<40 | uint64(a[3])<<32 |
+		uint64(a[4])<<24 | uint64(a[5])<<16 | uint64(a[6])<<8 | uint64(a[7])
+	hi |= i
+	for k := range 8 {
+		a[k] = byte(hi >> (56 - 8*k))
+	}
+	return netip.PrefixFrom(netip.AddrFrom16(a), 64)
+}
+
+// Get reserves the first free /64.
+func (p *IPv6Pool) Get() (netip.Prefix, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := p.first; i < p.first+p.n; i++ {
+		if !p.used[i] {
+			p.used[i] = true
+			return p.subnet(i), true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// Put returns a /64 from Get.
+func (p *IPv6Pool) Put(s netip.Prefix) {
+	if !s.IsValid() {
+		return
+	}
+	a := s.Addr().As16()
+	var hi uint64
+	for k := range 8 {
+		hi = hi<<8 | uint64(a[k])
+	}
+	mask := uint64(1)<<(64-p.prefix.Bits()) - 1
+	if p.prefix.Bits() == 0 {
+		mask = ^uint64(0)
+	}
+	p.mu.Lock()
+	delete(p.used, hi&mask)
+	p.mu.Unlock()
+}
+
+// configure6 is a TUN session's IPv6 set-up when IPV6CP opened: the link-local addresses
+// and, with a pool, the session's /64 routed to its interface and advertised on it.
+func (s *Server) configure6(ifname string, logf func(string, ...any)) func(ppp.IPv6Params) (func() error, error) {
+	return func(p ppp.IPv6Params) (func() error, error) {
+		v6 := s.cfg.IPv6
+		nc := netif.Config6{IfName: ifname, Local: p.Local(), Peer: p.Peer(), Logf: logf}
+		var prefix netip.Prefix
+		if v6.Pool != nil {
+			var ok bool
+			if prefix, ok = v6.Pool.Get(); ok {
+				nc.Routes = []netip.Prefix{prefix}
+			} else {
+				logf("IPv6 pool exhausted: link-local addresses only")
+			}
+		}
+		undo, err := netif.Apply6(nc)
+		if err != nil {
+			v6.Pool.Put(prefix)
+			return nil, err
+		}
+		idx := 0
+		if prefix.IsValid() && v6.RA != nil {
+			ifi, err := net.InterfaceByName(ifname)
+			if err == nil {
+				idx = ifi.Index
+				err = v6.RA.Add(idx, ifname, p.Local(), ra.Advertisement{
+					HopLimit: 64, RouterLifetime: ra.RouterLife,
+					Prefix: prefix, ValidLife: ra.ValidLife, PreferredLife: ra.PreferredLife,
+					DNS: v6.DNS, DNSLife: ra.RouterLife,
+				})
+			}
+			if err != nil {
+				logf("%v", err)
+			}
+		}
+		logf("IPv6: local %v, peer %v, prefix %v", p.Local(), p.Peer(), prefix)
+		return func() error {
+			if idx != 0 {
+				v6.RA.Remove(idx)
+			}
+			err := undo()
+			if v6.Pool != nil {
+				v6.Pool.Put(prefix)
+			}
+			return err
+		}, nil
+	}
+}
