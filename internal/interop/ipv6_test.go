@@ -127,3 +127,86 @@ func TestClientNoIPv6ToDebianPptpd(t *testing.T) {
 	}
 	c.stop(t)
 }
+
+// TestDebianClientIPv6ToOurServer: pptp-linux + pppd +ipv6 in the client VM against our
+// pptpd with remoteip6 and dns6: IPV6CP opens, link-local ping both ways, the VM's kernel
+// takes a global address of its session's /64 from our Router Advertisement (with our
+// default route) and pings a host behind the server; all of it is gone after the call.
+func TestDebianClientIPv6ToOurServer(t *testing.T) {
+	serverStart(t) // the VM network must exist; our server listens on the host side
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "options"), []byte("name pptpd\nrequire-mschap-v2\nrequire-mppe-128\nms-dns 10.88.0.1\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "pptpd.conf"), []byte("option "+filepath.Join(dir, "options")+
+		"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\nremoteip6 2001:db8:99::/56\ndns6 2001:db8:99::53\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "chap-secrets"), []byte("test * test *\n"), 0o600)
+	// A host behind the server: an address of the server's namespace.
+	const behind = "2001:db8:99:ff::1"
+	if out, err := nstest.Output(ns, "ip", "-6", "addr", "add", behind+"/128", "dev", "lo"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Cleanup(func() { nstest.Output(ns, "ip", "-6", "addr", "del", behind+"/128", "dev", "lo") })
+	s := start(t, pptpdBin, "--fg", "--debug", "--conf", filepath.Join(dir, "pptpd.conf"),
+		"--chap-secrets", filepath.Join(dir, "chap-secrets"), "--listen", "192.0.2.1", "--pidfile", filepath.Join(dir, "pid"))
+	time.Sleep(300 * time.Millisecond)
+	args := []string{"client", "192.0.2.1", "--pppd-opt", "+ipv6", "--ping", "2", "--hold", "60", "--detach"}
+	out, err := run(t, 120*time.Second, args...)
+	res := keyValues(out)
+	if err != nil || res["link"] != "up" {
+		t.Logf("refvm client failed once (%v, link=%s); retrying", err, res["link"])
+		run(t, 30*time.Second, "client", "stop")
+		out, err = run(t, 120*time.Second, args...)
+		res = keyValues(out)
+	}
+	defer run(t, 30*time.Second, "client", "stop")
+	if err != nil || res["link"] != "up" {
+		t.Fatalf("reference client: %v\n%s\nour server:\n%s", err, out, s.log.String())
+	}
+	vm := func(cmd string) (string, error) { return run(t, 60*time.Second, "exec", "--vm", "client", cmd) }
+	var ours, theirs string
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		ours, theirs = linkLocalOf("pptpd0")
+		return ours != "" && theirs != ""
+	}) {
+		t.Fatalf("no link-local address on pptpd0; our server:\n%s", s.log.String())
+	}
+	ours = strings.TrimSuffix(ours, "/128")
+	if m := llLine.FindStringSubmatch(s.log.String()); m == nil || m[1] != ours || m[2] != theirs {
+		t.Errorf("pptpd0 has %s peer %s; the server logged %v", ours, theirs, m)
+	}
+	if out, err := vm("ip -6 -o addr show dev ppp0 scope link"); err != nil || !strings.Contains(out, theirs) || !strings.Contains(out, "peer "+ours) {
+		t.Errorf("VM's ppp0 link-local: %v\n%s", err, out)
+	}
+	if out, err := vm("ping -6 -c 3 -W 2 " + ours + "%ppp0"); err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("ping from the VM to our link-local address: %v\n%s", err, out)
+	}
+	if out, err := nstest.Output(ns, "ping", "-6", "-c", "3", "-W", "2", theirs+"%pptpd0"); err != nil {
+		t.Errorf("ping from the server to the VM's link-local address: %v\n%s", err, out)
+	}
+	// SLAAC from our RA: the session's /64 (the first after the kept-back ::/64), the VM's
+	// interface identifier, our default route.
+	want := "2001:db8:99:1:" + strings.TrimPrefix(theirs, "fe80::") + "/64"
+	var addrs string
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		addrs, _ = vm("ip -6 -o addr show dev ppp0 scope global")
+		return strings.Contains(addrs, want)
+	}) {
+		t.Fatalf("VM's ppp0 has no %s from our Router Advertisement:\n%s\nour server:\n%s", want, addrs, s.log.String())
+	}
+	if routes, _ := vm("ip -6 route show default"); !strings.Contains(routes, "via "+ours+" dev ppp0 proto ra") {
+		t.Errorf("VM's default route: %s", routes)
+	}
+	if out, err := vm("ping -6 -c 3 -W 2 " + behind); err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("ping %s from the VM: %v\n%s", behind, err, out)
+	}
+	if out, err := vm("ping -c 2 -W 2 10.88.0.1"); err != nil {
+		t.Errorf("IPv4 beside it: %v\n%s", err, out)
+	}
+	run(t, 30*time.Second, "client", "stop")
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		r, _ := nstest.Output(ns, "ip", "-6", "route", "show", "2001:db8:99:1::/64")
+		return strings.TrimSpace(r) == ""
+	}) {
+		t.Errorf("the session's /64 route outlived it")
+	}
+	s.stop(t)
+}
