@@ -77,6 +77,10 @@ func PPTPDMain(args []string) int {
 		return 1
 	}
 	log.Logf("listening on %s (connections %d)", ln.Addr(), cfg.Connections)
+	// Type=notify: systemd starts dependent units only once we accept calls.
+	if err := sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=listening on %s", os.Getpid(), ln.Addr())); err != nil {
+		log.Warnf("sd_notify: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	sigs := make(chan os.Signal, 1)
@@ -87,13 +91,17 @@ func PPTPDMain(args []string) int {
 				// poptop's manager lives on through a HUP; admins send one to reload.
 				// chap-secrets is read again when it changes anyway; the rest needs a restart.
 				log.Logf("SIGHUP: reading %s again (pptpd.conf and the options file take effect on restart)", secrets.path)
+				sdNotify("RELOADING=1")
 				secrets.refresh(true)
+				sdNotify("READY=1")
 				continue
 			}
 			log.Logf("status: %d connections, %d goroutines", srv.Active(), runtime.NumGoroutine())
 		}
 	}()
-	if err := srv.Serve(ctx, ln); err != nil {
+	err = srv.Serve(ctx, ln)
+	sdNotify("STOPPING=1")
+	if err != nil {
 		log.Logf("%v", err)
 		return 1
 	}
