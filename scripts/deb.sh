@@ -18,6 +18,8 @@ doc=/usr/share/doc/pptp-go
 DESTDIR=$root PREFIX=/usr UNITDIR=/lib/systemd/system DOCDIR=$doc scripts/install.sh >/dev/null
 gzip -9n "$root"/usr/share/man/man*/*
 install -m 0644 packaging/debian/copyright "$root$doc/copyright"
+install -d -m 0755 "$root/usr/share/lintian/overrides"
+install -m 0644 packaging/lintian/pptp-go "$root/usr/share/lintian/overrides/pptp-go"
 # A native package's changelog: one entry for this build, dated by its commit.
 date=$(git log -1 --format=%cD 2>/dev/null || date -R)
 {
