@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pptp-go/pptp/internal/nstest"
+)
+
+// container is a copy of a Debian bookworm root run in private mount and PID namespaces
+// (and the server's network namespace): dpkg and the maintainer scripts see only its own
+// processes, and every mount goes with it. systemd cannot run here (no systemd inside
+// the sandbox), so pptpd.service's ExecStart is run as systemd would, with $NOTIFY_SOCKET.
+type container struct {
+	t    *testing.T
+	root string
+	init int // host PID of the namespace's PID 1
+	cmd  *exec.Cmd
+}
+
+func startContainer(t *testing.T, ns, root string) *container {
+	c := &container{t: t, root: root}
+	script := `mount -t proc proc "$0/proc" && exec chroot "$0" /bin/sleep 100000`
+	c.cmd = exec.Command("ip", "netns", "exec", ns, "unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", script, root)
+	var stderr bytes.Buffer
+	c.cmd.Stderr = &stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c.init > 0 {
+			syscall.Kill(c.init, syscall.SIGKILL) // PID 1 gone: the kernel ends the rest
+		}
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	})
+	// unshare's child becomes PID 1 once it has chrooted.
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", c.cmd.Process.Pid, c.cmd.Process.Pid))
+		f := strings.Fields(string(kids))
+		if len(f) == 0 {
+			return false
+		}
+		pid, _ := strconv.Atoi(f[0])
+		if r, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", pid)); r == root {
+			c.init = pid
+			return true
+		}
+		return false
+	}) {
+		t.Fatalf("the container did not start: %s", stderr.String())
+	}
+	return c
+}
+
+// command runs inside the container, with its root, mounts, PID and network namespaces.
+func (c *container) command(env []string, argv ...string) *exec.Cmd {
+	args := append([]string{"-t", strconv.Itoa(c.init), "-m", "-p", "-n", "-r", "-w", "--"}, argv...)
+	cmd := exec.Command("nsenter", args...)
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive"}, env...)
+	return cmd
+}
+
+func (c *container) run(argv ...string) string {
+	c.t.Helper()
+	out, err := c.command(nil, argv...).CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
+// status is dpkg's two-letter state of each package ("ii", "rc", "un" …).
+func (c *container) status(pkgs ...string) map[string]string {
+	out, _ := c.command(nil, append([]string{"dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n"}, pkgs...)...).Output()
+	m := map[string]string{}
+	for _, p := range pkgs {
+		m[p] = "un"
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			m[f[0]] = f[1][:2]
+		}
+	}
+	return m
+}
+
+// ours lists the container's processes running one of the package's binaries.
+func (c *container) ours() []string {
+	out, _ := c.command(nil, "sh", "-c", `for p in /proc/[0-9]*; do readlink $p/exe; done`).Output()
+	var l []string
+	for _, exe := range strings.Fields(string(out)) {
+		if exe == "/usr/sbin/pptp" || exe == "/usr/sbin/pptpd" {
+			l = append(l, exe)
+		}
+	}
+	return l
+}
+
+// need fails on CI and skips elsewhere: CI must run every test.
+func need(t *testing.T, ok bool, what string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI: %s (scripts/test.sh installs it)", what)
+	}
+	t.Skip(what)
+}
+
+func have(cmd string) bool { _, err := exec.LookPath(cmd); return err == nil }
+
+// nmPPTPDeb is Debian's network-manager-pptp package file, downloaded once per machine.
+func nmPPTPDeb(t *testing.T) string {
+	dir := "/var/tmp/pptp-go-test"
+	os.MkdirAll(dir, 0o755)
+	find := func() string {
+		m, _ := filepath.Glob(filepath.Join(dir, "network-manager-pptp_*.deb"))
+		if len(m) > 0 {
+			return m[0]
+		}
+		return ""
+	}
+	if f := find(); f != "" {
+		return f
+	}
+	download := func() ([]byte, error) {
+		cmd := exec.Command("apt-get", "download", "network-manager-pptp")
+		cmd.Dir = dir
+		return cmd.CombinedOutput()
+	}
+	if out, err := download(); err != nil {
+		exec.Command("apt-get", "update", "-qq").Run()
+		if out2, err := download(); err != nil {
+			t.Fatalf("apt-get download network-manager-pptp: %v\n%s\n%s", err, out, out2)
+		}
+	}
+	if f := find(); f != "" {
+		return f
+	}
+	t.Fatal("network-manager-pptp was not downloaded")
+	return ""
+}
+
+// TestDebPackage is issue 21's proof: in a fresh copy of a Debian bookworm root that has
+// Debian's pptp-linux and pptpd (the refvm guest root, debootstrap minbase) plus the real
+// network-manager-pptp, our package replaces both, keeps NetworkManager-pptp's dependency
+// satisfied, its pptpd started from the unit's ExecStart reports READY=1 and accepts our
+// client, removal stops it, and purge leaves none of its files; user-edited conffiles
+// survive a reinstall and a removal, as dpkg keeps them.
+func TestDebPackage(t *testing.T) {
+	nstest.RequireRoot(t)
+	cache := os.Getenv("REFVM_CACHE")
+	if cache == "" {
+		cache = "/var/tmp/refvm"
+	}
+	src := filepath.Join(cache, "rootfs")
+	_, err := os.Stat(filepath.Join(src, ".refvm-complete"))
+	need(t, err == nil, "no Debian bookworm root at "+src+" (refvm build makes it)")
+	for _, cmd := range []string{"dpkg-deb", "lintian", "dpkg-checkbuilddeps", "systemd-analyze", "nsenter", "unshare", "apt-get"} {
+		need(t, have(cmd), cmd+" is not installed")
+	}
+	work := t.TempDir()
+
+	// make deb, from the binaries under test.
+	deb := buildDeb(t, work)
+	version, err := exec.Command("dpkg-deb", "-f", deb, "Version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgVersion := strings.TrimSpace(string(version))
+	files := debFiles(t, deb)
+	checkLintian(t, deb)
+
+	// A private copy: the refvm guests share the original read-only.
+	root := filepath.Join(work, "root")
+	if out, err := exec.Command("cp", "-a", src, root).CombinedOutput(); err != nil {
+		t.Fatalf("copying %s: %v\n%s", src, err, out)
+	}
+	os.MkdirAll(filepath.Join(root, "dev/net"), 0o755)
+	if err := syscall.Mknod(filepath.Join(root, "dev/net/tun"), syscall.S_IFCHR|0o666, 10<<8|200); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{deb, nmPPTPDeb(t)} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, "tmp", filepath.Base(f)), b, 0o644)
+	}
+	inDeb := "/tmp/" + filepath.Base(deb)
+	ns := nstest.NewPair(t, "deb")
+	c := startContainer(t, ns.A, root)
+
+	// NetworkManager-pptp as a user has it (its GUI dependencies are beyond a minbase root:
+	// only the pptp-linux and ppp ones are checked here, by dpkg's own rules).
+	c.run("sh", "-c", "dpkg -i --force-depends /tmp/network-manager-pptp_*.deb")
+	if s := c.status("pptp-linux", "pptpd"); s["pptp-linux"] != "ii" || s["pptpd"] != "ii" {
+		t.Fatalf("the root lacks Debian's pptp-linux and pptpd: %v", s)
+	}
+	out := c.run("dpkg", "-i", inDeb)
+	t.Logf("dpkg -i:\n%s", out)
+	s := c.status("pptp-go", "pptp-linux", "pptpd", "network-manager-pptp")
+	if s["pptp-go"] != "ii" || s["network-manager-pptp"] != "ii" || s["pptp-linux"][1] == 'i' || s["pptpd"][1] == 'i' {
+		t.Errorf("after installing: %v, want pptp-go and network-manager-pptp installed, pptp-linux and pptpd removed", s)
+	}
+	nmDeps := strings.TrimSpace(c.run("dpkg-query", "-W", "-f", "${Depends}", "network-manager-pptp"))
+	var kept []string
+	for _, d := range strings.Split(nmDeps, ",") {
+		if d = strings.TrimSpace(d); strings.HasPrefix(d, "pptp-linux") || strings.HasPrefix(d, "ppp ") || d == "ppp" {
+			kept = append(kept, d)
+		}
+	}
+	if len(kept) == 0 {
+		t.Fatalf("network-manager-pptp's Depends has no pptp-linux: %s", nmDeps)
+	}
+	if out, err := exec.Command("dpkg-checkbuilddeps", "--admindir="+filepath.Join(root, "var/lib/dpkg"), "-d", strings.Join(kept, ", "), "/dev/null").CombinedOutput(); err != nil {
+		t.Errorf("network-manager-pptp's %q unmet with pptp-go installed: %s", strings.Join(kept, ", "), out)
+	}
+	if out := c.run("/usr/sbin/pptp", "--version"); !strings.Contains(out, pkgVersion) {
+		t.Errorf("pptp --version = %q, want the package version %s", out, pkgVersion)
+	}
+	if out := c.run("/usr/sbin/pptpd", "--version"); !strings.Contains(out, pkgVersion) {
+		t.Errorf("pptpd --version = %q, want the package version %s", out, pkgVersion)
+	}
+	// pptpsetup as pptp-linux's users call it, then gone again.
+	c.run("pptpsetup", "--create", "office", "--server", "vpn.example.com", "--username", "bob", "--password", "pw", "--encrypt")
+	if b, err := os.ReadFile(filepath.Join(root, "etc/ppp/peers/office")); err != nil || !bytes.Contains(b, []byte("pty \"/usr/sbin/pptp vpn.example.com --nolaunchpppd\"")) {
+		t.Errorf("pptpsetup --create wrote %q (%v)", b, err)
+	}
+	c.run("pptpsetup", "--delete", "office")
+
+	// The administrator's edits: the pool in the conffile, a user in chap-secrets.
+	conf := filepath.Join(root, "etc/pptpd.conf")
+	edited := readFile(t, conf) + "localip " + pppLocal + "\nremoteip 10.99.0.100-109\n"
+	os.WriteFile(conf, []byte(edited), 0o644)
+	secrets := filepath.Join(root, "etc/ppp/chap-secrets")
+	os.WriteFile(secrets, []byte(readFile(t, secrets)+"alice pptpd \"wonderland\" *\n"), 0o600)
+	c.run("dpkg", "-i", inDeb) // reinstalling keeps an edited conffile
+	if got := readFile(t, conf); got != edited {
+		t.Errorf("reinstalling changed the edited /etc/pptpd.conf:\n%s", got)
+	}
+	verifyUnits(t, root)
+
+	// pptpd as pptpd.service starts it: ExecStart, EnvironmentFile, Type=notify.
+	argv := execStart(t, root)
+	notify := "pptp-go-deb-" + strconv.Itoa(os.Getpid())
+	var ln *net.UnixConn
+	if err := nstest.In(ns.A, func() (err error) {
+		// Abstract sockets belong to a network namespace: the container's.
+		ln, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: "\x00" + notify, Net: "unixgram"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srvLog := nstest.NewBuffer()
+	srv := c.command([]string{"NOTIFY_SOCKET=@" + notify}, argv...)
+	srv.Stdout, srv.Stderr = srvLog, srvLog
+	started := time.Now()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srvDone := make(chan struct{})
+	go func() { srv.Wait(); close(srvDone) }()
+	t.Cleanup(func() {
+		srv.Process.Kill()
+		<-srvDone
+		if t.Failed() {
+			t.Logf("pptpd log:\n%s", srvLog.String())
+		}
+	})
+	ln.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	n, err := ln.Read(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), "READY=1") {
+		t.Fatalf("no READY=1 from pptpd (%q, %v):\n%s", buf[:n], err, srvLog.String())
+	}
+	t.Logf("pptpd ready %v after start: %q", time.Since(started).Round(time.Millisecond), buf[:n])
+	if out, _ := nstest.Output(ns.A, "ss", "-Hltn", "sport = :1723"); !strings.Contains(out, "1723") {
+		t.Errorf("READY=1 before listening: %q", out)
+	}
+
+	// Our client from the other namespace: MS-CHAPv2 + MPPE-128, as the defaults require.
+	pw := filepath.Join(work, "password")
+	os.WriteFile(pw, []byte("wonderland\n"), 0o600)
+	b := &bed{t: t, ns: ns, srvLog: srvLog}
+	cl := b.startClient("--user", "alice", "--password-file", pw, "--require-mppe-128")
+	if addr := b.waitAddr(cl, "pptp0"); addr != "10.99.0.100" {
+		t.Errorf("client address %q, want 10.99.0.100", addr)
+	}
+	if !strings.Contains(cl.log.String(), "MPPE 128-bit") {
+		t.Errorf("no MPPE-128 on the link:\n%s", cl.log.String())
+	}
+	if out, err := nstest.Output(ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+		t.Errorf("ping through the tunnel: %v\n%s", err, out)
+	}
+	b.stop(cl)
+
+	// dpkg counts our Provides: NetworkManager-pptp now depends on us.
+	if out, err := c.command(nil, "dpkg", "-r", "pptp-go").CombinedOutput(); err == nil || !strings.Contains(string(out), "network-manager-pptp depends on pptp-linux") {
+		t.Errorf("dpkg -r pptp-go under network-manager-pptp: %v\n%s", err, out)
+	}
+	c.run("dpkg", "-r", "network-manager-pptp")
+
+	// Removal stops what runs and keeps the conffiles; purge takes everything.
+	c.run("dpkg", "-r", "pptp-go")
+	select {
+	case <-srvDone:
+	case <-time.After(10 * time.Second):
+		t.Errorf("pptpd still runs after dpkg -r")
+	}
+	if l := c.ours(); len(l) > 0 {
+		t.Errorf("still running after dpkg -r: %v", l)
+	}
+	if got, err := os.ReadFile(conf); err != nil || string(got) != edited {
+		t.Errorf("dpkg -r did not keep the edited /etc/pptpd.conf (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/sbin/pptpd")); err == nil {
+		t.Errorf("/usr/sbin/pptpd left after dpkg -r")
+	}
+	c.run("dpkg", "--purge", "pptp-go")
+	if s := c.status("pptp-go"); s["pptp-go"] != "un" && s["pptp-go"] != "pn" {
+		t.Errorf("pptp-go after purge: %v", s)
+	}
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(root, f)); err == nil {
+			t.Errorf("%s left after purge", f)
+		}
+	}
+	for _, f := range []string{"run/pptpd.pid", "var/lib/dpkg/info/pptp-go.list", "var/lib/dpkg/info/pptp-go.postrm"} {
+		if _, err := os.Lstat(filepath.Join(root, f)); err == nil {
+			t.Errorf("/%s left after purge", f)
+		}
+	}
+}
+
+// buildDeb runs make deb's script on the binaries under test.
+func buildDeb(t *testing.T, out string) string {
+	bin := t.TempDir()
+	for _, b := range []string{pptpBin, pptpdBin} {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(bin, filepath.Base(b)), data, 0o755)
+	}
+	cmd := exec.Command("../../scripts/deb.sh")
+	cmd.Env = append(os.Environ(), "BIN="+bin, "OUT="+out)
+	res, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scripts/deb.sh: %v", err)
+	}
+	return strings.TrimSpace(string(res))
+}
+
+// debFiles lists the package's files and links (not directories), without the leading "./".
+func debFiles(t *testing.T, deb string) []string {
+	out, err := exec.Command("dpkg-deb", "--fsys-tarfile", deb).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("tar", "-t")
+	cmd.Stdin = bytes.NewReader(out)
+	list, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range strings.Split(string(list), "\n") {
+		if f != "" && !strings.HasSuffix(f, "/") {
+			files = append(files, strings.TrimPrefix(f, "./"))
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("the package has only %v", files)
+	}
+	return files
+}
+
+// checkLintian fails on any lintian error and logs the rest.
+func checkLintian(t *testing.T, deb string) {
+	out, err := exec.Command("lintian", "--fail-on", "error", "--display-info", deb).CombinedOutput()
+	t.Logf("lintian:\n%s", out)
+	if err != nil {
+		t.Errorf("lintian: %v", err)
+	}
+}
+
+// verifyUnits runs systemd-analyze verify on the installed units with the package's
+// binaries and man pages where the units name them (a private mount namespace puts the
+// root's /usr/sbin over the host's for that one command).
+func verifyUnits(t *testing.T, root string) {
+	units := t.TempDir()
+	for _, u := range []string{"pptpd.service", "pptp@.service"} {
+		data, err := os.ReadFile(filepath.Join(root, "lib/systemd/system", u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Replace(u, "@.", "@work.", 1) // an instance of the template
+		os.WriteFile(filepath.Join(units, name), data, 0o644)
+	}
+	script := `mount --bind "$0/usr/sbin" /usr/sbin && MANPATH="$0/usr/share/man" exec systemd-analyze verify "$@"`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, root,
+		filepath.Join(units, "pptpd.service"), filepath.Join(units, "pptp@work.service"))
+	out, err := cmd.CombinedOutput()
+	var ours []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "pptp") {
+			ours = append(ours, sc.Text())
+		}
+	}
+	if err != nil || len(ours) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// execStart is pptpd.service's command line as systemd builds it: ExecStart with
+// $DAEMON_OPTS from the EnvironmentFile when it exists.
+func execStart(t *testing.T, root string) []string {
+	unit := readFile(t, filepath.Join(root, "lib/systemd/system/pptpd.service"))
+	var line string
+	for _, l := range strings.Split(unit, "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			line = v
+		}
+	}
+	if line == "" {
+		t.Fatalf("pptpd.service has no ExecStart:\n%s", unit)
+	}
+	opts := ""
+	if env, err := os.ReadFile(filepath.Join(root, "etc/default/pptpd")); err == nil {
+		for _, l := range strings.Split(string(env), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "DAEMON_OPTS="); ok {
+				opts = strings.Trim(v, `"'`)
+			}
+		}
+	}
+	var argv []string
+	for _, w := range strings.Fields(line) {
+		if w == "$DAEMON_OPTS" {
+			argv = append(argv, strings.Fields(opts)...)
+		} else {
+			argv = append(argv, w)
+		}
+	}
+	return argv
+}
