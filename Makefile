@@ -23,7 +23,7 @@ install: build
 
 # pptp-go_<version>_<arch>.deb in the current directory (dpkg-deb; see scripts/deb.sh).
 deb: build
-	VERSION='$(VERSION)' BIN='$(BIN)' ./scripts/deb.sh
+	BIN='$(BIN)' ./scripts/deb.sh
 
 # README command one: our server in a network namespace, our client connecting, ping and iperf3.
 demo: build

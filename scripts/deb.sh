@@ -4,7 +4,13 @@
 # expects. Prints the package's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION=${VERSION:-$(scripts/version.sh)}
+BIN=${BIN:-bin}
+# The package carries the version the binaries were built with (make build sets it), so
+# pptp --version and dpkg agree; binaries built without one take the tree's.
+if [ -z "${VERSION:-}" ]; then
+	VERSION=$("$BIN/pptpd" --version | awk '{print $NF}')
+	case $VERSION in [0-9]*) ;; *) VERSION=$(scripts/version.sh) ;; esac
+fi
 # Debian's name for the architecture the binaries were built for.
 case ${GOARCH:-$(go env GOARCH)} in
 386) ARCH=i386 ;; arm) ARCH=armhf ;; ppc64le) ARCH=ppc64el ;; *) ARCH=${GOARCH:-$(go env GOARCH)} ;;

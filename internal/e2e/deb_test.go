@@ -36,13 +36,12 @@ func startContainer(t *testing.T, ns, root string) *container {
 	c.cmd = exec.Command("ip", "netns", "exec", ns, "unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", script, root)
 	var stderr bytes.Buffer
 	c.cmd.Stderr = &stderr
+	c.cmd.WaitDelay = 5 * time.Second // a process holding stderr must not hang the cleanup
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if c.init > 0 {
-			syscall.Kill(c.init, syscall.SIGKILL) // PID 1 gone: the kernel ends the rest
-		}
+		c.stop()
 		c.cmd.Process.Kill()
 		c.cmd.Wait()
 	})
@@ -65,10 +64,18 @@ func startContainer(t *testing.T, ns, root string) *container {
 	return c
 }
 
+// stop ends every process in the container: when its PID 1 dies, the kernel kills the rest.
+func (c *container) stop() {
+	if c.init > 0 {
+		syscall.Kill(c.init, syscall.SIGKILL)
+	}
+}
+
 // command runs inside the container, with its root, mounts, PID and network namespaces.
 func (c *container) command(env []string, argv ...string) *exec.Cmd {
 	args := append([]string{"-t", strconv.Itoa(c.init), "-m", "-p", "-n", "-r", "-w", "--"}, argv...)
 	cmd := exec.Command("nsenter", args...)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive"}, env...)
 	return cmd
 }
@@ -230,11 +237,14 @@ func TestDebPackage(t *testing.T) {
 	if out, err := exec.Command("dpkg-checkbuilddeps", "--admindir="+filepath.Join(root, "var/lib/dpkg"), "-d", strings.Join(kept, ", "), "/dev/null").CombinedOutput(); err != nil {
 		t.Errorf("network-manager-pptp's %q unmet with pptp-go installed: %s", strings.Join(kept, ", "), out)
 	}
-	if out := c.run("/usr/sbin/pptp", "--version"); !strings.Contains(out, pkgVersion) {
-		t.Errorf("pptp --version = %q, want the package version %s", out, pkgVersion)
-	}
-	if out := c.run("/usr/sbin/pptpd", "--version"); !strings.Contains(out, pkgVersion) {
-		t.Errorf("pptpd --version = %q, want the package version %s", out, pkgVersion)
+	if v, _ := exec.Command(pptpdBin, "--version").Output(); strings.HasSuffix(strings.TrimSpace(string(v)), " dev") {
+		t.Logf("binaries built without a version (not by make build): --version not compared")
+	} else {
+		for _, bin := range []string{"/usr/sbin/pptp", "/usr/sbin/pptpd"} {
+			if out := c.run(bin, "--version"); !strings.Contains(out, pkgVersion) {
+				t.Errorf("%s --version = %q, want the package version %s", bin, out, pkgVersion)
+			}
+		}
 	}
 	// pptpsetup as pptp-linux's users call it, then gone again.
 	c.run("pptpsetup", "--create", "office", "--server", "vpn.example.com", "--username", "bob", "--password", "pw", "--encrypt")
@@ -277,7 +287,7 @@ func TestDebPackage(t *testing.T) {
 	srvDone := make(chan struct{})
 	go func() { srv.Wait(); close(srvDone) }()
 	t.Cleanup(func() {
-		srv.Process.Kill()
+		c.stop() // pptpd too, wherever the test stopped
 		<-srvDone
 		if t.Failed() {
 			t.Logf("pptpd log:\n%s", srvLog.String())
