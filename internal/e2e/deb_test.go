@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -304,11 +305,32 @@ func TestDebPackage(t *testing.T) {
 		t.Errorf("READY=1 before listening: %q", out)
 	}
 
-	// Our client from the other namespace: MS-CHAPv2 + MPPE-128, as the defaults require.
-	pw := filepath.Join(work, "password")
-	os.WriteFile(pw, []byte("wonderland\n"), 0o600)
+	// Our client from the other namespace as pptp@deb.service runs it, on the peers file
+	// and chap-secrets record `pptp setup` writes: MS-CHAPv2 + MPPE-128, as the defaults
+	// require; SIGHUP (systemctl reload) hangs up and --persist dials again.
+	if out, err := exec.Command(pptpBin, "setup", "--create", "deb", "--server", ns.AddrA, "--username", "alice", "--password", "wonderland", "--encrypt").CombinedOutput(); err != nil {
+		t.Fatalf("pptp setup: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(pppDir, "options"), []byte("holdoff 1\n"), 0o644) // redial at once
+	t.Cleanup(func() {
+		exec.Command(pptpBin, "setup", "--delete", "deb").Run()
+		os.Remove(filepath.Join(pppDir, "options"))
+		os.Remove(filepath.Join(pppDir, "chap-secrets"))
+		os.Remove(filepath.Join(pppDir, "chap-secrets.bkp"))
+	})
+	cargv := unitExec(t, root, "pptp@.service", "deb")
+	if cargv[0] != "/usr/sbin/pptp" {
+		t.Fatalf("pptp@.service runs %v", cargv)
+	}
 	b := &bed{t: t, ns: ns, srvLog: srvLog}
-	cl := b.startClient("--user", "alice", "--password-file", pw, "--require-mppe-128")
+	cl := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
+	cl.cmd = nstest.Cmd(context.Background(), ns.B, pptpBin, cargv[1:]...)
+	cl.cmd.Stdout, cl.cmd.Stderr = cl.log, cl.log
+	if err := cl.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cl.err = cl.cmd.Wait(); close(cl.done) }()
+	t.Cleanup(func() { cl.cmd.Process.Kill(); <-cl.done })
 	if addr := b.waitAddr(cl, "pptp0"); addr != "10.99.0.100" {
 		t.Errorf("client address %q, want 10.99.0.100", addr)
 	}
@@ -317,6 +339,10 @@ func TestDebPackage(t *testing.T) {
 	}
 	if out, err := nstest.Output(ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
 		t.Errorf("ping through the tunnel: %v\n%s", err, out)
+	}
+	cl.cmd.Process.Signal(syscall.SIGHUP)
+	if !nstest.WaitFor(20*time.Second, func() bool { return strings.Count(cl.log.String(), "link up on pptp0") >= 2 }) {
+		t.Errorf("no second link after SIGHUP:\n%s", cl.log.String())
 	}
 	b.stop(cl)
 
@@ -442,7 +468,13 @@ func verifyUnits(t *testing.T, root string) {
 // execStart is pptpd.service's command line as systemd builds it: ExecStart with
 // $DAEMON_OPTS from the EnvironmentFile when it exists.
 func execStart(t *testing.T, root string) []string {
-	unit := readFile(t, filepath.Join(root, "lib/systemd/system/pptpd.service"))
+	return unitExec(t, root, "pptpd.service", "")
+}
+
+// unitExec is an installed unit's ExecStart as systemd runs it: %i is the instance and
+// $DAEMON_OPTS comes from /etc/default/pptpd when that exists.
+func unitExec(t *testing.T, root, name, instance string) []string {
+	unit := readFile(t, filepath.Join(root, "lib/systemd/system", name))
 	var line string
 	for _, l := range strings.Split(unit, "\n") {
 		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
@@ -461,7 +493,7 @@ func execStart(t *testing.T, root string) []string {
 		}
 	}
 	var argv []string
-	for _, w := range strings.Fields(line) {
+	for _, w := range strings.Fields(strings.ReplaceAll(line, "%i", instance)) {
 		if w == "$DAEMON_OPTS" {
 			argv = append(argv, strings.Fields(opts)...)
 		} else {
@@ -469,4 +501,47 @@ func execStart(t *testing.T, root string) []string {
 		}
 	}
 	return argv
+}
+
+// TestMakeInstall: make install's script puts everything under DESTDIR+PREFIX, the units
+// name the binaries where it put them, and an existing configuration file is kept.
+func TestMakeInstall(t *testing.T) {
+	bin := t.TempDir()
+	for _, b := range []string{pptpBin, pptpdBin} {
+		data, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(bin, filepath.Base(b)), data, 0o755)
+	}
+	dest := t.TempDir()
+	os.MkdirAll(filepath.Join(dest, "etc"), 0o755)
+	os.WriteFile(filepath.Join(dest, "etc/pptpd.conf"), []byte("# mine\n"), 0o644)
+	cmd := exec.Command("../../scripts/install.sh")
+	cmd.Env = append(os.Environ(), "BIN="+bin, "DESTDIR="+dest, "PREFIX=/opt/pg")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, out)
+	}
+	for _, f := range []string{"opt/pg/sbin/pptp", "opt/pg/sbin/pptpd", "opt/pg/sbin/pptpsetup",
+		"opt/pg/share/man/man8/pptp.8", "opt/pg/share/man/man8/pptpd.8", "opt/pg/share/man/man5/pptpd.conf.5",
+		"opt/pg/share/doc/pptp-go/LICENSE", "opt/pg/lib/systemd/system/pptpd.service",
+		"opt/pg/lib/systemd/system/pptp@.service", "etc/ppp/pptpd-options"} {
+		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+	}
+	if got := readFile(t, filepath.Join(dest, "etc/pptpd.conf")); got != "# mine\n" {
+		t.Errorf("install.sh overwrote an existing /etc/pptpd.conf: %q", got)
+	}
+	if u := readFile(t, filepath.Join(dest, "opt/pg/lib/systemd/system/pptpd.service")); !strings.Contains(u, "ExecStart=/opt/pg/sbin/pptpd --fg") {
+		t.Errorf("pptpd.service does not run /opt/pg/sbin/pptpd:\n%s", u)
+	}
+	// The wrapper names PREFIX's path, not DESTDIR's.
+	if w := readFile(t, filepath.Join(dest, "opt/pg/sbin/pptpsetup")); !strings.Contains(w, "exec /opt/pg/sbin/pptp setup") {
+		t.Errorf("pptpsetup wrapper:\n%s", w)
+	}
+	// make install hands PREFIX and DESTDIR to the script.
+	if n, err := exec.Command("make", "-C", "../..", "-n", "install", "PREFIX=/opt/pg", "DESTDIR=/x").Output(); err != nil || !strings.Contains(string(n), "DESTDIR='/x' PREFIX='/opt/pg'") {
+		t.Errorf("make -n install: %v\n%s", err, n)
+	}
 }
