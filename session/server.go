@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.zx2c4.com/wireguard/tun"
+
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
@@ -66,6 +68,10 @@ type ServerConfig struct {
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
+	// Stack, when set, ends each session in a user-space stack instead of a TUN (pptpd's
+	// "egress netstack"): it is called once the link is up and returns the session's
+	// stack (netstack.NewForwarding's, on p.Local) and what to stop when the session ends.
+	Stack func(client netip.Addr, p ppp.LinkParams) (dev tun.Device, stop func(), err error)
 	// LinkScripts, when set, gives each session hooks run when its link comes up and
 	// before its interface configuration is removed (pppd's ip-up and ip-down).
 	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
@@ -78,6 +84,7 @@ type Server struct {
 	callIDs  sync.Map // uint16 → struct{}
 	wg       sync.WaitGroup
 	sessions atomic.Int64
+	stackSeq atomic.Uint64 // names user-space stacks netstack0, netstack1, … in logs
 
 	greMu sync.Mutex
 	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
@@ -238,7 +245,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 
 	link := newLink(conn, call, s.cfg.Link, logf)
 	t := &Tunnel{Call: call, Link: link, Server: client}
-	dev, ifname, err := netif.CreateTUN(s.cfg.IfName, 1500)
+	dev, ifname, configure, err := s.device(client)
 	if err != nil {
 		logf("client %s: %v", client, err)
 		link.Close()
@@ -263,7 +270,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
-	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown})
+	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure})
 	err = t.RunOver(ctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
@@ -285,6 +292,25 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	if s.cfg.SessionDown != nil {
 		s.cfg.SessionDown(ifname, err)
 	}
+}
+
+// device is a session's device: a TUN, or with cfg.Stack a user-space stack made once the
+// link is up (configure sets it up; its undo stops it).
+func (s *Server) device(client netip.Addr) (dev tun.Device, ifname string, configure func(ppp.LinkParams) (func() error, error), err error) {
+	if s.cfg.Stack == nil {
+		dev, ifname, err = netif.CreateTUN(s.cfg.IfName, 1500)
+		return dev, ifname, nil, err
+	}
+	lazy := NewLazyDevice()
+	configure = func(p ppp.LinkParams) (func() error, error) {
+		st, stop, err := s.cfg.Stack(client, p)
+		if err != nil {
+			return nil, err
+		}
+		lazy.Set(st)
+		return func() error { stop(); return nil }, nil
+	}
+	return lazy, fmt.Sprintf("netstack%d", s.stackSeq.Add(1)-1), configure, nil
 }
 
 // dialGRE opens the GRE side of a call from client to local and picks our Call ID for it;
