@@ -105,13 +105,14 @@ func (c *container) status(pkgs ...string) map[string]string {
 	return m
 }
 
-// ours lists the container's processes running one of the package's binaries.
+// ours lists the container's processes named pptp or pptpd (the container's PID namespace
+// holds nothing else of that name).
 func (c *container) ours() []string {
-	out, _ := c.command(nil, "sh", "-c", `for p in /proc/[0-9]*; do readlink $p/exe; done`).Output()
+	out, _ := c.command(nil, "sh", "-c", `cat /proc/[0-9]*/comm`).Output()
 	var l []string
-	for _, exe := range strings.Fields(string(out)) {
-		if exe == "/usr/sbin/pptp" || exe == "/usr/sbin/pptpd" {
-			l = append(l, exe)
+	for _, comm := range strings.Fields(string(out)) {
+		if comm == "pptp" || comm == "pptpd" {
+			l = append(l, comm)
 		}
 	}
 	return l
@@ -266,8 +267,10 @@ func TestDebPackage(t *testing.T) {
 	}
 	verifyUnits(t, root)
 
-	// pptpd as pptpd.service starts it: ExecStart, EnvironmentFile, Type=notify.
-	argv := execStart(t, root)
+	// pptpd as pptpd.service starts it: ExecStart, EnvironmentFile, Type=notify, and the
+	// unit's sandbox (capabilities, no new privileges, a read-only system but for
+	// ReadWritePaths), so the call below shows the hardening leaves pptpd what it needs.
+	argv := append(sandbox(t, root, "pptpd.service"), execStart(t, root)...)
 	notify := "pptp-go-deb-" + strconv.Itoa(os.Getpid())
 	var ln *net.UnixConn
 	if err := nstest.In(ns.A, func() (err error) {
@@ -345,6 +348,10 @@ func TestDebPackage(t *testing.T) {
 		t.Errorf("no second link after SIGHUP:\n%s", cl.log.String())
 	}
 	b.stop(cl)
+
+	if l := c.ours(); len(l) != 1 || l[0] != "pptpd" {
+		t.Errorf("processes of ours in the container while pptpd serves: %v", l)
+	}
 
 	// dpkg counts our Provides: NetworkManager-pptp now depends on us.
 	if out, err := c.command(nil, "dpkg", "-r", "pptp-go").CombinedOutput(); err == nil || !strings.Contains(string(out), "network-manager-pptp depends on pptp-linux") {
@@ -544,4 +551,40 @@ func TestMakeInstall(t *testing.T) {
 	if n, err := exec.Command("make", "-C", "../..", "-n", "install", "PREFIX=/opt/pg", "DESTDIR=/x").Output(); err != nil || !strings.Contains(string(n), "DESTDIR='/x' PREFIX='/opt/pg'") {
 		t.Errorf("make -n install: %v\n%s", err, n)
 	}
+}
+
+// sandbox is a command prefix giving a process what the unit's hardening gives it, for
+// the directives that decide whether pptpd can work at all: CapabilityBoundingSet and
+// NoNewPrivileges (setpriv), ProtectSystem=strict with ReadWritePaths, ProtectHome and
+// PrivateTmp (read-only bind mounts and tmpfs in a mount namespace of its own).
+func sandbox(t *testing.T, root, name string) []string {
+	unit := readFile(t, filepath.Join(root, "lib/systemd/system", name))
+	get := func(key string) string {
+		for _, l := range strings.Split(unit, "\n") {
+			if v, ok := strings.CutPrefix(l, key+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if get("ProtectSystem") != "strict" || get("ProtectHome") != "yes" || get("PrivateTmp") != "yes" || get("NoNewPrivileges") != "yes" {
+		t.Fatalf("%s: the hardening this test reproduces changed:\n%s", name, unit)
+	}
+	var caps []string
+	for _, c := range strings.Fields(get("CapabilityBoundingSet")) {
+		caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	if len(caps) == 0 {
+		t.Fatalf("%s has no CapabilityBoundingSet", name)
+	}
+	script := `rw=" $1 "; shift
+for d in /*; do
+	[ -d "$d" ] && [ ! -L "$d" ] || continue
+	case "$rw /dev /proc /sys /tmp /home /root " in *" $d "*) continue ;; esac
+	mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || exit 1
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o ro tmpfs /home && mount -t tmpfs -o ro tmpfs /root || exit 1
+exec "$@"`
+	return []string{"unshare", "-m", "--propagation", "unchanged", "sh", "-c", script, "sh", get("ReadWritePaths"),
+		"setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all," + strings.Join(caps, ","), "--"}
 }
