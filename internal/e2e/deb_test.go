@@ -327,7 +327,9 @@ func TestDebPackage(t *testing.T) {
 	}
 	b := &bed{t: t, ns: ns, srvLog: srvLog}
 	cl := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
-	cl.cmd = nstest.Cmd(context.Background(), ns.B, pptpBin, cargv[1:]...)
+	// With the unit's capabilities: the host's setpriv, our binary.
+	cwrap := setpriv(t, readFile(t, filepath.Join(root, "lib/systemd/system/pptp@.service")))
+	cl.cmd = nstest.Cmd(context.Background(), ns.B, cwrap[0], append(append(cwrap[1:], pptpBin), cargv[1:]...)...)
 	cl.cmd.Stdout, cl.cmd.Stderr = cl.log, cl.log
 	if err := cl.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -570,13 +572,6 @@ func sandbox(t *testing.T, root, name string) []string {
 	if get("ProtectSystem") != "strict" || get("ProtectHome") != "yes" || get("PrivateTmp") != "yes" || get("NoNewPrivileges") != "yes" {
 		t.Fatalf("%s: the hardening this test reproduces changed:\n%s", name, unit)
 	}
-	var caps []string
-	for _, c := range strings.Fields(get("CapabilityBoundingSet")) {
-		caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
-	}
-	if len(caps) == 0 {
-		t.Fatalf("%s has no CapabilityBoundingSet", name)
-	}
 	script := `rw=" $1 "; shift
 for d in /*; do
 	[ -d "$d" ] && [ ! -L "$d" ] || continue
@@ -585,6 +580,22 @@ for d in /*; do
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o ro tmpfs /home && mount -t tmpfs -o ro tmpfs /root || exit 1
 exec "$@"`
-	return []string{"unshare", "-m", "--propagation", "unchanged", "sh", "-c", script, "sh", get("ReadWritePaths"),
-		"setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all," + strings.Join(caps, ","), "--"}
+	return append([]string{"unshare", "-m", "--propagation", "unchanged", "sh", "-c", script, "sh", get("ReadWritePaths")},
+		setpriv(t, unit)...)
+}
+
+// setpriv is a command prefix with the unit's CapabilityBoundingSet and NoNewPrivileges.
+func setpriv(t *testing.T, unit string) []string {
+	var caps []string
+	for _, l := range strings.Split(unit, "\n") {
+		if v, ok := strings.CutPrefix(l, "CapabilityBoundingSet="); ok {
+			for _, c := range strings.Fields(v) {
+				caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+			}
+		}
+	}
+	if len(caps) == 0 || !strings.Contains(unit, "\nNoNewPrivileges=yes\n") {
+		t.Fatalf("no CapabilityBoundingSet or NoNewPrivileges in\n%s", unit)
+	}
+	return []string{"setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all," + strings.Join(caps, ","), "--"}
 }
