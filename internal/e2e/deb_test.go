@@ -599,3 +599,61 @@ func setpriv(t *testing.T, unit string) []string {
 	}
 	return []string{"setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all," + strings.Join(caps, ","), "--"}
 }
+
+// TestVersionScript: the version make build and make deb use follows the git tag, sorts as
+// dpkg sorts releases, and marks a dirty tree.
+func TestVersionScript(t *testing.T) {
+	need(t, have("git") && have("dpkg"), "git and dpkg needed")
+	dir := t.TempDir()
+	script, err := os.ReadFile("../../scripts/version.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "scripts"), 0o755)
+	os.WriteFile(filepath.Join(dir, "scripts/version.sh"), script, 0o755)
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	version := func() string {
+		out, err := exec.Command(filepath.Join(dir, "scripts/version.sh")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-qm", "one")
+	v0 := version()
+	if want := "0.0~git"; !strings.HasPrefix(v0, want) || !strings.HasSuffix(v0, "."+git("rev-parse", "--short=7", "HEAD")) {
+		t.Errorf("untagged: %q", v0)
+	}
+	git("tag", "v1.2.3")
+	v1 := version()
+	if v1 != "1.2.3" {
+		t.Errorf("at v1.2.3: %q", v1)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	git("add", "f")
+	git("commit", "-qm", "two")
+	v2 := version()
+	if want := "1.2.3+git1.g" + git("rev-parse", "--short", "HEAD"); v2 != want {
+		t.Errorf("one commit after v1.2.3: %q, want %q", v2, want)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), []byte("y"), 0o644)
+	v3 := version()
+	if v3 != v2+"+dirty" {
+		t.Errorf("dirty: %q", v3)
+	}
+	for _, p := range [][2]string{{v0, v1}, {v1, v2}, {v2, v3}} {
+		if err := exec.Command("dpkg", "--compare-versions", p[0], "lt", p[1]).Run(); err != nil {
+			t.Errorf("dpkg does not sort %q before %q", p[0], p[1])
+		}
+	}
+}
