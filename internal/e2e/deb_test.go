@@ -657,3 +657,214 @@ func TestVersionScript(t *testing.T) {
 		}
 	}
 }
+
+// bootNspawn boots the root's systemd under systemd-nspawn in network namespace ns and
+// returns it as a container (commands enter its namespaces); the test's end halts it.
+func bootNspawn(t *testing.T, ns, root string) *container {
+	log := nstest.NewBuffer()
+	cmd := exec.Command("systemd-nspawn", "-q", "-D", root, "--boot", "--register=no", "--keep-unit",
+		"--console=pipe", "--network-namespace-path=/run/netns/"+ns,
+		// The network namespace is the container's own; nspawn drops CAP_NET_ADMIN unless told.
+		"--capability=CAP_NET_ADMIN")
+	// This machine's cgroups are v1 (its PID 1 is not systemd): the container gets v1 too.
+	cmd.Env = append(os.Environ(), "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &container{t: t, root: root, cmd: cmd}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM) // nspawn halts the container in order
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			c.stop()
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("systemd-nspawn:\n%s", log.String())
+		}
+	})
+	if !nstest.WaitFor(20*time.Second, func() bool {
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		for _, f := range strings.Fields(string(kids)) {
+			pid, _ := strconv.Atoi(f)
+			// nspawn's child becomes the container's systemd (its root is "/" in there).
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "systemd" {
+				c.init = pid
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("systemd-nspawn did not start:\n%s", log.String())
+	}
+	var state string
+	if !nstest.WaitFor(90*time.Second, func() bool {
+		out, _ := c.command(nil, "systemctl", "is-system-running").Output()
+		state = strings.TrimSpace(string(out))
+		return state == "running" || state == "degraded"
+	}) {
+		t.Fatalf("systemd in the container did not finish booting (%q):\n%s", state, log.String())
+	}
+	if state == "degraded" {
+		out, _ := c.command(nil, "systemctl", "--failed", "--no-pager").Output()
+		t.Logf("container boot degraded (not ours):\n%s", out)
+	}
+	return c
+}
+
+// withSystemd adds systemd to a copy of the bookworm root with apt in a chroot; the
+// packages are kept in /var/tmp/pptp-go-test/apt for the next run.
+func withSystemd(t *testing.T, root string) {
+	cache := "/var/tmp/pptp-go-test/apt"
+	os.MkdirAll(cache, 0o755)
+	archives := filepath.Join(root, "var/cache/apt/archives")
+	if out, err := exec.Command("sh", "-c", `cp "$0"/*.deb "$1"/ 2>/dev/null; true`, cache, archives).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// apt resolves the registry's name: the root's resolv.conf points into /run.
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	os.WriteFile(filepath.Join(root, "run/resolv.conf"), resolv, 0o644)
+	install := func() ([]byte, error) {
+		cmd := exec.Command("chroot", root, "apt-get", "install", "-y", "-q", "--no-install-recommends", "systemd", "systemd-sysv", "dbus")
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"}
+		return cmd.CombinedOutput()
+	}
+	if out, err := install(); err != nil {
+		upd := exec.Command("chroot", root, "apt-get", "update", "-q")
+		upd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+		if uout, uerr := upd.CombinedOutput(); uerr != nil {
+			t.Fatalf("apt-get install systemd in the root: %v\n%s\napt-get update: %s", err, out, uout)
+		}
+		if out, err := install(); err != nil {
+			t.Fatalf("apt-get install systemd in the root: %v\n%s", err, out)
+		}
+	}
+	exec.Command("sh", "-c", `cp "$0"/*.deb "$1"/ 2>/dev/null; true`, archives, cache).Run()
+	os.Remove(filepath.Join(root, "run/resolv.conf"))
+}
+
+// TestDebPackageSystemd is TestDebPackage's proof under a real systemd: the root booted
+// with systemd-nspawn in the server's network namespace, pptpd.service enabled and
+// started by systemctl (Type=notify: start returns once pptpd said READY=1), its
+// hardening in force on the running process, reload, Restart=on-failure, our client
+// through it, and dpkg -r stopping the unit, purge removing its enablement link.
+func TestDebPackageSystemd(t *testing.T) {
+	nstest.RequireRoot(t)
+	cache := os.Getenv("REFVM_CACHE")
+	if cache == "" {
+		cache = "/var/tmp/refvm"
+	}
+	src := filepath.Join(cache, "rootfs")
+	_, err := os.Stat(filepath.Join(src, ".refvm-complete"))
+	need(t, err == nil, "no Debian bookworm root at "+src+" (refvm build makes it)")
+	for _, cmd := range []string{"dpkg-deb", "systemd-nspawn", "nsenter", "apt-get"} {
+		need(t, have(cmd), cmd+" is not installed")
+	}
+	work := t.TempDir()
+	deb := buildDeb(t, work)
+	files := debFiles(t, deb)
+	root := filepath.Join(work, "root")
+	if out, err := exec.Command("cp", "-a", src, root).CombinedOutput(); err != nil {
+		t.Fatalf("copying %s: %v\n%s", src, err, out)
+	}
+	withSystemd(t, root)
+	for _, f := range []string{deb, nmPPTPDeb(t)} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, "tmp", filepath.Base(f)), b, 0o644)
+	}
+	// nspawn gives the container a fresh /tmp: the packages go where it keeps them.
+	os.MkdirAll(filepath.Join(root, "var/tmp/debs"), 0o755)
+	exec.Command("sh", "-c", `mv "$0"/tmp/*.deb "$0"/var/tmp/debs/`, root).Run()
+	ns := nstest.NewPair(t, "dsd")
+	c := bootNspawn(t, ns.A, root)
+
+	c.run("sh", "-c", "dpkg -i --force-depends /var/tmp/debs/network-manager-pptp_*.deb")
+	t.Logf("dpkg -i:\n%s", c.run("dpkg", "-i", "/var/tmp/debs/"+filepath.Base(deb)))
+	show := func(props ...string) map[string]string {
+		args := []string{"systemctl", "show", "pptpd.service"}
+		for _, p := range props {
+			args = append(args, "-p", p)
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(c.run(args...), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	// A fresh install enables nothing: a VPN server is the administrator's choice.
+	if s := show("ActiveState", "UnitFileState"); s["ActiveState"] != "inactive" || s["UnitFileState"] != "disabled" {
+		t.Errorf("pptpd.service after a fresh install: %v, want inactive and disabled", s)
+	}
+	conf := filepath.Join(root, "etc/pptpd.conf")
+	os.WriteFile(conf, []byte(readFile(t, conf)+"localip "+pppLocal+"\nremoteip 10.99.0.100-109\n"), 0o644)
+	secrets := filepath.Join(root, "etc/ppp/chap-secrets")
+	os.WriteFile(secrets, []byte(readFile(t, secrets)+"alice pptpd \"wonderland\" *\n"), 0o600)
+
+	start := time.Now()
+	c.run("systemctl", "enable", "--now", "pptpd.service")
+	s := show("ActiveState", "SubState", "Type", "MainPID", "StatusText", "NRestarts")
+	t.Logf("systemctl enable --now pptpd: %v in %v", s, time.Since(start).Round(time.Millisecond))
+	if s["ActiveState"] != "active" || s["Type"] != "notify" || !strings.HasPrefix(s["StatusText"], "listening on") {
+		t.Fatalf("pptpd.service: %v\n%s", s, c.run("journalctl", "-u", "pptpd", "--no-pager"))
+	}
+	// The hardening, as the kernel holds it for the running pptpd (inside the container's
+	// PID namespace): CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13).
+	st := c.run("cat", "/proc/"+s["MainPID"]+"/status")
+	for _, want := range []string{"CapBnd:\t0000000000003400", "NoNewPrivs:\t1"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("pptpd's /proc status lacks %q:\n%s", want, st)
+		}
+	}
+	if out, _ := c.command(nil, "nsenter", "-t", s["MainPID"], "-m", "sh", "-c", "touch /etc/pptp-go-probe 2>&1; touch /run/pptp-go-probe && echo run-ok").CombinedOutput(); !strings.Contains(string(out), "Read-only file system") || !strings.Contains(string(out), "run-ok") {
+		t.Errorf("pptpd's view: /etc should be read-only, /run writable: %s", out)
+	}
+
+	b := &bed{t: t, ns: ns, srvLog: nstest.NewBuffer()}
+	cl := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128")
+	if addr := b.waitAddr(cl, "pptp0"); addr != "10.99.0.100" {
+		t.Errorf("client address %q, want 10.99.0.100", addr)
+	}
+	if out, err := nstest.Output(ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+		t.Errorf("ping through the tunnel: %v\n%s", err, out)
+	}
+	b.stop(cl)
+
+	c.run("systemctl", "reload", "pptpd.service")
+	if s2 := show("ActiveState", "MainPID"); s2["ActiveState"] != "active" || s2["MainPID"] != s["MainPID"] {
+		t.Errorf("after reload: %v (before: %v)", s2, s)
+	}
+	// Restart=on-failure: a pptpd killed outright is started again (RestartSec=5s).
+	c.run("kill", "-KILL", s["MainPID"])
+	if !nstest.WaitFor(20*time.Second, func() bool {
+		s3 := show("ActiveState", "MainPID", "NRestarts")
+		return s3["ActiveState"] == "active" && s3["NRestarts"] == "1" && s3["MainPID"] != s["MainPID"]
+	}) {
+		t.Errorf("pptpd not restarted after SIGKILL: %v", show("ActiveState", "SubState", "MainPID", "NRestarts"))
+	}
+
+	c.run("dpkg", "-r", "network-manager-pptp")
+	c.run("dpkg", "-r", "pptp-go")
+	if s := show("ActiveState"); s["ActiveState"] != "inactive" {
+		t.Errorf("pptpd.service after dpkg -r: %v", s)
+	}
+	if l := c.ours(); len(l) > 0 {
+		t.Errorf("still running after dpkg -r: %v", l)
+	}
+	c.run("dpkg", "--purge", "pptp-go")
+	for _, f := range append(files, "etc/systemd/system/multi-user.target.wants/pptpd.service") {
+		if _, err := os.Lstat(filepath.Join(root, f)); err == nil {
+			t.Errorf("%s left after purge", f)
+		}
+	}
+}
