@@ -27,6 +27,7 @@ command -v lintian >/dev/null || missing+=(lintian)
 command -v dpkg-checkbuilddeps >/dev/null || missing+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v nsenter >/dev/null || missing+=(util-linux)
+command -v systemd-nspawn >/dev/null || missing+=(systemd-container) # boots the package's root under systemd
 command -v freeradius >/dev/null || missing+=(freeradius)        # the RADIUS tests run the real FreeRADIUS 3.2
 command -v radclient >/dev/null || missing+=(freeradius-utils) # radclient sends their Disconnect-Requests
 command -v danted >/dev/null || missing+=(dante-server) # upstream SOCKS5 proxy for pptpd's netstack egress

@@ -22,8 +22,9 @@ import (
 
 // container is a copy of a Debian bookworm root run in private mount and PID namespaces
 // (and the server's network namespace): dpkg and the maintainer scripts see only its own
-// processes, and every mount goes with it. systemd cannot run here (no systemd inside
-// the sandbox), so pptpd.service's ExecStart is run as systemd would, with $NOTIFY_SOCKET.
+// processes, and every mount goes with it. No systemd runs in it (TestDebPackageSystemd
+// boots one): pptpd.service's ExecStart is run as systemd would, with $NOTIFY_SOCKET and
+// the unit's sandbox reproduced, which also covers systems where pptpd runs without systemd.
 type container struct {
 	t    *testing.T
 	root string
