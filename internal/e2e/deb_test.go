@@ -869,3 +869,34 @@ func TestDebPackageSystemd(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupStart: pptp setup --create … --start with neither systemd nor pppd dials the
+// new tunnel itself (pptp call NAME), from the files it has just written.
+func TestSetupStart(t *testing.T) {
+	b := newBed(t, "10.99.0.100-109")
+	t.Cleanup(func() {
+		exec.Command(pptpBin, "setup", "--delete", "started").Run()
+		os.Remove(filepath.Join(pppDir, "chap-secrets"))
+		os.Remove(filepath.Join(pppDir, "chap-secrets.bkp"))
+	})
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("systemd runs here: --start would use systemctl")
+	}
+	c := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
+	c.cmd = nstest.Cmd(context.Background(), b.ns.B, pptpBin, "setup", "--create", "started", "--server", b.ns.AddrA,
+		"--username", "alice", "--password", "wonderland", "--encrypt", "--start")
+	c.cmd.Env = append(os.Environ(), "PATH=/nonexistent") // no pppd to find
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
+	if addr := b.waitAddr(c, "pptp0"); addr != "10.99.0.100" {
+		t.Errorf("address %q, want 10.99.0.100", addr)
+	}
+	if !strings.Contains(c.log.String(), "MPPE 128-bit") {
+		t.Errorf("no MPPE-128:\n%s", c.log.String())
+	}
+	b.stop(c)
+}
