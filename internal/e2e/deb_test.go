@@ -770,21 +770,25 @@ func TestDebPackageSystemd(t *testing.T) {
 	work := t.TempDir()
 	deb := buildDeb(t, work)
 	files := debFiles(t, deb)
-	root := filepath.Join(work, "root")
-	if out, err := exec.Command("cp", "-a", src, root).CombinedOutput(); err != nil {
-		t.Fatalf("copying %s: %v\n%s", src, err, out)
-	}
-	withSystemd(t, root)
-	for _, f := range []string{deb, nmPPTPDeb(t)} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	nmDeb := nmPPTPDeb(t)
+	// A root with systemd and the packages in /var/tmp/debs (nspawn gives /tmp afresh).
+	prepare := func(name string) string {
+		root := filepath.Join(work, name)
+		if out, err := exec.Command("cp", "-a", src, root).CombinedOutput(); err != nil {
+			t.Fatalf("copying %s: %v\n%s", src, err, out)
 		}
-		os.WriteFile(filepath.Join(root, "tmp", filepath.Base(f)), b, 0o644)
+		withSystemd(t, root)
+		os.MkdirAll(filepath.Join(root, "var/tmp/debs"), 0o755)
+		for _, f := range []string{deb, nmDeb} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(root, "var/tmp/debs", filepath.Base(f)), b, 0o644)
+		}
+		return root
 	}
-	// nspawn gives the container a fresh /tmp: the packages go where it keeps them.
-	os.MkdirAll(filepath.Join(root, "var/tmp/debs"), 0o755)
-	exec.Command("sh", "-c", `mv "$0"/tmp/*.deb "$0"/var/tmp/debs/`, root).Run()
+	root := prepare("root")
 	ns := nstest.NewPair(t, "dsd")
 	c := bootNspawn(t, ns.A, root)
 
@@ -840,6 +844,36 @@ func TestDebPackageSystemd(t *testing.T) {
 		t.Errorf("ping through the tunnel: %v\n%s", err, out)
 	}
 	b.stop(cl)
+
+	// The client side under systemd: a second root booted in the client's namespace,
+	// the package installed there, `pptp setup` and pptp@NAME.service.
+	croot := prepare("client")
+	cc := bootNspawn(t, ns.B, croot)
+	cc.run("dpkg", "-i", "/var/tmp/debs/"+filepath.Base(deb))
+	cc.run("pptp", "setup", "--create", "work", "--server", ns.AddrA, "--username", "alice", "--password", "wonderland", "--encrypt")
+	cc.run("sh", "-c", "echo 'holdoff 1' >> /etc/ppp/options") // redial at once after the reload
+	cc.run("systemctl", "start", "pptp@work.service")
+	link := func(n int) bool {
+		return nstest.WaitFor(20*time.Second, func() bool {
+			out, _ := cc.command(nil, "journalctl", "-u", "pptp@work", "--no-pager", "-o", "cat").Output()
+			return strings.Count(string(out), "link up on pptp0") >= n
+		})
+	}
+	journal := func() string { return cc.run("journalctl", "-u", "pptp@work", "--no-pager", "-o", "cat") }
+	if !link(1) {
+		t.Fatalf("pptp@work.service brought no link up:\n%s", journal())
+	}
+	if out, err := nstest.Output(ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
+		t.Errorf("ping through pptp@work's tunnel: %v\n%s", err, out)
+	}
+	cc.run("systemctl", "reload", "pptp@work.service")
+	if !link(2) {
+		t.Errorf("no second link after systemctl reload pptp@work:\n%s", journal())
+	}
+	cc.run("systemctl", "stop", "pptp@work.service")
+	if out, _ := nstest.Output(ns.B, "ip", "link", "show", "pptp0"); !strings.Contains(out, "does not exist") {
+		t.Errorf("pptp0 still there after systemctl stop pptp@work: %s", out)
+	}
 
 	c.run("systemctl", "reload", "pptpd.service")
 	if s2 := show("ActiveState", "MainPID"); s2["ActiveState"] != "active" || s2["MainPID"] != s["MainPID"] {
