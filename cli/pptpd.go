@@ -215,6 +215,8 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		if cfg.Stack, err = egressStack(conf, log); err != nil {
 			return nil, "", "", nil, nil, err
 		}
+		// ip-up and ip-down configure an interface, and a netstack session has none.
+		cfg.LinkScripts = nil
 	} else if conf.EgressProxy != "" || conf.EgressDeny != nil || conf.EgressFlows != 0 || conf.EgressDNS != nil {
 		log.Warnf("%s: the egress-* keywords apply only with \"egress netstack\"", conf.Path)
 	}
