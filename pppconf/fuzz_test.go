@@ -72,6 +72,7 @@ func FuzzPPTPDConf(f *testing.F) {
 	f.Add([]byte("localip 1.2.3.4-3\n"))                // backwards range
 	f.Add([]byte("connections -1\nstimeout x\n"))       // bad numbers
 	f.Add([]byte("\tlisten\t10.0.0.1\t# tabs\n"))       // tabs around keyword and value
+	f.Add([]byte("remoteip6 2001:db8:99::/56\ndns6 2001:db8::53 ::ffff:1.2.3.4\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParsePPTPDConfData("c", data)
 		if err != nil {
