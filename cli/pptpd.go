@@ -220,6 +220,16 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			sc := newLinkScripts(log, true, ipparam)
 			return sc.up, sc.down
 		},
+		LinkScripts6: func(client netip.Addr) (func(string, ppp.IPv6Params), func()) {
+			ipparam := client.String()
+			if conf.NoIPParam {
+				ipparam = ""
+			}
+			sc := newIPv6Scripts(log, true, ipparam)
+			return func(ifname string, p ppp.IPv6Params) {
+				sc.up(ifname, ppp.LinkParams{Local: p.Local(), Peer: p.Peer()})
+			}, sc.down
+		},
 		Logf: log.Logf,
 	}
 	if conf.RemoteIP6.IsValid() {

@@ -78,6 +78,9 @@ type ServerConfig struct {
 	// Hooks, when set, gives each session its authentication, accounting and
 	// disconnect hooks (RADIUS); nil from it means none for that call.
 	Hooks func(c *Call) Hooks
+	// LinkScripts6 is LinkScripts for IPv6 (pppd's ipv6-up and ipv6-down): up runs once
+	// the session's link-local addresses are on its interface.
+	LinkScripts6 func(client netip.Addr) (up func(ifname string, p ppp.IPv6Params), down func())
 	// IPv6 is what TUN sessions get once IPV6CP opened (PPP.IPv6.Mode decides whether it
 	// runs); sessions in a user-space stack refuse IPV6CP.
 	IPv6 ServerIPv6
@@ -294,6 +297,17 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		pc.Engine.IPv6.Mode = ppp.IPv6Off // the forwarding stack is IPv4 only
 	} else {
 		pc.Configure6 = s.configure6(ifname, ec.Logf)
+		if s.cfg.LinkScripts6 != nil {
+			up6, down6 := s.cfg.LinkScripts6(client)
+			pc.LinkDown6 = down6
+			userUp6 := pc.Engine.IPv6.Up
+			pc.Engine.IPv6.Up = func(p ppp.IPv6Params) {
+				if userUp6 != nil {
+					userUp6(p)
+				}
+				up6(ifname, p)
+			}
+		}
 	}
 	sess := NewPPP(link, pc)
 	hc.sess = sess

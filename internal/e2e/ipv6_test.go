@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +119,15 @@ func solicit(t *testing.T, ns, ifname string) ra.Advertisement {
 // the IPv6 default route with --defaultroute6, RDNSS in the advertisement, a TCP bulk
 // transfer over IPv6 within 0.9× of IPv4's in the same run, and nothing left at exit.
 func TestIPv6OurPair(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "scripts.log")
+	script := "#!/bin/sh\necho \"$(basename $0) $1 $4 $5 LLLOCAL=$LLLOCAL ll=$(ip -6 -o addr show dev $1 scope link | wc -l)\" >> " + log + "\n"
+	for _, name := range []string{"ipv6-up", "ipv6-down"} {
+		p := filepath.Join(pppDir, name)
+		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(p) })
+	}
 	b := newBedConf(t, "10.99.0.100-109", "remoteip6 2001:db8:99::/56\ndns6 2001:db8:99::53\n")
 	const behind = "2001:db8:99:ff::1" // a host behind the server: its namespace's lo
 	if out, err := nstest.Output(b.ns.A, "ip", "-6", "addr", "add", behind+"/128", "dev", "lo"); err != nil {
@@ -147,19 +159,20 @@ func TestIPv6OurPair(t *testing.T) {
 	if out, err := nstest.Output(b.ns.B, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", behind); err != nil {
 		t.Fatalf("ping -6 %s: %v\n%s", behind, err, out)
 	}
-	// Best of three each, alternating, so that a busy moment of the machine does not
-	// decide; a second series if the first falls short.
+	// The median of five back-to-back pairs, so that a busy moment of the (shared) machine
+	// during one transfer does not decide.
+	var ratios []float64
 	var v4, v6 float64
-	for i := range 6 {
-		v4 = max(v4, rate(t, b, pppLocal, 12<<20))
-		v6 = max(v6, rate(t, b, behind, 12<<20))
-		if i == 2 && v6 >= 0.9*v4 {
-			break
-		}
+	for range 5 {
+		a, b6 := rate(t, b, pppLocal, 10<<20), rate(t, b, behind, 10<<20)
+		v4, v6 = v4+a/5, v6+b6/5
+		ratios = append(ratios, b6/a)
 	}
-	t.Logf("TCP through MPPE-128: IPv4 %.0f Mbit/s, IPv6 %.0f Mbit/s (%.2f×)", v4, v6, v6/v4)
-	if v6 < 0.9*v4 {
-		t.Errorf("IPv6 bulk %.0f Mbit/s below 0.9× IPv4's %.0f", v6, v4)
+	slices.Sort(ratios)
+	t.Logf("TCP through MPPE-128: IPv4 %.0f Mbit/s, IPv6 %.0f Mbit/s on average; median IPv6/IPv4 of 5 pairs %.2f× (%.2f…%.2f)",
+		v4, v6, ratios[2], ratios[0], ratios[4])
+	if ratios[2] < 0.9 {
+		t.Errorf("IPv6 bulk below 0.9× IPv4's: median ratio %.2f", ratios[2])
 	}
 	b.stop(c)
 	// The veth's own autoconfiguration may still be adding routes; ours must be gone.
@@ -172,5 +185,18 @@ func TestIPv6OurPair(t *testing.T) {
 		return strings.TrimSpace(r) == ""
 	}) {
 		t.Errorf("the server kept the session's /64 route")
+	}
+	// ipv6-up and ipv6-down on both ends, each with its link-local address in place.
+	peer := "fe80::" + id
+	lines := func() string { out, _ := os.ReadFile(log); return string(out) }
+	nstest.WaitFor(5*time.Second, func() bool { return strings.Count(lines(), "ipv6-down") == 2 })
+	got := lines()
+	for _, want := range []string{"ipv6-up pptp0 " + peer + " ", "ipv6-up pptpd0 ", "ipv6-down pptp0 " + peer + " ", "ipv6-down pptpd0 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scripts ran:\n%s\nwant a line %q", got, want)
+		}
+	}
+	if strings.Count(got, "ll=1") != 4 || !strings.Contains(got, "LLLOCAL="+peer) {
+		t.Errorf("scripts ran without their link-local address:\n%s", got)
 	}
 }
