@@ -51,7 +51,19 @@ type Config struct {
 	Debug bool
 	// Restart is the restart timer (default 3 s); tests and lossy links may change it.
 	Restart time.Duration
+	// AuthTimeout bounds the time from the start of the link to the end of authentication
+	// (to the network phase without authentication); no input extends it, so a peer cannot
+	// hold a session without logging in. 0 = 60 s; negative = no bound.
+	AuthTimeout time.Duration
 }
+
+// defaultAuthTimeout is Config.AuthTimeout's default.
+const defaultAuthTimeout = 60 * time.Second
+
+// maxPreAuthLCPRestarts is how often the peer may take LCP down again (a fresh
+// Configure-Request in Opened) before authentication is done: each restart would otherwise
+// begin a new exchange with full retry counters.
+const maxPreAuthLCPRestarts = 3
 
 // LinkParams is what the data path needs once the link is up.
 type LinkParams struct {

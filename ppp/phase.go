@@ -129,6 +129,13 @@ func (e *Engine) lcpDown() {
 	}
 	e.echoDeadline = time.Time{}
 	e.authDeadline = time.Time{}
+	if !e.authenticated && !e.closing {
+		// A fresh Configure-Request in Opened restarts LCP with full counters and a new
+		// authentication exchange: allow a few, not an endless series.
+		if e.lcpRestarts++; e.lcpRestarts > maxPreAuthLCPRestarts {
+			e.fail(inLayer(ErrLCP, fmt.Errorf("LCP renegotiated %d times before authentication", e.lcpRestarts)), "Too many LCP restarts")
+		}
+	}
 	e.authEx = nil
 	e.authDone = false
 	e.keys = nil
@@ -202,6 +209,8 @@ func (e *Engine) mppeAllowed() bool { return e.cfg.MPPE.Allow40 || e.cfg.MPPE.Al
 
 func (e *Engine) networkPhase() {
 	e.setPhase(phaseNetwork)
+	e.authenticated = true
+	e.preAuthDeadline = time.Time{}
 	e.ccpUsed = false
 	e.ccpErr = nil
 	if e.mppeAllowed() {
