@@ -36,8 +36,13 @@ type Config struct {
 	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr
-	DNS             []netip.Addr
-	UsePeerDNS      bool // client: ask for DNS servers (RFC 1877)
+	// Assign, when set (server), is called once authentication succeeded (or was not
+	// required), before IPCP, with the authenticated name: it returns the address pair in
+	// place of LocalIP and PeerIP, so nothing (a pool address, a device) is committed to a
+	// peer that has not logged in. An error ends the link. It runs on the engine goroutine.
+	Assign     func(user string) (local, peer netip.Addr, err error)
+	DNS        []netip.Addr
+	UsePeerDNS bool // client: ask for DNS servers (RFC 1877)
 	// Up is called once the network layer is usable: IPCP Opened and, when MPPE is
 	// required or negotiated, CCP Opened. Down is called when it stops being usable.
 	// TxReset is called for a CCP Reset-Request from the peer (reset our encrypter).

@@ -5,6 +5,7 @@ package ppp
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -193,4 +194,48 @@ func TestEngineClientRefusesKeylessAuthWithMPPE(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The server commits an address only once the client authenticated: Assign is not called for
+// a client that fails, and its pair is what IPCP hands out.
+func TestEngineAssignAfterAuth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls []string
+		scfg := serverConfig()
+		scfg.LocalIP, scfg.PeerIP = netip.Addr{}, netip.Addr{}
+		scfg.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+			calls = append(calls, user)
+			return netip.MustParseAddr("10.5.0.1"), netip.MustParseAddr("10.5.0.9"), nil
+		}
+		ccfg := clientConfig()
+		ccfg.Password = "wrong"
+		c, s := pair(t, ccfg, scfg)
+		if waitUp(t, c, s) {
+			t.Fatal("up with a wrong password")
+		}
+		waitDone(t, s, 30*time.Second)
+		if len(calls) != 0 {
+			t.Fatalf("Assign called for a failed login: %q", calls)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		var calls []string
+		scfg := serverConfig()
+		scfg.LocalIP, scfg.PeerIP = netip.Addr{}, netip.Addr{}
+		scfg.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+			calls = append(calls, user)
+			return netip.MustParseAddr("10.5.0.1"), netip.MustParseAddr("10.5.0.9"), nil
+		}
+		c, s := pair(t, clientConfig(), scfg)
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: %v %v", c.err, s.err)
+		}
+		if len(calls) != 1 || calls[0] != "test" {
+			t.Fatalf("Assign calls %q", calls)
+		}
+		if c.params.Local != netip.MustParseAddr("10.5.0.9") || s.params.Peer != netip.MustParseAddr("10.5.0.9") || s.params.Local != netip.MustParseAddr("10.5.0.1") {
+			t.Fatalf("client %v, server %v", c.params, s.params)
+		}
+		shutdown(t, c, s)
+	})
 }

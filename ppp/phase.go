@@ -209,6 +209,14 @@ func (e *Engine) mppeAllowed() bool { return e.cfg.MPPE.Allow40 || e.cfg.MPPE.Al
 
 func (e *Engine) networkPhase() {
 	e.setPhase(phaseNetwork)
+	if !e.authenticated && e.cfg.Assign != nil {
+		local, peer, err := e.cfg.Assign(e.authUser)
+		if err != nil {
+			e.fail(inLayer(ErrIPCP, fmt.Errorf("no address for %q: %w", e.authUser, err)), "No IP address")
+			return
+		}
+		e.cfg.LocalIP, e.cfg.PeerIP = local, peer
+	}
 	e.authenticated = true
 	e.preAuthDeadline = time.Time{}
 	e.ccpUsed = false

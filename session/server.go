@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.zx2c4.com/wireguard/tun"
+
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
@@ -69,6 +71,46 @@ type ServerConfig struct {
 	// LinkScripts, when set, gives each session hooks run when its link comes up and
 	// before its interface configuration is removed (pppd's ip-up and ip-down).
 	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
+	// Limits bounds what one source address may hold and how fast it may fail logins.
+	Limits Limits
+	// RoutedSubnets are source prefixes a client may send from besides its own address
+	// (subnets routed to clients); everything else from a client is dropped (anti-spoofing).
+	RoutedSubnets []netip.Prefix
+}
+
+// Limits are the server's per-source limits. Zero values mean the defaults given per field.
+type Limits struct {
+	// HalfOpen is how many control connections one source address may have open that
+	// have not authenticated yet, default 8: enough for clients behind one NAT logging in
+	// at once, too few for one host to crowd out everyone else. Negative = no limit.
+	HalfOpen int
+	// Calls is how many sessions one source address may hold at once, default (0) the
+	// global Connections limit.
+	Calls int
+	// FailDelay is the delay after one failed login from a source or for a user, doubled
+	// with each further failure up to MaxFailDelay (defaults 1 s and 32 s; negative
+	// FailDelay = none). A new call from such a source waits it out before its
+	// Outgoing-Call-Reply; a Response for such a user waits before it is judged. A failure
+	// is forgotten after FailMemory (default 10 min) without further failures.
+	FailDelay, MaxFailDelay, FailMemory time.Duration
+}
+
+func (l *Limits) setDefaults(connections int) {
+	if l.HalfOpen == 0 {
+		l.HalfOpen = 8
+	}
+	if l.Calls <= 0 {
+		l.Calls = connections
+	}
+	if l.FailDelay == 0 {
+		l.FailDelay = time.Second
+	}
+	if l.MaxFailDelay <= 0 {
+		l.MaxFailDelay = 32 * time.Second
+	}
+	if l.FailMemory <= 0 {
+		l.FailMemory = 10 * time.Minute
+	}
 }
 
 // Server accepts PPTP calls and runs one built-in PPP session with its own TUN device per call.
@@ -82,6 +124,12 @@ type Server struct {
 	greMu sync.Mutex
 	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
 	own   map[netip.Addr]struct{} // client addresses with a call on a GRE socket of its own
+
+	srcMu    sync.Mutex
+	halfOpen map[netip.Addr]int // per source: control connections not authenticated yet
+	calls    map[netip.Addr]int // per source: calls placed
+	fails    failures
+	refused  rateLog // connections refused or failed before a session: rate-limited lines
 }
 
 // ownSocketCalls is the default of ServerConfig.OwnGRESockets.
@@ -104,7 +152,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Server{cfg: cfg}, nil
+	cfg.Limits.setDefaults(cfg.Connections)
+	s := &Server{cfg: cfg, halfOpen: make(map[netip.Addr]int), calls: make(map[netip.Addr]int)}
+	s.fails = failures{limits: &s.cfg.Limits, m: make(map[string]*failure)}
+	s.refused = rateLog{out: cfg.Logf, burst: 10, every: 10 * time.Second}
+	return s, nil
 }
 
 // Active is the number of connections being served.
@@ -150,6 +202,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		refusing = false
+		src := remoteAddr(c)
+		if !s.takeHalfOpen(src) {
+			c.Close()
+			s.refused.logf("client %s: %d connections not logged in yet: closing new ones", src, s.cfg.Limits.HalfOpen)
+			continue
+		}
 		s.wg.Add(1)
 		s.active.Add(1)
 		go func() {
@@ -184,77 +242,124 @@ func (s *Server) newCallID(muxed bool) uint16 {
 	}
 }
 
-// serveConn runs one control connection and its call.
+// serveConn runs one control connection and its call. Its half-open slot (taken by
+// Serve) is given back once the client authenticated, or when the connection ends.
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	logf := s.cfg.Logf
-	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	local, _ := netip.ParseAddrPort(c.LocalAddr().String())
-	client := remote.Addr().Unmap()
+	client := remoteAddr(c)
+	var halfOnce sync.Once
+	halfDone := func() { halfOnce.Do(func() { s.putHalfOpen(client) }) }
+	defer halfDone()
 
-	// The GRE socket exists before the Outgoing-Call-Reply, so the client's first LCP frames
-	// are not answered with ICMP protocol-unreachable.
-	conn, localID, done, err := s.dialGRE(local.Addr().Unmap(), client)
-	if err != nil {
-		logf("client %s: %v", client, err)
-		return
-	}
-	defer done()
-	var pair pppconf.AddrPair
-	var havePair bool
-	ccfg := s.cfg.Control
-	ccfg.RecvWindow = recvWindow(ccfg.RecvWindow, conn, logf)
-	ccfg.NewCall = func(peerCallID uint16, req control.OCRQ) (uint16, error) {
-		if s.sessions.Add(1) > int64(s.cfg.Connections) {
-			s.sessions.Add(-1)
-			return 0, fmt.Errorf("%w: connection limit %d reached", control.ErrBusy, s.cfg.Connections)
+	var (
+		conn    gre.CallConn
+		greDone func()
+		callOK  bool
+	)
+	defer func() {
+		if greDone != nil {
+			greDone()
 		}
-		if pair, havePair = s.cfg.Pool.Get(); !havePair {
-			s.sessions.Add(-1)
-			return 0, fmt.Errorf("%w: address pool exhausted", control.ErrBusy)
+	}()
+	ccfg := s.cfg.Control
+	ccfg.NewCall = func(peerCallID uint16, req control.OCRQ) (uint16, error) {
+		// A source whose logins failed waits before its call is answered.
+		if err := s.fails.wait(ctx, "source "+client.String()); err != nil {
+			return 0, err
+		}
+		if err := s.takeCall(client); err != nil {
+			return 0, err
+		}
+		callOK = true
+		// The GRE socket is opened only now that the control connection has identified
+		// itself, and still before the Outgoing-Call-Reply, so the client's first LCP
+		// frames are not answered with ICMP protocol-unreachable.
+		var localID uint16
+		var err error
+		conn, localID, greDone, err = s.dialGRE(local.Addr().Unmap(), client)
+		if err != nil {
+			return 0, err
 		}
 		return localID, nil
 	}
+	ccfg.Window = func() uint16 { return recvWindow(s.cfg.Control.RecvWindow, conn, logf) }
 	call, err := control.Accept(ctx, c, ccfg)
 	if err != nil {
-		conn.Close()
-		if havePair {
-			s.cfg.Pool.Put(pair)
-			s.sessions.Add(-1)
+		if conn != nil {
+			conn.Close()
 		}
-		logf("client %s: %v", client, err)
+		if callOK {
+			s.putCall(client)
+		}
+		s.refused.logf("client %s: %v", client, err)
 		return
 	}
-	// The address and the slot go back as soon as PPP is over, not after the control
-	// connection's own teardown (which may wait seconds for a silent client).
+	// The slot and (once assigned) the address go back as soon as PPP is over, not after
+	// the control connection's own teardown (which may wait seconds for a silent client).
+	var (
+		pair     pppconf.AddrPair
+		havePair bool
+		dev      tun.Device
+	)
+	lazy := NewLazyDevice()
 	var releaseOnce sync.Once
 	release := func() {
 		releaseOnce.Do(func() {
-			s.cfg.Pool.Put(pair)
-			s.sessions.Add(-1)
+			if havePair {
+				s.cfg.Pool.Put(pair)
+			}
+			s.putCall(client)
 		})
 	}
 	defer release()
 
 	link := newLink(conn, call, s.cfg.Link, logf)
 	t := &Tunnel{Call: call, Link: link, Server: client}
-	dev, ifname, err := netif.CreateTUN(s.cfg.IfName, 1500)
-	if err != nil {
-		logf("client %s: %v", client, err)
-		link.Close()
-		call.Close()
-		return
-	}
 	ec := s.cfg.PPP
 	ec.Server = true
-	ec.LocalIP, ec.PeerIP = pair.Local, pair.Remote
-	ec.Logf = func(format string, args ...any) { logf(ifname+": "+format, args...) }
+	// Until the device exists the session is named by its client.
+	var name atomic.Pointer[string] // read by the datapath's goroutines too
+	cs := client.String()
+	name.Store(&cs)
+	ec.Logf = func(format string, args ...any) { logf(*name.Load()+": "+format, args...) }
+	var claimed string // the last user name the client claimed (for the failure delay)
+	if secret := ec.Secret; secret != nil {
+		ec.Secret = func(user string) (string, bool) {
+			if claimed != user {
+				claimed = user
+				// Runs on the engine goroutine: only this session waits.
+				s.fails.wait(ctx, "user "+user)
+			}
+			return secret(user)
+		}
+	}
+	var sess *PPP
+	// Assign runs once the client authenticated: only then are an address, a call's
+	// share of the per-source limit and a device committed to it.
+	ec.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+		halfDone()
+		if pair, havePair = s.cfg.Pool.Get(); !havePair {
+			return netip.Addr{}, netip.Addr{}, errors.New("address pool exhausted")
+		}
+		d, ifname, err := s.newDevice(client)
+		if err != nil {
+			return netip.Addr{}, netip.Addr{}, err
+		}
+		dev = d
+		lazy.Set(d)
+		name.Store(&ifname)
+		sess.setIfName(ifname)
+		return pair.Local, pair.Remote, nil
+	}
 	var scriptUp func(string, ppp.LinkParams)
 	var scriptDown func()
 	if s.cfg.LinkScripts != nil {
 		scriptUp, scriptDown = s.cfg.LinkScripts(client)
 	}
 	ec.Up = func(p ppp.LinkParams) {
+		ifname := *name.Load()
 		logf("%s: client %s user %q: %s", ifname, client, p.AuthUser, Describe(p))
 		if scriptUp != nil {
 			scriptUp(ifname, p)
@@ -263,27 +368,92 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
-	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown})
+	sess = NewPPP(link, PPPConfig{Engine: ec, Dev: lazy, Logf: ec.Logf, LinkDown: scriptDown,
+		AntiSpoof: true, Routed: s.cfg.RoutedSubnets})
 	err = t.RunOver(ctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
 	})
+	if errors.Is(err, ppp.ErrAuthFailed) {
+		s.fails.add("source " + client.String())
+		if claimed != "" {
+			s.fails.add("user " + claimed)
+		}
+	}
 	st := link.Stats()
 	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
-	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load() > 0 {
-		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors",
-			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load())
+	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load()+ds.RxSpoofed.Load() > 0 {
+		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors, %d with a source not the client's",
+			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load(), ds.RxSpoofed.Load())
 	}
 	if _, shared := conn.(*gre.MuxConn); shared {
 		counts += "; shared GRE socket"
 	}
-	if err != nil {
+	ifname := *name.Load()
+	if dev == nil {
+		// Never authenticated: one rate-limited line, no device was made.
+		s.refused.logf("client %s: session ended before login (%s): %v", client, counts, err)
+	} else if err != nil {
 		logf("%s: client %s: session ended (%s): %v", ifname, client, counts, err)
 	} else {
 		logf("%s: client %s: session ended (%s)", ifname, client, counts)
 	}
-	if s.cfg.SessionDown != nil {
+	if s.cfg.SessionDown != nil && dev != nil {
 		s.cfg.SessionDown(ifname, err)
+	}
+}
+
+// newDevice creates the device of an authenticated session: here a kernel TUN (one per
+// session, named after IfName). It is the one place a session's device is made.
+func (s *Server) newDevice(client netip.Addr) (tun.Device, string, error) {
+	return netif.CreateTUN(s.cfg.IfName, 1500)
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	return remote.Addr().Unmap()
+}
+
+// takeHalfOpen counts a new control connection from src, false beyond Limits.HalfOpen.
+func (s *Server) takeHalfOpen(src netip.Addr) bool {
+	s.srcMu.Lock()
+	defer s.srcMu.Unlock()
+	if s.cfg.Limits.HalfOpen > 0 && s.halfOpen[src] >= s.cfg.Limits.HalfOpen {
+		return false
+	}
+	s.halfOpen[src]++
+	return true
+}
+
+func (s *Server) putHalfOpen(src netip.Addr) {
+	s.srcMu.Lock()
+	defer s.srcMu.Unlock()
+	if s.halfOpen[src]--; s.halfOpen[src] <= 0 {
+		delete(s.halfOpen, src)
+	}
+}
+
+// takeCall reserves a call slot, globally and for src.
+func (s *Server) takeCall(src netip.Addr) error {
+	s.srcMu.Lock()
+	defer s.srcMu.Unlock()
+	if s.calls[src] >= s.cfg.Limits.Calls {
+		return fmt.Errorf("%w: %d calls from %s", control.ErrBusy, s.calls[src], src)
+	}
+	if s.sessions.Add(1) > int64(s.cfg.Connections) {
+		s.sessions.Add(-1)
+		return fmt.Errorf("%w: connection limit %d reached", control.ErrBusy, s.cfg.Connections)
+	}
+	s.calls[src]++
+	return nil
+}
+
+func (s *Server) putCall(src netip.Addr) {
+	s.srcMu.Lock()
+	defer s.srcMu.Unlock()
+	s.sessions.Add(-1)
+	if s.calls[src]--; s.calls[src] <= 0 {
+		delete(s.calls, src)
 	}
 }
 
