@@ -152,6 +152,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	}
 	e.Secret = secrets.ForServer(e.Name)
 	e.Debug = e.Debug || conf.Debug // -d, or "debug" in pptpd.conf or the options file
+	e.AuthTimeout = conf.AuthTimeout
 	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
 			HostName:     "local",
@@ -174,7 +175,13 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			sc := newLinkScripts(log, true, ipparam)
 			return sc.up, sc.down
 		},
-		Logf: log.Logf,
+		Limits: session.Limits{
+			HalfOpen:  conf.HalfOpen,
+			Calls:     conf.CallsPerSource,
+			FailDelay: conf.FailDelay,
+		},
+		RoutedSubnets: conf.RoutedSubnets,
+		Logf:          log.Logf,
 	}
 	listen = ":1723"
 	if conf.Listen.IsValid() {

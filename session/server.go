@@ -46,6 +46,13 @@ func (p *Pool) Get() (pppconf.AddrPair, bool) {
 	return pppconf.AddrPair{}, false
 }
 
+// Free reports whether a pair is free now (without reserving it).
+func (p *Pool) Free() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.used) < len(p.pairs)
+}
+
 // Put returns a pair to the pool.
 func (p *Pool) Put(pr pppconf.AddrPair) {
 	p.mu.Lock()
@@ -268,6 +275,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		// A source whose logins failed waits before its call is answered.
 		if err := s.fails.wait(ctx, "source "+client.String()); err != nil {
 			return 0, err
+		}
+		if !s.cfg.Pool.Free() {
+			// Checked, not taken: the address is committed only after authentication.
+			return 0, fmt.Errorf("%w: address pool exhausted", control.ErrBusy)
 		}
 		if err := s.takeCall(client); err != nil {
 			return 0, err
