@@ -47,6 +47,7 @@ type DataStats struct {
 	RxTunErrors                            atomic.Uint64
 	RxBadIP                                atomic.Uint64 // decrypted to a bad IPv4 header: dropped
 	RxSpoofed                              atomic.Uint64 // IPv4 source not the peer's (server): dropped
+	RxSanity                               atomic.Uint64 // MPPE packets past the receiver's sanity limit (a hostile or broken peer)
 	RxDown                                 atomic.Uint64 // data after the network layer went down: dropped
 }
 
@@ -256,7 +257,16 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				d.engine.SendResetRequest()
 			}
 			if err != nil {
-				d.stats.RxDecryptErrors.Add(1)
+				switch err {
+				case mppe.ErrImplausible:
+					d.stats.RxBadIP.Add(1) // forged, corrupted, or under a key out of step
+				case mppe.ErrSanity:
+					if d.stats.RxSanity.Add(1) == 1 {
+						d.logf("MPPE: the peer keeps sending invalid packets (dropped and counted; the link stays up)")
+					}
+				default:
+					d.stats.RxDecryptErrors.Add(1)
+				}
 				continue
 			}
 			inner := info[mppe.HeaderLen:]

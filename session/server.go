@@ -393,9 +393,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	st := link.Stats()
 	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
-	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load()+ds.RxSpoofed.Load() > 0 {
-		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors, %d with a source not the client's",
-			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load(), ds.RxSpoofed.Load())
+	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load()+ds.RxSpoofed.Load()+ds.RxSanity.Load() > 0 {
+		counts += fmt.Sprintf("; dropped: %d undecryptable, %d bad IPv4 after decryption, %d TUN write errors, %d with a source not the client's, %d past the MPPE sanity limit",
+			ds.RxDecryptErrors.Load(), ds.RxBadIP.Load(), ds.RxTunErrors.Load(), ds.RxSpoofed.Load(), ds.RxSanity.Load())
 	}
 	if _, shared := conn.(*gre.MuxConn); shared {
 		counts += "; shared GRE socket"
