@@ -60,7 +60,7 @@ var (
 	ErrImplausible = errors.New("mppe: packet does not decrypt to an IP datagram")
 	// ErrCatchUpBudget: the count is further ahead than the re-keys the budget allows now.
 	ErrCatchUpBudget = errors.New("mppe: coherency count too far ahead for the catch-up budget")
-	ErrKeyLength    = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
+	ErrKeyLength     = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
 )
 
 // Header is the 2-byte MPPE header.
