@@ -137,8 +137,11 @@ type Link struct {
 		peerAck    uint32 // highest sequence number the peer acknowledged
 		peerAckOK  bool
 	}
-	ackCh     chan struct{} // the peer's ack advanced (send window)
-	waitMu    sync.Mutex    // one waiter for the window at a time: it owns waitTimer
+	ackCh chan struct{} // the peer's ack advanced (send window)
+	// sentSeq is the last sequence number sent (tx.seq), for the receive side to tell a
+	// genuine ack from one of something never sent.
+	sentSeq   atomic.Uint32
+	waitMu    sync.Mutex // one waiter for the window at a time: it owns waitTimer
 	waitTimer *time.Timer
 
 	// Receive side, owned by the Receive goroutine.
@@ -284,6 +287,7 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 			l.waitWindowLocked()
 		}
 		tx.seq++
+		l.sentSeq.Store(tx.seq)
 		f := Fields{CallID: l.cfg.PeerCallID, PayloadLen: uint16(len(frame)), Seq: tx.seq, HasSeq: true}
 		if tx.ackValid && (!tx.ackSentOK || tx.ackPending != tx.ackSent) {
 			f.Ack, f.HasAck = tx.ackPending, true
@@ -528,7 +532,11 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 	}
 	if h.HasAck() {
 		l.stats.RxAcks.Add(1)
-		if a := h.Ack(); !rx.ackNew || SeqAfter(a, rx.ackMax) {
+		// Serial arithmetic (RFC 1982); an ack beyond what we sent is forged or broken,
+		// and taken it would keep the send window full for good.
+		if a := h.Ack(); SeqAfter(a, l.sentSeq.Load()) {
+			l.stats.RxBadAcks.Add(1)
+		} else if !rx.ackNew || SeqAfter(a, rx.ackMax) {
 			rx.ackMax, rx.ackNew = a, true
 		}
 	}
@@ -539,7 +547,8 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 	off := ihl + len(h)
 	expect, started := rx.reorder.Last()
 	expect++
-	switch rx.reorder.Push(seq, rxItem{idx: idx, off: int32(off), end: int32(off + len(payload))}, now) {
+	v := rx.reorder.Push(seq, rxItem{idx: idx, off: int32(off), end: int32(off + len(payload))}, now)
+	switch v {
 	case Delivered:
 		keep = true // in the out list now
 		if l.cfg.LogLevel >= 2 {
@@ -553,6 +562,18 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		if l.cfg.LogLevel >= 1 {
 			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)
 		}
+	case Duplicate, OverWindow:
+		if isControlFrame(payload) {
+			// Echoes, Terminate, NCP and authentication packets are never lost to
+			// sequence logic: after an injected far-ahead packet every genuine one looks
+			// old, and losing LCP would end the link. PPP copes with their order.
+			rx.outBufs = append(rx.outBufs, rx.pool[idx][:off+len(payload)])
+			rx.outOffs = append(rx.outOffs, off)
+			rx.outIdx = append(rx.outIdx, idx)
+			return true
+		}
+	}
+	switch v {
 	case Duplicate:
 		if l.cfg.LogLevel >= 1 && started {
 			l.log.printf("discarding duplicate or old packet %d (expecting %d)", seq, expect)
@@ -563,6 +584,15 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		}
 	}
 	return keep
+}
+
+// isControlFrame reports whether PPP frame p (FF 03 optional) carries a control protocol:
+// LCP, an NCP, PAP or CHAP (protocol numbers 0x8000 and up, never compressed).
+func isControlFrame(p []byte) bool {
+	if len(p) >= 2 && p[0] == 0xFF && p[1] == 0x03 {
+		p = p[2:]
+	}
+	return len(p) >= 2 && p[0]&0x80 != 0 && p[1]&1 == 1
 }
 
 // onDeliver is the reorder buffer's deliver callback.

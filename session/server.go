@@ -139,6 +139,9 @@ type Server struct {
 	refused  rateLog // connections refused or failed before a session: rate-limited lines
 }
 
+// DefaultServerMissingWindow is the server's default gre.ReorderConfig.MissingWindow.
+const DefaultServerMissingWindow = 4096
+
 // ownSocketCalls is the default of ServerConfig.OwnGRESockets.
 const ownSocketCalls = 32
 
@@ -155,6 +158,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.OwnGRESockets == 0 {
 		cfg.OwnGRESockets = ownSocketCalls
+	}
+	if cfg.Link.Reorder.MissingWindow == 0 {
+		// One injected data packet 2³¹−1 ahead would otherwise make every genuine
+		// packet look old; 4096 is far more than any real reordering.
+		cfg.Link.Reorder.MissingWindow = DefaultServerMissingWindow
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}

@@ -5,8 +5,11 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -108,4 +111,129 @@ func TestServeClosesConnectionsBeyondLimit(t *testing.T) {
 	if srv.connLimit() != 22 {
 		t.Fatalf("limit %d for 3 calls", srv.connLimit())
 	}
+}
+
+// The server's links drop data packets 4096 or more ahead unless told otherwise, and every
+// per-source limit has its default.
+func TestServerDefaults(t *testing.T) {
+	srv, err := NewServer(ServerConfig{Pool: &Pool{}, Connections: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := srv.cfg.Link.Reorder.MissingWindow; w != DefaultServerMissingWindow {
+		t.Fatalf("missing window %d", w)
+	}
+	if l := srv.cfg.Limits; l.HalfOpen != 8 || l.Calls != 50 || l.FailDelay != time.Second || l.MaxFailDelay != 32*time.Second {
+		t.Fatalf("limits %+v", l)
+	}
+}
+
+// A failed login delays the next attempt from its source (and for its user): 1 s, then
+// doubling per failure up to the maximum, counted from the last failure.
+func TestFailureDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := Limits{}
+		l.setDefaults(10)
+		f := failures{limits: &l, m: map[string]*failure{}}
+		if d := f.delay("source 192.0.2.9"); d != 0 {
+			t.Fatalf("delay %v before any failure", d)
+		}
+		for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, 32 * time.Second} {
+			f.add("source 192.0.2.9")
+			if d := f.delay("source 192.0.2.9"); d != want {
+				t.Fatalf("after %d failures: delay %v, want %v", i+1, d, want)
+			}
+		}
+		start := time.Now()
+		f.wait(context.Background(), "source 192.0.2.9")
+		if d := time.Since(start); d != 32*time.Second {
+			t.Fatalf("waited %v", d)
+		}
+		if d := f.delay("source 192.0.2.10"); d != 0 {
+			t.Fatalf("another source delayed %v", d)
+		}
+		time.Sleep(l.FailMemory)
+		f.add("user bob") // forgets the stale entries
+		if _, ok := f.m["source 192.0.2.9"]; ok {
+			t.Fatal("a failure older than FailMemory is still remembered")
+		}
+	})
+}
+
+// The rate-limited log writes its burst, then counts what it drops in its next line.
+func TestRateLog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lines []string
+		r := rateLog{out: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }, burst: 3, every: 10 * time.Second}
+		for i := range 10 {
+			r.logf("line %d", i)
+		}
+		if len(lines) != 3 {
+			t.Fatalf("%d lines", len(lines))
+		}
+		time.Sleep(10 * time.Second)
+		r.logf("later")
+		if len(lines) != 5 || lines[3] != "(7 similar lines suppressed)" || lines[4] != "later" {
+			t.Fatalf("%q", lines)
+		}
+	})
+}
+
+// addrConn is one end of a pipe that says it comes from addr and records Close.
+type addrConn struct {
+	net.Conn
+	addr   net.Addr
+	closed atomic.Bool
+}
+
+func (c *addrConn) RemoteAddr() net.Addr { return c.addr }
+func (c *addrConn) LocalAddr() net.Addr  { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1723} }
+func (c *addrConn) Close() error         { c.closed.Store(true); return c.Conn.Close() }
+
+// One source gets Limits.HalfOpen connections that have not logged in; more from it are
+// closed at once (one rate-limited line), while another source is still served.
+func TestServeHalfOpenPerSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var logs []string
+		srv, err := NewServer(ServerConfig{Pool: &Pool{}, Limits: Limits{HalfOpen: 3}, Logf: func(f string, a ...any) {
+			mu.Lock()
+			logs = append(logs, fmt.Sprintf(f, a...))
+			mu.Unlock()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns []net.Conn
+		var ours []*addrConn
+		for i := range 6 {
+			ip := net.IPv4(192, 0, 2, 7)
+			if i == 5 {
+				ip = net.IPv4(192, 0, 2, 8)
+			}
+			a, b := net.Pipe()
+			c := &addrConn{Conn: a, addr: &net.TCPAddr{IP: ip, Port: 40000 + i}}
+			conns, ours = append(conns, c), append(ours, c)
+			defer b.Close()
+		}
+		go srv.Serve(context.Background(), &connListener{conns: conns})
+		synctest.Wait() // every connection accepted; the served ones wait for their SCCRQ
+		for i, c := range ours {
+			want := i == 3 || i == 4 // the 4th and 5th from 192.0.2.7
+			if c.closed.Load() != want {
+				t.Errorf("connection %d closed: %v, want %v", i, c.closed.Load(), want)
+			}
+		}
+		mu.Lock()
+		joined := strings.Join(logs, "\n")
+		mu.Unlock()
+		if strings.Count(joined, "not logged in yet") != 2 {
+			t.Errorf("log:\n%s", joined)
+		}
+		time.Sleep(11 * time.Second) // StartTimeout: the silent ones are closed, their slots freed
+		synctest.Wait()
+		if n := len(srv.halfOpen); n != 0 {
+			t.Errorf("%d sources still hold half-open slots", n)
+		}
+	})
 }
