@@ -181,6 +181,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			FailDelay: conf.FailDelay,
 		},
 		RoutedSubnets: conf.RoutedSubnets,
+		PermitAddress: secrets.PermitAddress(e.Name),
 		Logf:          log.Logf,
 	}
 	listen = ":1723"

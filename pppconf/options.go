@@ -624,11 +624,18 @@ func ReadPasswordFile(path string) (password, warning string, err error) {
 	return strings.TrimSuffix(line, "\r"), PermWarning(path), nil
 }
 
-// PermWarning returns a warning when group or others can read path, else "".
+// PermWarning returns a warning when group or others can read path, or when it belongs to
+// neither root nor us (its owner could change the secret), else "".
 func PermWarning(path string) string {
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	}
+	if uid, ok := fileOwner(fi); ok && uid != 0 && uid != os.Geteuid() {
+		return fmt.Sprintf("%s belongs to uid %d, not to root or us: its owner can change the secrets, chown it", path, uid)
+	}
+	return ""
 }

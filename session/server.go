@@ -46,6 +46,19 @@ func (p *Pool) Get() (pppconf.AddrPair, bool) {
 	return pppconf.AddrPair{}, false
 }
 
+// GetPermitted reserves the first free pair whose client address ok permits.
+func (p *Pool) GetPermitted(ok func(netip.Addr) bool) (pppconf.AddrPair, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pr := range p.pairs {
+		if !p.used[pr.Remote] && ok(pr.Remote) {
+			p.used[pr.Remote] = true
+			return pr, true
+		}
+	}
+	return pppconf.AddrPair{}, false
+}
+
 // Free reports whether a pair is free now (without reserving it).
 func (p *Pool) Free() bool {
 	p.mu.Lock()
@@ -80,6 +93,10 @@ type ServerConfig struct {
 	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
 	// Limits bounds what one source address may hold and how fast it may fail logins.
 	Limits Limits
+	// PermitAddress, when set, says which pool addresses an authenticated user may get
+	// (chap-secrets' address column): the first free permitted one is assigned, and a
+	// user none is free for is refused.
+	PermitAddress func(user string, a netip.Addr) bool
 	// RoutedSubnets are source prefixes a client may send from besides its own address
 	// (subnets routed to clients); everything else from a client is dropped (anti-spoofing).
 	RoutedSubnets []netip.Prefix
@@ -359,7 +376,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	// share of the per-source limit and a device committed to it.
 	ec.Assign = func(user string) (netip.Addr, netip.Addr, error) {
 		halfDone()
-		if pair, havePair = s.cfg.Pool.Get(); !havePair {
+		if s.cfg.PermitAddress != nil {
+			pair, havePair = s.cfg.Pool.GetPermitted(func(a netip.Addr) bool { return s.cfg.PermitAddress(user, a) })
+			if !havePair {
+				return netip.Addr{}, netip.Addr{}, errors.New("no free pool address that the secrets file permits for this user")
+			}
+		} else if pair, havePair = s.cfg.Pool.Get(); !havePair {
 			return netip.Addr{}, netip.Addr{}, errors.New("address pool exhausted")
 		}
 		d, ifname, err := s.newDevice(client)
