@@ -33,6 +33,9 @@ type Config struct {
 	Name            string                           // our name (CHAP challenge name on the server)
 	Secret          func(user string) (string, bool) // server: password of a user
 	MPPE            MPPEPolicy
+	// FixedMPPEKeys, when set (testing: set-mppe-key), replaces the start keys MS-CHAP
+	// derives: send then receive. It gives no security.
+	FixedMPPEKeys *[2][16]byte
 	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr

@@ -239,3 +239,20 @@ func TestEngineAssignAfterAuth(t *testing.T) {
 		shutdown(t, c, s)
 	})
 }
+
+// set-mppe-key is applied, not parsed and ignored: the fixed keys replace the derived ones.
+func TestEngineFixedMPPEKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ccfg := clientConfig()
+		k := [2][16]byte{{1, 2, 3}, {4, 5, 6}}
+		ccfg.FixedMPPEKeys = &k
+		c, s := pair(t, ccfg, serverConfig())
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: %v %v", c.err, s.err)
+		}
+		if c.params.MPPE == nil || c.params.MPPE.SendKey != k[0] || c.params.MPPE.RecvKey != k[1] {
+			t.Fatalf("client MPPE %+v", c.params.MPPE)
+		}
+		shutdown(t, c, s)
+	})
+}

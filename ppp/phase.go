@@ -342,6 +342,9 @@ func (e *Engine) maybeUp() {
 				e.logf("%v; continuing without MPPE", err)
 			} else if bits != 0 {
 				send, recv := deriveKeys(e.keys, e.cfg.Server)
+				if k := e.cfg.FixedMPPEKeys; k != nil {
+					send, recv = k[0], k[1]
+				}
 				mp = &MPPEParams{Bits: bits, Stateless: stateless, SendKey: send, RecvKey: recv}
 			}
 		case stClosed, stStopped, stInitial, stStarting:
