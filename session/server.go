@@ -258,21 +258,38 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // connLimit is how many control connections Serve keeps open at once.
 func (s *Server) connLimit() int64 { return 2*int64(s.cfg.Connections) + 16 }
 
-// newCallID picks a free Call ID, with gre.MuxCallIDBit set if muxed and clear if not.
-func (s *Server) newCallID(muxed bool) uint16 {
-	for {
-		id := control.RandomCallID() &^ gre.MuxCallIDBit
-		if muxed {
-			id |= gre.MuxCallIDBit
-		}
+// newCallID picks a free Call ID, with gre.MuxCallIDBit set if muxed and clear if not;
+// ErrCallIDs when every one of that half is taken. Random picks first (IDs are hard to
+// guess), then a scan from a random point, so a nearly full space costs a bounded search.
+func (s *Server) newCallID(muxed bool) (uint16, error) {
+	bit := uint16(0)
+	if muxed {
+		bit = gre.MuxCallIDBit
+	}
+	try := func(id uint16) bool {
+		id = id&^gre.MuxCallIDBit | bit
 		if id == 0 {
-			continue
+			return false
 		}
-		if _, busy := s.callIDs.LoadOrStore(id, struct{}{}); !busy {
-			return id
+		_, busy := s.callIDs.LoadOrStore(id, struct{}{})
+		return !busy
+	}
+	for range 64 {
+		if id := control.RandomCallID(); try(id) {
+			return id&^gre.MuxCallIDBit | bit, nil
 		}
 	}
+	start := control.RandomCallID()
+	for i := range uint16(gre.MuxCallIDBit) {
+		if id := start + i; try(id) {
+			return id&^gre.MuxCallIDBit | bit, nil
+		}
+	}
+	return 0, ErrCallIDs
 }
+
+// ErrCallIDs: no Call ID is free for a new call.
+var ErrCallIDs = fmt.Errorf("%w: no free Call ID", control.ErrBusy)
 
 // serveConn runs one control connection and its call. Its half-open slot (taken by
 // Serve) is given back once the client authenticated, or when the connection ends.
@@ -516,7 +533,12 @@ func (s *Server) dialGRE(local, client netip.Addr) (conn gre.CallConn, callID ui
 		}
 		s.own[client] = struct{}{}
 		s.greMu.Unlock()
-		callID = s.newCallID(false)
+		if callID, err = s.newCallID(false); err != nil {
+			s.greMu.Lock()
+			delete(s.own, client)
+			s.greMu.Unlock()
+			return nil, 0, nil, err
+		}
 		opt := s.cfg.Link.Socket
 		opt.Local, opt.CallID, opt.Blocking = local, callID, true
 		conn, err = gre.Dial(client, opt)
@@ -528,7 +550,9 @@ func (s *Server) dialGRE(local, client netip.Addr) (conn gre.CallConn, callID ui
 		}
 	} else {
 		s.greMu.Unlock()
-		callID = s.newCallID(true)
+		if callID, err = s.newCallID(true); err != nil {
+			return nil, 0, nil, err
+		}
 		done = func() { s.callIDs.Delete(callID) }
 		var m *gre.Mux
 		if m, err = s.mux(local); err == nil {

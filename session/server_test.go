@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/pptp-go/pptp/control"
 )
 
 // failingListener fails Accept with errs in turn, then reports itself closed.
@@ -236,4 +238,25 @@ func TestServeHalfOpenPerSource(t *testing.T) {
 			t.Errorf("%d sources still hold half-open slots", n)
 		}
 	})
+}
+
+// With every Call ID of a half in use, newCallID says so at once instead of looping, and
+// finds the last free one when there is one.
+func TestNewCallIDBounded(t *testing.T) {
+	srv, _ := NewServer(ServerConfig{Pool: &Pool{}})
+	for id := 1; id < 0x8000; id++ {
+		if id != 0x1234 {
+			srv.callIDs.Store(uint16(id), struct{}{})
+		}
+	}
+	id, err := srv.newCallID(false)
+	if err != nil || id != 0x1234 {
+		t.Fatalf("newCallID = %#x, %v; want the one free ID 0x1234", id, err)
+	}
+	if _, err := srv.newCallID(false); !errors.Is(err, ErrCallIDs) || !errors.Is(err, control.ErrBusy) {
+		t.Fatalf("full space: %v", err)
+	}
+	if id, err := srv.newCallID(true); err != nil || id&0x8000 == 0 {
+		t.Fatalf("muxed half: %#x, %v", id, err)
+	}
 }
