@@ -12,12 +12,18 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 
+	"golang.zx2c4.com/wireguard/tun"
+
 	"github.com/pptp-go/pptp/control"
+	"github.com/pptp-go/pptp/egress"
 	"github.com/pptp-go/pptp/gre"
+	"github.com/pptp-go/pptp/netstack"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/pppconf"
+	"github.com/pptp-go/pptp/proxy"
 	"github.com/pptp-go/pptp/session"
 )
 
@@ -184,11 +190,51 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		PermitAddress: secrets.PermitAddress(e.Name),
 		Logf:          log.Logf,
 	}
+	if conf.Egress == "netstack" {
+		if cfg.Stack, err = egressStack(conf, log); err != nil {
+			return nil, "", "", nil, err
+		}
+	} else if conf.EgressProxy != "" || conf.EgressDeny != nil || conf.EgressFlows != 0 || conf.EgressDNS != nil {
+		log.Warnf("%s: the egress-* keywords apply only with \"egress netstack\"", conf.Path)
+	}
 	listen = ":1723"
 	if conf.Listen.IsValid() {
 		listen = conf.Listen.String() + ":1723"
 	}
 	return cfg, listen, conf.PidFile, secrets, nil
+}
+
+// egressStack makes each session's user-space stack and its egress (pptpd.conf "egress
+// netstack"): the server's loopback and link-local ranges are always refused.
+func egressStack(conf *pppconf.PPTPDConf, log *logger) (func(netip.Addr, ppp.LinkParams) (tun.Device, func(), error), error) {
+	ec := egress.Config{
+		Deny:     append(slices.Clone(egress.DefaultDeny), conf.EgressDeny...),
+		MaxFlows: conf.EgressFlows,
+		Logf:     log.Logf,
+	}
+	for _, a := range conf.EgressDNS {
+		ec.Resolvers = append(ec.Resolvers, netip.AddrPortFrom(a, 53))
+	}
+	if conf.EgressProxy != "" {
+		up, err := proxy.ParseUpstream(conf.EgressProxy)
+		if err != nil {
+			return nil, err // checked when the file was read
+		}
+		ec.Upstream = up
+	}
+	how := "directly"
+	if ec.Upstream != nil {
+		how = "through " + ec.Upstream.String()
+	}
+	log.Logf("egress netstack: sessions end in user-space stacks, flows go on %s; refused: %v", how, ec.Deny)
+	return func(client netip.Addr, p ppp.LinkParams) (tun.Device, func(), error) {
+		es := egress.NewSession(ec, "client "+client.String(), p.DNS)
+		st, err := netstack.NewForwarding(p.Local, p.MTU, es.Handler())
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, es.Close, nil
+	}, nil
 }
 
 // ownGRESockets maps pptpd.conf's gre-own-sockets (-1 when absent) to

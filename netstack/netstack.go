@@ -74,6 +74,14 @@ var _ tun.Device = (*Stack)(nil)
 // New creates a stack whose address is local (IPv4) and whose names resolve with the dns
 // servers; mtu 0 means DefaultMTU.
 func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
+	return newStack(local, dns, mtu, false)
+}
+
+// newStack is New, or NewForwarding's stack. That one does not let its own sockets reach
+// its own address (gVisor would then take any source address as one of its own) and takes
+// packets to loopback addresses, so that the forwarding policy, not gVisor, refuses them
+// (with a RST rather than silence).
+func newStack(local netip.Addr, dns []netip.Addr, mtu int, forwarding bool) (*Stack, error) {
 	if !local.Is4() {
 		return nil, fmt.Errorf("netstack: local address %v is not an IPv4 address", local)
 	}
@@ -86,9 +94,9 @@ func New(local netip.Addr, dns []netip.Addr, mtu int) (*Stack, error) {
 	}
 	st := &Stack{
 		s: stack.New(stack.Options{
-			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocolWithOptions(ipv4.Options{AllowExternalLoopbackTraffic: forwarding})},
 			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
-			HandleLocal:        true,
+			HandleLocal:        !forwarding,
 		}),
 		ep:     channel.New(queueLen, uint32(mtu), ""),
 		local:  local,

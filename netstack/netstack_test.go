@@ -55,6 +55,11 @@ func pair(t *testing.T) (a, b *Stack, batches func() (reads, pkts int)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, b, join(t, a, b)
+}
+
+// join pumps packets between two stacks until the test ends.
+func join(t *testing.T, a, b *Stack) (batches func() (reads, pkts int)) {
 	var mu sync.Mutex
 	reads, pkts := 0, 0
 	var wg sync.WaitGroup
@@ -89,7 +94,7 @@ func pair(t *testing.T) (a, b *Stack, batches func() (reads, pkts int)) {
 		b.Close()
 		wg.Wait() // Close wakes both Reads
 	})
-	return a, b, func() (int, int) { mu.Lock(); defer mu.Unlock(); return reads, pkts }
+	return func() (int, int) { mu.Lock(); defer mu.Unlock(); return reads, pkts }
 }
 
 // TestTransferBatches: a TCP transfer between two stacks arrives whole, and the link side's

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pptp-go/pptp/proxy"
 )
 
 // poptop's defaults (defaults.h).
@@ -50,6 +52,12 @@ type PPTPDConf struct {
 	CallsPerSource int            // max-calls-per-source (default: connections)
 	FailDelay      time.Duration  // fail-delay: after one failed login (default 1 s; -1 = none)
 	RoutedSubnets  []netip.Prefix // routed-subnet: client sources allowed besides their address
+	// Ours, for sessions with no TUN (pptpd(8) EGRESS):
+	Egress      string         // egress: "tun" (default) or "netstack"
+	EgressProxy string         // egress-proxy: socks5:// or http:// URL every flow goes through
+	EgressDeny  []netip.Prefix // egress-deny: destinations refused besides loopback and link-local
+	EgressFlows int            // egress-flows: flows open at once per session (0 = default)
+	EgressDNS   []netip.Addr   // egress-resolver: where clients' DNS goes (default: resolv.conf's)
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -85,7 +93,8 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
-	"auth-timeout", "max-half-open", "max-calls-per-source", "fail-delay", "routed-subnet"}
+	"auth-timeout", "max-half-open", "max-calls-per-source", "fail-delay", "routed-subnet",
+	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -229,6 +238,42 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			return fail("keyword %q needs a number from 0 to 1024, got %q", kw, val)
 		}
 		c.GREOwn = v
+	case "egress":
+		if val != "tun" && val != "netstack" {
+			return fail("keyword %q needs \"tun\" or \"netstack\", got %q", kw, val)
+		}
+		c.Egress = val
+	case "egress-proxy":
+		if _, err := proxy.ParseUpstream(val); err != nil {
+			return fail("%v", err)
+		}
+		c.EgressProxy = val
+	case "egress-deny":
+		for _, f := range strings.Fields(val) {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fail("keyword %q needs address prefixes (10.0.0.0/8, 192.0.2.7), got %q", kw, f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.EgressDeny = append(c.EgressDeny, p.Masked())
+		}
+	case "egress-resolver":
+		for _, f := range strings.Fields(val) {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return fail("keyword %q needs IP addresses, got %q", kw, f)
+			}
+			c.EgressDNS = append(c.EgressDNS, a.Unmap())
+		}
+	case "egress-flows":
+		v, err := positive()
+		if err != nil {
+			return err
+		}
+		c.EgressFlows = v
 	case "auth-timeout":
 		v, err := positive()
 		if err != nil {

@@ -24,9 +24,11 @@
 #   --bin DIR     measure the pptp and pptpd in DIR instead of building them (A/B against
 #                 another build: run it for each build in turn)
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
+#                 pptpd-netstack (the server's egress netstack mode: no TUN on the server),
 #                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
-#                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session)
+#                 scale (SCALE_N=1000 sessions into one pptpd: set-ups/s, RSS per session),
+#                 scale-egress (SCALE_EGRESS_N=100 sessions with egress netstack, a TCP flow each)
 # Removes every namespace, interface and process it started, also after Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +40,7 @@ rounds=1
 perf_dir=
 pprof_dir=
 bin_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptp-netstack,refvm-connect,scale
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptpd-netstack,pptp-netstack,refvm-connect,scale,scale-egress
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -356,11 +358,11 @@ chmod 600 "$work/password"
 printf 'test\n' >"$work/refvm-password" # refvm's default chap-secrets entry test/test
 chmod 600 "$work/refvm-password"
 
-run_pptp() { # config server-option-lines client-flags
-	local c=$1 sopts=$2 cflags=$3
+run_pptp() { # config server-option-lines client-flags [pptpd.conf-lines]
+	local c=$1 sopts=$2 cflags=$3 sconf=${4:-}
 	add_config "$c"
 	say "$c: pptpd in $SRV, pptp in $CLI"
-	printf 'option %s\nlocalip %s\nremoteip %s\n' "$work/$c-options" $PPP_LOCAL $PPP_POOL >"$work/$c.conf"
+	printf 'option %s\nlocalip %s\nremoteip %s\n%b' "$work/$c-options" $PPP_LOCAL $PPP_POOL "$sconf" >"$work/$c.conf"
 	printf 'name pptpd\nrequire-mschap-v2\n%b\n' "$sopts" >"$work/$c-options"
 	local penv=()
 	[ -n "$pprof_dir" ] && penv=(env PPTP_GO_CPUPROFILE="$pprof_dir/$c-server.pprof")
@@ -408,6 +410,14 @@ want pptp-nomppe && run_pptp pptp-nomppe 'nomppe' '--nomppe'
 want pptp-stateless && run_pptp pptp-stateless 'require-mppe-128' '--require-mppe-128'
 want pptp-stateful && run_pptp pptp-stateful 'require-mppe-128\nmppe-stateful-only' \
 	'--require-mppe-128 --mppe-stateful-only'
+# pptpd-netstack: pptp-stateless with the server's sessions in user-space stacks (egress
+# netstack, no TUN): iperf3 flows are re-originated by pptpd to the server namespace's
+# iperf3, which the address PPP_LOCAL on its loopback makes reachable.
+if want pptpd-netstack; then
+	ip -n $SRV addr add $PPP_LOCAL/32 dev lo
+	run_pptp pptpd-netstack 'require-mppe-128' '--require-mppe-128' 'egress netstack\n'
+	ip -n $SRV addr del $PPP_LOCAL/32 dev lo
+fi
 
 # pptp-netstack: the library's netstack mode (pptp.Dial, no TUN) against the same pptpd as
 # pptp-stateless: one Go TCP stream each way through Tunnel.DialContext to a Go sink/source
@@ -527,6 +537,20 @@ if want scale; then
 		say "scale: some sessions failed (see above)"
 	fi
 fi
+# scale-egress: SCALE_EGRESS_N sessions into one pptpd with "egress netstack", one TCP flow
+# through each session's server stack: RSS per idle session without TUNs.
+scale_egress_json=null
+if want scale-egress; then
+	n=${SCALE_EGRESS_N:-100}
+	say "scale-egress: $n netstack sessions into one pptpd, a TCP flow through each"
+	if (cd "$top" && go run ./internal/scalebench -n "$n" -egress -pptpd "$pptpd" -json "$work/scale-egress.json") >"$work/scale-egress.log" 2>&1; then
+		scale_egress_json=$(cat "$work/scale-egress.json")
+	else
+		tail -20 "$work/scale-egress.log" | sed 's/^/   scalebench: /' >&2
+		[ -s "$work/scale-egress.json" ] && scale_egress_json=$(cat "$work/scale-egress.json")
+		say "scale-egress: some sessions failed (see above)"
+	fi
+fi
 
 # ---- report ------------------------------------------------------------------------------
 ratio() { # value base -> value/base, or "-"
@@ -556,9 +580,15 @@ ratio() { # value base -> value/base, or "-"
 	if [ -n "${R[pptp-netstack.tcp1_up_mbps]:-}" ] && [ -n "${R[pptp-stateless.tcp1_up_mbps]:-}" ]; then
 		echo "netstack vs TUN path (pptp-netstack / pptp-stateless, 1 TCP stream, same run): up $(ratio "${R[pptp-netstack.tcp1_up_mbps]}" "${R[pptp-stateless.tcp1_up_mbps]}"), down $(ratio "${R[pptp-netstack.tcp1_down_mbps]}" "${R[pptp-stateless.tcp1_down_mbps]}")"
 	fi
+	if [ -n "${R[pptpd-netstack.tcp1_up_mbps]:-}" ] && [ -n "${R[pptp-stateless.tcp1_up_mbps]:-}" ]; then
+		echo "server egress netstack vs TUN server (pptpd-netstack / pptp-stateless, same run): 1 stream up $(ratio "${R[pptpd-netstack.tcp1_up_mbps]}" "${R[pptp-stateless.tcp1_up_mbps]}"), down $(ratio "${R[pptpd-netstack.tcp1_down_mbps]}" "${R[pptp-stateless.tcp1_down_mbps]}"); 4 streams up $(ratio "${R[pptpd-netstack.tcp4_up_mbps]}" "${R[pptp-stateless.tcp4_up_mbps]}"), down $(ratio "${R[pptpd-netstack.tcp4_down_mbps]}" "${R[pptp-stateless.tcp4_down_mbps]}")"
+	fi
 	if [ "$scale_json" != null ]; then
 		echo
 		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered within \(.burst_answered_s) s): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
+	fi
+	if [ "$scale_egress_json" != null ]; then
+		echo "server scale, egress netstack: $(jq -r '"\(.sessions_up)/\(.n) sessions up, \(.flow_checked - .flow_failed)/\(.flow_checked) TCP flows through them (\(.failures) failed), \(.setups_per_second) set-ups/s, \(.rss_per_session_kib) KiB RSS per idle session"' <<<"$scale_egress_json")"
 	fi
 	if [ "$connect_json" != null ]; then
 		echo
@@ -599,7 +629,7 @@ ratio() { # value base -> value/base, or "-"
 		fi
 		printf '}'
 	done
-	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s\n}\n' "$connect_json" "$scale_json"
+	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s,\n  "server_scale_egress": %s\n}\n' "$connect_json" "$scale_json" "$scale_egress_json"
 } >"$json_out.tmp"
 jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
 say "wrote $json_out"

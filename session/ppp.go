@@ -153,9 +153,15 @@ func (s *PPP) linkUp(p ppp.LinkParams) error {
 	return nil
 }
 
-// setIfName names the device once it exists (the server makes it at authentication); call
-// it on the engine goroutine before Up (from Config.Assign).
-func (s *PPP) setIfName(name string) { s.cfg.IfName = name }
+// setDevice names the device once it exists (the server makes it at authentication) and
+// sets PPPConfig.Configure for it (nil: none); call it on the engine goroutine before Up
+// (from Config.Assign).
+func (s *PPP) setDevice(name string, configure func(p ppp.LinkParams) (undo func() error, err error)) {
+	s.cfg.IfName = name
+	if configure != nil {
+		s.cfg.Configure = configure
+	}
+}
 
 // Params returns the negotiated link once it is up, else nil.
 func (s *PPP) Params() *ppp.LinkParams {

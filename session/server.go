@@ -88,6 +88,10 @@ type ServerConfig struct {
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
+	// Stack, when set, ends each session in a user-space stack instead of a TUN (pptpd's
+	// "egress netstack"): it is called once the link is up and returns the session's
+	// stack (netstack.NewForwarding's, on p.Local) and what to stop when the session ends.
+	Stack func(client netip.Addr, p ppp.LinkParams) (dev tun.Device, stop func(), err error)
 	// LinkScripts, when set, gives each session hooks run when its link comes up and
 	// before its interface configuration is removed (pppd's ip-up and ip-down).
 	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
@@ -144,6 +148,7 @@ type Server struct {
 	callIDs  sync.Map // uint16 → struct{}
 	wg       sync.WaitGroup
 	sessions atomic.Int64
+	stackSeq atomic.Uint64 // names user-space stacks netstack0, netstack1, … in logs
 
 	greMu sync.Mutex
 	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
@@ -401,14 +406,14 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		} else if pair, havePair = s.cfg.Pool.Get(); !havePair {
 			return netip.Addr{}, netip.Addr{}, errors.New("address pool exhausted")
 		}
-		d, ifname, err := s.newDevice(client)
+		d, ifname, configure, err := s.device(client)
 		if err != nil {
 			return netip.Addr{}, netip.Addr{}, err
 		}
 		dev = d
 		lazy.Set(d)
 		name.Store(&ifname)
-		sess.setIfName(ifname)
+		sess.setDevice(ifname, configure)
 		return pair.Local, pair.Remote, nil
 	}
 	var scriptUp func(string, ppp.LinkParams)
@@ -461,12 +466,6 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
-// newDevice creates the device of an authenticated session: here a kernel TUN (one per
-// session, named after IfName). It is the one place a session's device is made.
-func (s *Server) newDevice(client netip.Addr) (tun.Device, string, error) {
-	return netif.CreateTUN(s.cfg.IfName, 1500)
-}
-
 func remoteAddr(c net.Conn) netip.Addr {
 	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	return remote.Addr().Unmap()
@@ -513,6 +512,26 @@ func (s *Server) putCall(src netip.Addr) {
 	if s.calls[src]--; s.calls[src] <= 0 {
 		delete(s.calls, src)
 	}
+}
+
+// device is a session's device, made once its client authenticated (ppp.Config.Assign): a
+// TUN, or with cfg.Stack a user-space stack made once the link is up (configure sets it
+// up; its undo stops it). It is the one place a session's device is made.
+func (s *Server) device(client netip.Addr) (dev tun.Device, ifname string, configure func(ppp.LinkParams) (func() error, error), err error) {
+	if s.cfg.Stack == nil {
+		dev, ifname, err = netif.CreateTUN(s.cfg.IfName, 1500)
+		return dev, ifname, nil, err
+	}
+	lazy := NewLazyDevice()
+	configure = func(p ppp.LinkParams) (func() error, error) {
+		st, stop, err := s.cfg.Stack(client, p)
+		if err != nil {
+			return nil, err
+		}
+		lazy.Set(st)
+		return func() error { stop(); return nil }, nil
+	}
+	return lazy, fmt.Sprintf("netstack%d", s.stackSeq.Add(1)-1), configure, nil
 }
 
 // dialGRE opens the GRE side of a call from client to local and picks our Call ID for it;

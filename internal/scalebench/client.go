@@ -5,9 +5,12 @@ package main
 // The client side: sessions opened through the public package, and what is sent through them.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -267,4 +270,57 @@ func inetChecksum(b []byte) uint16 {
 		s = s&0xffff + s>>16
 	}
 	return ^uint16(s)
+}
+
+// flowCheck sends 4 KiB through one TCP connection per session to the echo server behind
+// the server (-egress) and reads it back, 32 sessions at a time.
+func (b *bench) flowCheck(ctx context.Context, sessions []*client, errs *[]string) (checked, failed int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, c := range sessions {
+		if c == nil || c.err != nil {
+			continue
+		}
+		checked++
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := echoFlow(ctx, c)
+			if err != nil {
+				mu.Lock()
+				failed++
+				if len(*errs) < 20 {
+					*errs = append(*errs, fmt.Sprintf("session %d TCP flow: %v", i, err))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return checked, failed
+}
+
+func echoFlow(ctx context.Context, c *client) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	conn, err := c.tnet.DialContext(ctx, "tcp", echoAddr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	msg := make([]byte, 4096)
+	for i := range msg {
+		msg[i] = byte(i)
+	}
+	go conn.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(conn, got); err != nil {
+		return err
+	}
+	if !bytes.Equal(got, msg) {
+		return errors.New("echo differs")
+	}
+	return nil
 }

@@ -53,6 +53,7 @@ type options struct {
 	keep      bool
 	verbose   bool
 	spare     int
+	egress    bool
 }
 
 const (
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&o.pptpdPath, "pptpd", "", "pptpd binary to use (default: build ./cmd/pptpd into a temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (pptpd's configuration and log)")
 	flag.BoolVar(&o.verbose, "v", false, "log every client session's stages")
+	flag.BoolVar(&o.egress, "egress", false, "run pptpd with \"egress netstack\" (no TUN) and send one TCP flow through each session to an echo server behind it")
 	flag.IntVar(&o.spare, "spare", 0, "extra pool addresses and secrets (user and password spareI) for clients from outside, e.g. a pptp in the clients' namespace during -settle")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./internal/scalebench [flags]   (as root, from the module root)\n\n"+
@@ -148,6 +150,9 @@ type result struct {
 	IfacesAfter            int       `json:"server_interfaces_after"`
 	PingChecked            int       `json:"ping_checked"`
 	PingFailed             int       `json:"ping_failed"`
+	Egress                 bool      `json:"egress"`
+	FlowChecked            int       `json:"flow_checked"`
+	FlowFailed             int       `json:"flow_failed"`
 	// Burst* are the -burst stage: every session sent Burst full-size echoes back to back;
 	// ServerRSSBusyKiB is the server's RSS afterwards, with every call's receive and send
 	// buffers touched (they stay resident while the call lives).
@@ -347,6 +352,12 @@ func (b *bench) measure(ctx context.Context) (*result, error) {
 		}
 		fmt.Fprintf(os.Stderr, "scalebench: ping through %d sessions: %d failed\n", res.PingChecked, res.PingFailed)
 	}
+	// Egress: one TCP flow through every session's user-space stack on the server.
+	if o.egress && ctx.Err() == nil {
+		res.Egress = true
+		res.FlowChecked, res.FlowFailed = b.flowCheck(ctx, sessions, &res.Errors)
+		fmt.Fprintf(os.Stderr, "scalebench: a TCP flow through %d sessions' server stacks: %d failed\n", res.FlowChecked, res.FlowFailed)
+	}
 	// Every session busy once: the memory a server full of active calls needs. The server's
 	// kernel counts the echoes it answered; the client side does not read the replies (the
 	// user-space stack's ICMP socket queues only a few full-size packets).
@@ -378,7 +389,7 @@ func (b *bench) measure(ctx context.Context) (*result, error) {
 	// caught them, or they failed it): each is a failure, counted once.
 	tunErrs := b.tunReadErrors()
 	res.ServerTUNReadErrors = len(tunErrs)
-	res.Failures = res.SetupFailures + res.PingFailed
+	res.Failures = res.SetupFailures + res.PingFailed + res.FlowFailed
 	for ifname, msg := range tunErrs {
 		if !pingFailedIfs[ifname] {
 			res.Failures++
@@ -439,6 +450,7 @@ func (b *bench) report(r *result) {
 		{"server goroutines idle/full/after", fmt.Sprintf("%d / %d / %d", r.GoroutinesIdle, r.GoroutinesFull, r.GoroutinesAfter)},
 		{"server sessions / pptpd* ifaces, all up", fmt.Sprintf("%d / %d", r.ServerActiveFull, r.IfacesFull)},
 		{"ping through the tunnel", fmt.Sprintf("%d checked, %d failed", r.PingChecked, r.PingFailed)},
+		{"TCP flow through egress netstack", fmt.Sprintf("%d checked, %d failed (egress %v)", r.FlowChecked, r.FlowFailed, r.Egress)},
 	}
 	if r.Burst > 0 {
 		rows = append(rows,

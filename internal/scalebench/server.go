@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,8 +109,15 @@ func (b *bench) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conf, err := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections %d\n",
-		opts, serverLocal, poolList(b.o.n+b.o.spare), b.o.n+b.o.spare))
+	egress := ""
+	if b.o.egress {
+		egress = "egress netstack\n"
+		if err := b.startEcho(); err != nil {
+			return err
+		}
+	}
+	conf, err := write("pptpd.conf", fmt.Sprintf("option %s\nlocalip %s\nremoteip %s\nconnections %d\n%s",
+		opts, serverLocal, poolList(b.o.n+b.o.spare), b.o.n+b.o.spare, egress))
 	if err != nil {
 		return err
 	}
@@ -243,4 +252,20 @@ func (b *bench) tailLog(n int) {
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	fmt.Fprintf(os.Stderr, "scalebench: last lines of pptpd's log:\n  %s\n",
 		strings.Join(lines[max(0, len(lines)-n):], "\n  "))
+}
+
+// echoAddr is where the sessions' TCP flows go with -egress: serverLocal on the server
+// namespace's loopback, so that pptpd, re-originating each flow, reaches an echo server.
+const echoAddr = serverLocal + ":7"
+
+func (b *bench) startEcho() error {
+	if out, err := exec.Command("ip", "-n", b.nsA, "addr", "add", serverLocal+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		return fmt.Errorf("echo server address: %v: %s", err, out)
+	}
+	ln, err := nstest.Listen(b.nsA, echoAddr)
+	if err != nil {
+		return err
+	}
+	nstest.Serve(ln, func(c net.Conn) { io.Copy(c, c); c.Close() })
+	return nil
 }

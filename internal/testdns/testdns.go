@@ -5,6 +5,8 @@
 package testdns
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -24,6 +26,38 @@ func Serve(c net.PacketConn, names map[string]netip.Addr) {
 		if out, ok := answer(buf[:n], names); ok {
 			c.WriteTo(out, from)
 		}
+	}
+}
+
+// ServeTCP answers queries over TCP (RFC 1035 section 4.2.2 framing) on ln until it is
+// closed.
+func ServeTCP(ln net.Listener, names map[string]netip.Addr) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 2+512)
+			for {
+				if _, err := io.ReadFull(c, buf[:2]); err != nil {
+					return
+				}
+				n := int(binary.BigEndian.Uint16(buf))
+				if n > 512 {
+					return
+				}
+				if _, err := io.ReadFull(c, buf[2:2+n]); err != nil {
+					return
+				}
+				out, ok := answer(buf[2:2+n], names)
+				if !ok {
+					return
+				}
+				c.Write(append([]byte{byte(len(out) >> 8), byte(len(out))}, out...))
+			}
+		}()
 	}
 }
 
