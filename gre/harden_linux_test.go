@@ -5,6 +5,8 @@ package gre
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A queue keeps only MTU-sized buffers: after a burst of large packets nothing bigger than
@@ -148,5 +150,35 @@ func TestLinkReorderKeepsControlFrames(t *testing.T) {
 	feedAcked(l, deliver, append([]byte(nil), ipv4GRE(buf, 7, 101, dataPkt)...))
 	if lcp != 2 || data != 2 {
 		t.Fatalf("delivered %d LCP frames (want 2) and %d data packets (want 2)", lcp, data)
+	}
+}
+
+// A DeferPacketSize Link receives into small buffers until Grow, then into PacketSize ones
+// (the server's 2 MiB per call are committed only to a client that logged in).
+func TestLinkDeferPacketSize(t *testing.T) {
+	l, fd := pairLink(t, LinkConfig{LocalCallID: 7, PeerCallID: 9, PacketSize: 16384, DeferPacketSize: true})
+	small := l.PoolBytes()
+	if small != int64(len(l.rx.pool)*DefaultPacketSize) {
+		t.Fatalf("pool %d bytes before Grow, want %d", small, len(l.rx.pool)*DefaultPacketSize)
+	}
+	got := make(chan int, 16)
+	go l.Receive(func(bufs [][]byte, offs []int) { got <- len(bufs) })
+	buf := make([]byte, 2048)
+	send := func(seq uint32) {
+		if _, err := unix.Write(fd, ipv4GRE(buf, 7, seq, []byte{0xFF, 0x03, 0x00, 0x21, 0x45})); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no delivery")
+		}
+	}
+	send(1)
+	l.Grow()
+	send(2)
+	send(3) // the pool is replaced at the top of the loop after a delivery
+	if b := l.PoolBytes(); b != int64(len(l.rx.pool)*16384) {
+		t.Fatalf("pool %d bytes after Grow", b)
 	}
 }

@@ -36,6 +36,8 @@ type LinkOptions struct {
 	// PacketSize is LinkConfig.PacketSize; large buffers let the TUN coalesce received
 	// TCP segments (GRO) into one write. 0 = DefaultPacketSize.
 	PacketSize int
+	// DeferPacketSize is LinkConfig.DeferPacketSize.
+	DeferPacketSize bool
 	// SendWindow is how many packets are sent ahead of the peer's acknowledgment:
 	// 0 = the peer's Packet Recv. Window Size, negative = no limit (as pptp-linux).
 	SendWindow int
@@ -55,15 +57,16 @@ func (o LinkOptions) LinkConfig(local, peer, peerWindow uint16, logf func(string
 		w = int(peerWindow)
 	}
 	return LinkConfig{
-		LocalCallID: local,
-		PeerCallID:  peer,
-		Reorder:     o.Reorder,
-		Logf:        logf,
-		LogLevel:    o.LogLevel,
-		PacketSize:  o.PacketSize,
-		SendWindow:  w,
-		TestType:    o.TestType,
-		TestRate:    o.TestRate,
+		LocalCallID:     local,
+		PeerCallID:      peer,
+		Reorder:         o.Reorder,
+		Logf:            logf,
+		LogLevel:        o.LogLevel,
+		PacketSize:      o.PacketSize,
+		SendWindow:      w,
+		DeferPacketSize: o.DeferPacketSize,
+		TestType:        o.TestType,
+		TestRate:        o.TestRate,
 	}
 }
 
@@ -79,6 +82,9 @@ type LinkConfig struct {
 	// at least and by default DefaultPacketSize. Longer packets count as
 	// truncated.
 	PacketSize int
+	// DeferPacketSize: receive into DefaultPacketSize buffers until Grow, then into
+	// PacketSize ones (a server grows a call's buffers only once its client logged in).
+	DeferPacketSize bool
 	// ReadBatch is the number of packets per receive system call,
 	// default DefaultReadBatch, at most MaxBatch.
 	ReadBatch int
@@ -140,7 +146,11 @@ type Link struct {
 	ackCh chan struct{} // the peer's ack advanced (send window)
 	// sentSeq is the last sequence number sent (tx.seq), for the receive side to tell a
 	// genuine ack from one of something never sent.
-	sentSeq   atomic.Uint32
+	sentSeq atomic.Uint32
+	// grow is Grow's request; growDue (Receive's) says the pool is still small.
+	grow      atomic.Bool
+	growDue   bool
+	poolBytes atomic.Int64
 	waitMu    sync.Mutex // one waiter for the window at a time: it owns waitTimer
 	waitTimer *time.Timer
 
@@ -211,12 +221,16 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	if !cfg.Reorder.NoBuffer {
 		n += cfg.Reorder.Window
 	}
-	mem := make([]byte, n*cfg.PacketSize)
 	rx := &l.rx
 	rx.pool = make([][]byte, n)
 	rx.free = make([]int32, n)
-	for i := range rx.pool {
-		rx.pool[i] = mem[i*cfg.PacketSize : (i+1)*cfg.PacketSize : (i+1)*cfg.PacketSize]
+	size := cfg.PacketSize
+	if cfg.DeferPacketSize {
+		size = DefaultPacketSize
+		l.growDue = size < cfg.PacketSize
+	}
+	l.allocPool(size)
+	for i := range rx.free {
 		rx.free[i] = int32(n - 1 - i)
 	}
 	rx.bufs = make([][]byte, cfg.ReadBatch)
@@ -227,6 +241,32 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	rx.outIdx = make([]int32, 0, n)
 	rx.reorder = NewReorder(cfg.Reorder, &l.stats, l.onDeliver)
 	return l
+}
+
+// allocPool gives every pool slot a buffer of size bytes, from one allocation.
+// Precondition: no buffer is in use (all free).
+func (l *Link) allocPool(size int) {
+	rx := &l.rx
+	mem := make([]byte, len(rx.pool)*size)
+	for i := range rx.pool {
+		rx.pool[i] = mem[i*size : (i+1)*size : (i+1)*size]
+	}
+	l.poolBytes.Store(int64(len(mem)))
+}
+
+// Grow switches a DeferPacketSize Link to PacketSize buffers: at once if Receive is not
+// running, else as soon as it holds no packet. Safe for concurrent use; no-op otherwise.
+func (l *Link) Grow() { l.grow.Store(true) }
+
+// PoolBytes is the size of the receive buffers now.
+func (l *Link) PoolBytes() int64 { return l.poolBytes.Load() }
+
+// maybeGrow is Receive's: the switch Grow asked for, when every buffer is free.
+func (l *Link) maybeGrow() {
+	if l.growDue && l.grow.Load() && len(l.rx.free) == len(l.rx.pool) {
+		l.growDue = false
+		l.allocPool(l.cfg.PacketSize)
+	}
 }
 
 // queuedPacketBytes is what one full-size packet waiting on a socket counts against its
@@ -439,6 +479,7 @@ func (l *Link) Close() error {
 func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 	rx := &l.rx
 	for {
+		l.maybeGrow()
 		k := min(len(rx.bufs), len(rx.free))
 		for i := range k {
 			idx := rx.free[len(rx.free)-1]

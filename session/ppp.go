@@ -149,6 +149,7 @@ func (s *PPP) linkUp(p ppp.LinkParams) error {
 	}
 	pp := p
 	s.params = &pp
+	s.link.Grow() // large receive buffers only for a link that is up (DeferPacketSize)
 	s.dp.setUp(st)
 	return nil
 }

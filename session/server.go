@@ -181,6 +181,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.OwnGRESockets == 0 {
 		cfg.OwnGRESockets = ownSocketCalls
 	}
+	// A call's large receive buffers (PacketSize) wait until its link is up.
+	cfg.Link.DeferPacketSize = true
 	if cfg.Link.Reorder.MissingWindow == 0 {
 		// One injected data packet 2³¹−1 ahead would otherwise make every genuine
 		// packet look old; 4096 is far more than any real reordering.
