@@ -16,6 +16,9 @@ type failures struct {
 	m      map[string]*failure
 }
 
+// maxFailures bounds the sources and users remembered at once.
+const maxFailures = 1 << 16
+
 type failure struct {
 	n    int
 	last time.Time
@@ -36,6 +39,9 @@ func (f *failures) add(key string) {
 	}
 	v := f.m[key]
 	if v == nil {
+		if len(f.m) >= maxFailures {
+			return // a flood of made-up user names must not grow the map without bound
+		}
 		v = &failure{}
 		f.m[key] = v
 	}

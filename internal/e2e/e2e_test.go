@@ -727,3 +727,34 @@ func TestProxyListenFailsFirst(t *testing.T) {
 		t.Fatalf("a call was placed:\n%s\nserver:\n%s", c.log.String(), b.srvLog.String())
 	}
 }
+
+// TestFailedLoginsDelayNext: after failed logins from a source, the server answers that
+// source's next call only after a delay that doubles per failure (1 s, 2 s, ...), even for
+// the right password; a login that did not follow failures is not delayed.
+func TestFailedLoginsDelayNext(t *testing.T) {
+	b := newBed(t, "10.99.0.100-103") // a session's address may still be held as the next starts
+	start := time.Now()
+	c := b.startClient("--user", "alice", "--password", "wonderland")
+	b.waitAddr(c, "pptp0")
+	clean := time.Since(start)
+	b.stop(c)
+	for range 2 {
+		c := b.startClient("--user", "alice", "--password", "nope")
+		if code := c.exitCode(); code != 19 {
+			t.Fatalf("exit status %d, want 19\n%s", code, c.log.String())
+		}
+	}
+	// The second failure is recorded when its session ends on the server.
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Count(b.srvLog.String(), "authentication failed") >= 2 }) {
+		t.Fatalf("server log:\n%s", b.srvLog.String())
+	}
+	start = time.Now()
+	c = b.startClient("--user", "alice", "--password", "wonderland")
+	b.waitAddr(c, "pptp0")
+	delayed := time.Since(start)
+	b.stop(c)
+	t.Logf("connect: %v without failures before, %v after two", clean, delayed)
+	if delayed < time.Second {
+		t.Errorf("connected %v after two failed logins: no delay", delayed)
+	}
+}
