@@ -313,14 +313,19 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 		for range steps {
 			d.try.rekey()
 		}
-		var probe [64]byte
-		rc := d.try.rc
-		p := probe[:copy(probe[:], b)]
-		rc.xor(p)
-		if !plausible(p, len(b)) {
+		// Decrypt the head in place and check it; on failure put the ciphertext back
+		// (b is untouched on error), on success go on with the same key stream.
+		var saved [64]byte
+		n := copy(saved[:], b)
+		d.try.rc.xor(b[:n])
+		if !plausible(b[:n], len(b)) {
+			copy(b, saved[:n])
 			return false, d.bogus(100, ErrImplausible)
 		}
+		d.try.rc.xor(b[n:])
 		d.k, d.count = d.try, count
+		d.sanity >>= 1
+		return false, nil
 	} else {
 		if !d.discard {
 			d.count = (d.count + 1) & countMask
