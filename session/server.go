@@ -361,6 +361,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	var (
 		pair     pppconf.AddrPair
 		havePair bool
+		haveSlot bool
 		dev      tun.Device
 	)
 	lazy := NewLazyDevice()
@@ -369,6 +370,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		releaseOnce.Do(func() {
 			if havePair {
 				s.cfg.Pool.Put(pair)
+			}
+			if haveSlot {
+				s.sessions.Add(-1)
 			}
 			s.putCall(client)
 		})
@@ -400,6 +404,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	// share of the per-source limit and a device committed to it.
 	ec.Assign = func(user string) (netip.Addr, netip.Addr, error) {
 		halfDone()
+		if err := s.takeSlot(); err != nil {
+			return netip.Addr{}, netip.Addr{}, err
+		}
+		haveSlot = true
 		if s.cfg.PermitAddress != nil {
 			pair, havePair = s.cfg.Pool.GetPermitted(func(a netip.Addr) bool { return s.cfg.PermitAddress(user, a) })
 			if !havePair {
@@ -492,15 +500,16 @@ func (s *Server) putHalfOpen(src netip.Addr) {
 	}
 }
 
-// takeCall reserves a call slot, globally and for src.
+// takeCall counts a call from src against Limits.Calls. The global Connections limit is
+// only checked here; a slot of it is taken by takeSlot once the client authenticated, so
+// calls that never log in cannot fill it.
 func (s *Server) takeCall(src netip.Addr) error {
 	s.srcMu.Lock()
 	defer s.srcMu.Unlock()
 	if s.calls[src] >= s.cfg.Limits.Calls {
 		return fmt.Errorf("%w: %d calls from %s", control.ErrBusy, s.calls[src], src)
 	}
-	if s.sessions.Add(1) > int64(s.cfg.Connections) {
-		s.sessions.Add(-1)
+	if s.sessions.Load() >= int64(s.cfg.Connections) {
 		return fmt.Errorf("%w: connection limit %d reached", control.ErrBusy, s.cfg.Connections)
 	}
 	s.calls[src]++
@@ -510,10 +519,18 @@ func (s *Server) takeCall(src netip.Addr) error {
 func (s *Server) putCall(src netip.Addr) {
 	s.srcMu.Lock()
 	defer s.srcMu.Unlock()
-	s.sessions.Add(-1)
 	if s.calls[src]--; s.calls[src] <= 0 {
 		delete(s.calls, src)
 	}
+}
+
+// takeSlot takes one of the Connections slots for an authenticated session.
+func (s *Server) takeSlot() error {
+	if s.sessions.Add(1) > int64(s.cfg.Connections) {
+		s.sessions.Add(-1)
+		return fmt.Errorf("connection limit %d reached", s.cfg.Connections)
+	}
+	return nil
 }
 
 // device is a session's device, made once its client authenticated (ppp.Config.Assign): a

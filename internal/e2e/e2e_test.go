@@ -758,3 +758,44 @@ func TestFailedLoginsDelayNext(t *testing.T) {
 		t.Errorf("connected %v after two failed logins: no delay", delayed)
 	}
 }
+
+// TestNothingHeldBeforeLogin: a call that never authenticates holds no pool address and no
+// TUN device: with one address in the pool, a real client still gets it while the silent
+// call is open.
+func TestNothingHeldBeforeLogin(t *testing.T) {
+	// One address, so connections 1; both calls come from the one client namespace, so it
+	// may place two.
+	b := newBedConf(t, "10.99.0.100-100", "max-calls-per-source 2\n")
+	c, err := nstest.Dial(b.ns.B, b.ns.AddrA+":1723", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rq := control.SCCRQ(make([]byte, control.SCCRQLen))
+	rq.Init()
+	rq.SetProtocolVersion(control.ProtocolVersion)
+	oc := control.OCRQ(make([]byte, control.OCRQLen))
+	oc.Init()
+	oc.SetCallID(0x4444)
+	oc.SetRecvWindow(64)
+	buf := make([]byte, 4096)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(rq)
+	if _, err := control.ReadMessage(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Write(oc)
+	m, err := control.ReadMessage(c, buf)
+	if err != nil || control.OCRP(m).ResultCode() != control.OCRPConnected {
+		t.Fatalf("silent call not placed: %v %x", err, m)
+	}
+	links, _ := nstest.Output(b.ns.A, "ip", "-o", "link", "show")
+	if strings.Contains(links, "pptpd") {
+		t.Fatalf("a TUN device exists for a call that has not logged in:\n%s", links)
+	}
+	cl := b.startClient("--user", "alice", "--password", "wonderland", "--nohostroute")
+	if addr := b.waitAddr(cl, "pptp0"); !strings.HasPrefix(addr, "10.99.0.100") {
+		t.Fatalf("client got %s", addr)
+	}
+	b.stop(cl)
+}
