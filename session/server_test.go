@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,5 +259,37 @@ func TestNewCallIDBounded(t *testing.T) {
 	}
 	if id, err := srv.newCallID(true); err != nil || id&0x8000 == 0 {
 		t.Fatalf("muxed half: %#x, %v", id, err)
+	}
+}
+
+// Calls per source are capped (Limits.Calls); the global limit is only checked before
+// login, its slots taken at authentication.
+func TestCallLimits(t *testing.T) {
+	srv, _ := NewServer(ServerConfig{Pool: &Pool{}, Connections: 3, Limits: Limits{Calls: 2}})
+	a, b := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("192.0.2.8")
+	if srv.takeCall(a) != nil || srv.takeCall(a) != nil {
+		t.Fatal("two calls from one source refused")
+	}
+	if err := srv.takeCall(a); !errors.Is(err, control.ErrBusy) {
+		t.Fatalf("third call from a source: %v", err)
+	}
+	if err := srv.takeCall(b); err != nil {
+		t.Fatalf("another source: %v", err)
+	}
+	for range 3 {
+		if err := srv.takeSlot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if srv.takeSlot() == nil {
+		t.Fatal("a fourth slot of 3")
+	}
+	srv.putCall(b)
+	if err := srv.takeCall(b); !errors.Is(err, control.ErrBusy) {
+		t.Fatalf("a call while every slot is taken: %v", err)
+	}
+	srv.putCall(a)
+	if err := srv.takeCall(netip.MustParseAddr("192.0.2.9")); !errors.Is(err, control.ErrBusy) {
+		t.Fatal("slots are global")
 	}
 }
