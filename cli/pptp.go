@@ -170,12 +170,8 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	}
 	e.User, e.Password = user, password
 	if len(o.SetMPPEKey) > 0 {
-		// Applied: both start keys are replaced (never logged, even with --debug).
+		// Applied by EngineConfig (ppp.Config.StartKeys); never logged, even with --debug.
 		s.mppeKeyWarn = true
-		var k [2][16]byte
-		copy(k[0][:], o.SetMPPEKey)
-		copy(k[1][:], o.SetMPPEKey[len(o.SetMPPEKey)-16:])
-		e.FixedMPPEKeys = &k
 	}
 	s.engine = e
 	s.netif = netif.Config{Routes: o.Routes, DefaultRoute: o.DefaultRoute}

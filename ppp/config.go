@@ -32,18 +32,23 @@ type Config struct {
 	Refuse, Require auth.MethodSet
 	Name            string                           // our name (CHAP challenge name on the server)
 	Secret          func(user string) (string, bool) // server: password of a user
-	MPPE            MPPEPolicy
-	// FixedMPPEKeys, when set (testing: set-mppe-key), replaces the start keys MS-CHAP
-	// derives: send then receive. It gives no security.
-	FixedMPPEKeys *[2][16]byte
+	// Verify, when set, replaces Secret (server): the peer's response goes to it (RADIUS),
+	// and its verdict may carry the MPPE start keys and the peer's address, DNS and MTU.
+	Verify auth.Verifier
+	MPPE   MPPEPolicy
+	// StartKeys, when set, are the MPPE start keys (ours: Send is what we encrypt with)
+	// instead of keys derived from MS-CHAP (set-mppe-key, testing only). A verifier's keys
+	// (RADIUS) take precedence on the server.
+	StartKeys *auth.StartKeys
 	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr
 	// Assign, when set (server), is called once authentication succeeded (or was not
-	// required), before IPCP, with the authenticated name: it returns the address pair in
-	// place of LocalIP and PeerIP, so nothing (a pool address, a device) is committed to a
-	// peer that has not logged in. An error ends the link. It runs on the engine goroutine.
-	Assign     func(user string) (local, peer netip.Addr, err error)
+	// required), before IPCP, with the authenticated name and the peer address the
+	// verifier granted (zero if none): it returns the address pair in place of LocalIP and
+	// PeerIP, so nothing (a pool address, a device) is committed to a peer that has not
+	// logged in. An error ends the link. It runs on the engine goroutine.
+	Assign     func(user string, granted netip.Addr) (local, peer netip.Addr, err error)
 	DNS        []netip.Addr
 	UsePeerDNS bool // client: ask for DNS servers (RFC 1877)
 	// Up is called once the network layer is usable: IPCP Opened and, when MPPE is

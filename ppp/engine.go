@@ -62,6 +62,7 @@ type Engine struct {
 	preAuthDeadline time.Time
 	lcpRestarts     int
 	authenticated   bool
+	startKeys       *auth.StartKeys // MPPE keys given by the verifier (RADIUS), used instead of deriving
 
 	ccpUsed     bool
 	ipcpStarted bool // IPCP opened (after CCP settled, when CCP runs)

@@ -203,7 +203,7 @@ func TestEngineAssignAfterAuth(t *testing.T) {
 		var calls []string
 		scfg := serverConfig()
 		scfg.LocalIP, scfg.PeerIP = netip.Addr{}, netip.Addr{}
-		scfg.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+		scfg.Assign = func(user string, _ netip.Addr) (netip.Addr, netip.Addr, error) {
 			calls = append(calls, user)
 			return netip.MustParseAddr("10.5.0.1"), netip.MustParseAddr("10.5.0.9"), nil
 		}
@@ -222,7 +222,7 @@ func TestEngineAssignAfterAuth(t *testing.T) {
 		var calls []string
 		scfg := serverConfig()
 		scfg.LocalIP, scfg.PeerIP = netip.Addr{}, netip.Addr{}
-		scfg.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+		scfg.Assign = func(user string, _ netip.Addr) (netip.Addr, netip.Addr, error) {
 			calls = append(calls, user)
 			return netip.MustParseAddr("10.5.0.1"), netip.MustParseAddr("10.5.0.9"), nil
 		}
@@ -235,23 +235,6 @@ func TestEngineAssignAfterAuth(t *testing.T) {
 		}
 		if c.params.Local != netip.MustParseAddr("10.5.0.9") || s.params.Peer != netip.MustParseAddr("10.5.0.9") || s.params.Local != netip.MustParseAddr("10.5.0.1") {
 			t.Fatalf("client %v, server %v", c.params, s.params)
-		}
-		shutdown(t, c, s)
-	})
-}
-
-// set-mppe-key is applied, not parsed and ignored: the fixed keys replace the derived ones.
-func TestEngineFixedMPPEKeys(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ccfg := clientConfig()
-		k := [2][16]byte{{1, 2, 3}, {4, 5, 6}}
-		ccfg.FixedMPPEKeys = &k
-		c, s := pair(t, ccfg, serverConfig())
-		if !waitUp(t, c, s) {
-			t.Fatalf("link failed: %v %v", c.err, s.err)
-		}
-		if c.params.MPPE == nil || c.params.MPPE.SendKey != k[0] || c.params.MPPE.RecvKey != k[1] {
-			t.Fatalf("client MPPE %+v", c.params.MPPE)
 		}
 		shutdown(t, c, s)
 	})

@@ -104,6 +104,9 @@ type ServerConfig struct {
 	// RoutedSubnets are source prefixes a client may send from besides its own address
 	// (subnets routed to clients); everything else from a client is dropped (anti-spoofing).
 	RoutedSubnets []netip.Prefix
+	// Hooks, when set, gives each session its authentication, accounting and
+	// disconnect hooks (RADIUS); nil from it means none for that call.
+	Hooks func(c *Call) Hooks
 }
 
 // Limits are the server's per-source limits. Zero values mean the defaults given per field.
@@ -400,15 +403,17 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 	}
 	var sess *PPP
-	// Assign runs once the client authenticated: only then are an address, a call's
-	// share of the per-source limit and a device committed to it.
-	ec.Assign = func(user string) (netip.Addr, netip.Addr, error) {
+	var ifnameSet func(string) // tells the hooks the interface's name
+	// Assign runs once the client authenticated: only then are an address, a connection
+	// slot and a device committed to it. granted is the verifier's (RADIUS
+	// Framed-IP-Address): the pool then gives only our side's address.
+	ec.Assign = func(user string, granted netip.Addr) (netip.Addr, netip.Addr, error) {
 		halfDone()
 		if err := s.takeSlot(); err != nil {
 			return netip.Addr{}, netip.Addr{}, err
 		}
 		haveSlot = true
-		if s.cfg.PermitAddress != nil {
+		if s.cfg.PermitAddress != nil && !granted.IsValid() {
 			pair, havePair = s.cfg.Pool.GetPermitted(func(a netip.Addr) bool { return s.cfg.PermitAddress(user, a) })
 			if !havePair {
 				return netip.Addr{}, netip.Addr{}, errors.New("no free pool address that the secrets file permits for this user")
@@ -424,6 +429,10 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		lazy.Set(d)
 		name.Store(&ifname)
 		sess.setDevice(ifname, configure)
+		ifnameSet(ifname)
+		if granted.IsValid() {
+			return pair.Local, granted, nil
+		}
 		return pair.Local, pair.Remote, nil
 	}
 	var scriptUp func(string, ppp.LinkParams)
@@ -441,12 +450,29 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hooks Hooks
+	// The interface is made at authentication: until then the call goes by its client.
+	hc := &Call{Client: client, Local: local.Addr().Unmap(), CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), IfName: client.String(), cancel: cancel}
+	if s.cfg.Hooks != nil {
+		if hooks = s.cfg.Hooks(hc); hooks != nil {
+			ec.Verify = hooks.Verify
+			up := ec.Up
+			ec.Up = func(p ppp.LinkParams) { up(p); hooks.Up(p) }
+		}
+	}
+	ifnameSet = func(name string) { hc.IfName = name }
 	sess = NewPPP(link, PPPConfig{Engine: ec, Dev: lazy, Logf: ec.Logf, LinkDown: scriptDown,
 		AntiSpoof: true, Routed: s.cfg.RoutedSubnets})
-	err = t.RunOver(ctx, func(ctx context.Context) error {
+	hc.sess = sess
+	err = t.RunOver(sctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
 	})
+	if err == nil && context.Cause(sctx) != nil && ctx.Err() == nil {
+		err = context.Cause(sctx) // a hook ended the session (RADIUS timeout, disconnect)
+	}
 	if errors.Is(err, ppp.ErrAuthFailed) {
 		s.fails.add("source " + client.String())
 		if claimed != "" {
@@ -470,6 +496,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		logf("%s: client %s: session ended (%s): %v", ifname, client, counts, err)
 	} else {
 		logf("%s: client %s: session ended (%s)", ifname, client, counts)
+	}
+	if hooks != nil {
+		hooks.Down(err, ctx.Err() != nil)
 	}
 	if s.cfg.SessionDown != nil && dev != nil {
 		s.cfg.SessionDown(ifname, err)
