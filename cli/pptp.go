@@ -29,6 +29,9 @@ var Version = "dev"
 func PPTPMain(args []string) int {
 	defer cpuProfile("pptp")()
 	usePPPDirEnv()
+	if isSetupCommand(args) {
+		return setupMain(args[1:])
+	}
 	a, err := ParsePPTPArgs(args)
 	if err != nil {
 		var ue *UsageError
