@@ -198,6 +198,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		return nil, "", "", nil, nil, err
 	}
 	e.Debug = e.Debug || conf.Debug // -d, or "debug" in pptpd.conf or the options file
+	e.AuthTimeout = conf.AuthTimeout
 	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
 			HostName:     "local",
@@ -230,7 +231,14 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 				sc.up(ifname, ppp.LinkParams{Local: p.Local(), Peer: p.Peer()})
 			}, sc.down
 		},
-		Logf: log.Logf,
+		Limits: session.Limits{
+			HalfOpen:  conf.HalfOpen,
+			Calls:     conf.CallsPerSource,
+			FailDelay: conf.FailDelay,
+		},
+		RoutedSubnets: conf.RoutedSubnets,
+		PermitAddress: secrets.PermitAddress(e.Name),
+		Logf:          log.Logf,
 	}
 	if conf.RemoteIP6.IsValid() {
 		if conf.Egress == "netstack" {
@@ -263,6 +271,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	}
 	if rad != nil {
 		cfg.Hooks = rad.Hooks // chap-secrets is not consulted, as with pppd's plugin
+		cfg.PermitAddress = nil
 	}
 	return cfg, listen, conf.PidFile, secrets, rad, nil
 }

@@ -4,6 +4,7 @@ package session
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
@@ -75,4 +76,30 @@ func (s *PPP) ipv6Down() {
 	if err := undo(); err != nil {
 		s.cfg.Logf("IPv6: removing the interface configuration: %v", err)
 	}
+}
+
+// sources6 are the IPv6 sources a server accepts from its client: its link-local address
+// and its /64 (invalid: none).
+type sources6 struct {
+	ll     netip.Addr
+	prefix netip.Prefix
+}
+
+// setSources6 turns IPv6 anti-spoofing on (a server's session, once IPV6CP opened).
+func (d *datapath) setSources6(ll netip.Addr, prefix netip.Prefix) {
+	d.src6.Store(&sources6{ll: ll, prefix: prefix})
+}
+
+// src6OK is srcOK for an IPv6 packet (its header checked): anything on a client's link, else
+// only its link-local address and its /64.
+func (d *datapath) src6OK(ip []byte) bool {
+	s := d.src6.Load()
+	if s == nil {
+		return true
+	}
+	if len(ip) < 40 {
+		return false // not an IPv6 header (an IPv4 frame whose version says 6)
+	}
+	a := netip.AddrFrom16([16]byte(ip[8:24]))
+	return a == s.ll || s.prefix.IsValid() && s.prefix.Contains(a)
 }

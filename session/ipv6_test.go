@@ -144,3 +144,35 @@ func TestIPv6Pool(t *testing.T) {
 		t.Fatal("/80 pool accepted")
 	}
 }
+
+// A server's session drops IPv6 from sources other than its client's link-local address
+// and /64, and counts it, as it does for IPv4.
+func TestDatapathIPv6AntiSpoof(t *testing.T) {
+	p := newPair(t, benchModes[1], 200)
+	v6 := mixBatch(p.batch)
+	p.tx.ipv6.Store(true)
+	p.rx.ipv6.Store(true)
+	var got6 atomic.Int64
+	p.dev.check = func(b []byte) {
+		if b[0]>>4 == 6 {
+			got6.Add(1)
+		}
+	}
+	src := netip.AddrFrom16([16]byte(v6[8:24]))
+	p.rx.setSources6(netip.MustParseAddr("fe80::1"), netip.MustParsePrefix("2001:db8:99:1::/64"))
+	p.tx.sendBatch(p.batch.bufs, p.batch.sizes, p.batch.out)
+	p.sent += benchBatch / 2
+	p.dev.waitFor(p.sent)
+	if s := p.rx.stats.RxSpoofed.Load(); s != benchBatch/2 || got6.Load() != 0 {
+		t.Fatalf("foreign source %v: %d spoofed, %d delivered", src, s, got6.Load())
+	}
+	p.rx.setSources6(netip.MustParseAddr("fe80::1"), netip.PrefixFrom(src, 64).Masked())
+	p.batch.refill(true)
+	mixBatch(p.batch)
+	p.tx.sendBatch(p.batch.bufs, p.batch.sizes, p.batch.out)
+	p.sent += benchBatch
+	p.dev.waitFor(p.sent)
+	if got6.Load() != benchBatch/2 {
+		t.Fatalf("sources of the client's /64: %d of %d delivered", got6.Load(), benchBatch/2)
+	}
+}

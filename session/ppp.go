@@ -32,13 +32,18 @@ type PPPConfig struct {
 	// LinkDown, if set, is called once the engine has stopped and before the interface
 	// configuration is undone, if the link had come up (pppd's ip-down runs there).
 	LinkDown func()
+	Logf     func(format string, args ...any)
+	// AntiSpoof (the server): IPv4 packets from the peer whose source is neither the address
+	// it was given nor inside Routed (its routed subnets, e.g. a Framed-Route) are counted
+	// (DataStats.RxSpoofed) and dropped instead of reaching the device.
+	AntiSpoof bool
+	Routed    []netip.Prefix
 	// IPv6, when IPV6CP opens: Netif6 is the template for the link-local addresses on the
 	// TUN (IfName, Local and Peer are filled in), or Configure6 replaces that. LinkDown6, if
 	// set, runs before they are removed (pppd's ipv6-down).
 	Netif6     netif.Config6
 	Configure6 func(p ppp.IPv6Params) (undo func() error, err error)
 	LinkDown6  func()
-	Logf       func(format string, args ...any)
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -89,6 +94,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 		}
 	}
 	ec.Down = func() {
+		s.dp.setDown()
 		if userDown != nil {
 			userDown()
 		}
@@ -110,6 +116,9 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 // linkUp runs in the engine goroutine when IPCP (and CCP when required) opened.
 func (s *PPP) linkUp(p ppp.LinkParams) error {
 	st := &cryptoState{acfc: p.TxACFC}
+	if s.cfg.AntiSpoof {
+		st.src, st.routed = p.Peer, s.cfg.Routed
+	}
 	if p.MPPE != nil {
 		st.stateful = !p.MPPE.Stateless
 		var err error
@@ -148,8 +157,19 @@ func (s *PPP) linkUp(p ppp.LinkParams) error {
 	}
 	pp := p
 	s.params = &pp
+	s.link.Grow() // large receive buffers only for a link that is up (DeferPacketSize)
 	s.dp.setUp(st)
 	return nil
+}
+
+// setDevice names the device once it exists (the server makes it at authentication) and
+// sets PPPConfig.Configure for it (nil: none); call it on the engine goroutine before Up
+// (from Config.Assign).
+func (s *PPP) setDevice(name string, configure func(p ppp.LinkParams) (undo func() error, err error)) {
+	s.cfg.IfName = name
+	if configure != nil {
+		s.cfg.Configure = configure
+	}
 }
 
 // Params returns the negotiated link once it is up, else nil.

@@ -96,8 +96,9 @@ func (p *IPv6Pool) Put(s netip.Prefix) {
 
 // configure6 is a TUN session's IPv6 set-up when IPV6CP opened: the link-local addresses
 // and, with a pool, the session's /64 routed to its interface and advertised on it.
-func (s *Server) configure6(ifname string, logf func(string, ...any)) func(ppp.IPv6Params) (func() error, error) {
+func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), sess func() *PPP) func(ppp.IPv6Params) (func() error, error) {
 	return func(p ppp.IPv6Params) (func() error, error) {
+		ifname := ifnameOf()
 		v6 := s.cfg.IPv6
 		nc := netif.Config6{IfName: ifname, Local: p.Local(), Peer: p.Peer(), Logf: logf}
 		var prefix netip.Prefix
@@ -129,6 +130,9 @@ func (s *Server) configure6(ifname string, logf func(string, ...any)) func(ppp.I
 				logf("%v", err)
 			}
 		}
+		// Anti-spoofing, as for IPv4: the client sends from its link-local address or
+		// from its /64.
+		sess().dp.setSources6(p.Peer(), prefix)
 		logf("IPv6: local %v, peer %v, prefix %v", p.Local(), p.Peer(), prefix)
 		return func() error {
 			if idx != 0 {
