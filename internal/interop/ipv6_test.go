@@ -3,6 +3,7 @@
 package interop
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,17 @@ import (
 
 	"github.com/pptp-go/pptp/internal/nstest"
 )
+
+var pppdLL = regexp.MustCompile(`local  LL address (\S+)\s.*remote LL address (\S+)`)
+
+// sameAddr reports whether m[i] (when there) is the IPv6 address want.
+func sameAddr(m []string, i int, want string) bool {
+	if len(m) <= i {
+		return false
+	}
+	a, err := netip.ParseAddr(m[i])
+	return err == nil && a == netip.MustParseAddr(want)
+}
 
 var llLine = regexp.MustCompile(`IPV6CP opened: local LL address (fe80::[0-9a-f:]+), remote LL address (fe80::[0-9a-f:]+)`)
 
@@ -62,7 +74,8 @@ func TestClientIPv6ToDebianPptpd(t *testing.T) {
 	var slog string
 	if !nstest.WaitFor(10*time.Second, func() bool {
 		slog = serverLog(t) // syslog inside the VM may lag
-		return strings.Contains(slog, "local  LL address "+m[2]) && strings.Contains(slog, "remote LL address "+m[1])
+		// pppd writes the groups with leading zeros (fe80::9919:015a:…): compare addresses.
+		return sameAddr(pppdLL.FindStringSubmatch(slog), 1, m[2]) && sameAddr(pppdLL.FindStringSubmatch(slog), 2, m[1])
 	}) {
 		t.Errorf("server pppd's LL addresses differ from ours (%s, %s):\n%s", m[1], m[2], tail(slog, 30))
 	}
