@@ -63,7 +63,7 @@ type PPTPArgs struct {
 	Timeout        time.Duration // --timeout: reorder hold time, default 300ms
 	NoBuffer       bool          // --nobuffer
 	IdleWait       time.Duration // --idle-wait, default 60s; 0 = no echo
-	MaxEchoWait    time.Duration // --max-echo-wait, default 60s (implemented, unlike 1.10.0)
+	MaxEchoWait    time.Duration // --max-echo-wait; 0 = the idle wait, as 1.10.0 (which ignores the option)
 	LogString      string        // --logstring, default "anon"
 	LocalBind      netip.Addr    // --localbind
 	RTMark         int           // --rtmark (0 = none)
@@ -358,7 +358,7 @@ var pptpLinuxOpts = []pptpOpt{
 		a.IdleWait = n
 		return err
 	}},
-	{"max-echo-wait", "SECS", "give up when an Echo-Reply takes longer than SECS (default 60)", func(a *PPTPArgs, v string) error {
+	{"max-echo-wait", "SECS", "give up when an Echo-Reply takes longer than SECS (default: the idle wait)", func(a *PPTPArgs, v string) error {
 		n, err := pptpSeconds("--max-echo-wait", v)
 		a.MaxEchoWait = n
 		return err
@@ -486,7 +486,6 @@ func ParsePPTPArgs(args []string) (*PPTPArgs, error) {
 	a := &PPTPArgs{
 		Timeout:     300 * time.Millisecond,
 		IdleWait:    60 * time.Second,
-		MaxEchoWait: 60 * time.Second,
 		LogString:   "anon",
 		LogLevel:    1,
 		TestRate:    100,

@@ -87,6 +87,26 @@ func TestEngineConfig(t *testing.T) {
 	if d, _ := new(Options).EngineConfig(true); d.Require != DefaultServerConfig().Require || d.Name != "pptpd" {
 		t.Errorf("server defaults: %+v", d)
 	}
+	// Both roles keep Debian's LCP echo unless told; each option may come alone.
+	for _, tc := range []struct {
+		words    string
+		interval time.Duration
+		failure  int
+	}{
+		{"", 30 * time.Second, 4},
+		{"lcp-echo-interval 10", 10 * time.Second, 4},
+		{"lcp-echo-failure 2", 30 * time.Second, 2},
+		{"lcp-echo-interval 0", 0, 4},
+	} {
+		for _, server := range []bool{false, true} {
+			var o Options
+			o.ParseWords(strings.Fields(tc.words), Source{})
+			c, _ := o.EngineConfig(server)
+			if c.EchoInterval != tc.interval || c.EchoFailure != tc.failure {
+				t.Errorf("%q server=%v: echo %v × %d, want %v × %d", tc.words, server, c.EchoInterval, c.EchoFailure, tc.interval, tc.failure)
+			}
+		}
+	}
 	var bad Options
 	bad.ParseWords(strings.Fields("refuse-mschap-v2 refuse-mschap refuse-chap"), Source{})
 	if _, err := bad.EngineConfig(true); err == nil || !strings.Contains(err.Error(), "every authentication method") {

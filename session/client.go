@@ -166,8 +166,8 @@ var ErrCallEnded = errors.New("call ended")
 // call ends; then it tears everything down in order: fn's own shutdown (through its context),
 // the GRE link, and the control call (Call-Clear-Request → Call-Disconnect-Notify → Stop).
 func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error) error {
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	res := make(chan error, 1)
 	go func() { res <- fn(fctx) }()
 	var err error
@@ -177,16 +177,18 @@ func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error
 		// The server usually clears the call right after telling PPP why (an MS-CHAP
 		// Failure, an LCP Terminate-Request); give that frame a moment to win, because it
 		// says more than "call cleared".
+		callErr := fmt.Errorf("%w: %w", ErrCallEnded, d.Call.Err())
 		var ferr error
 		select {
 		case ferr = <-res:
 		case <-time.After(500 * time.Millisecond):
-			cancel()
+			// The cause tells fn that this is no local request to close (PPP stops at once).
+			cancel(callErr)
 			ferr = <-res
 		}
 		err = ferr
-		if err == nil {
-			err = fmt.Errorf("%w: %v", ErrCallEnded, d.Call.Err())
+		if err == nil || (errors.Is(err, context.Canceled) && ctx.Err() == nil) {
+			err = callErr
 		}
 	}
 	d.Link.Close()

@@ -4,6 +4,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -187,8 +188,16 @@ func (s *PPP) Run(ctx context.Context) error {
 			out = s.dp.deliver(bufs, offs, out)
 		})
 	}()
-	stop := context.AfterFunc(ctx, s.engine.Close)
-	err := s.engine.Run(context.WithoutCancel(ctx))
+	ectx, ecancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer ecancel()
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), ErrCallEnded) {
+			ecancel() // the call is gone under us: one Terminate-Request, no wait for its Ack
+			return
+		}
+		s.engine.Close()
+	})
+	err := s.engine.Run(ectx)
 	stop()
 	close(done)
 	s.mu.Lock()
