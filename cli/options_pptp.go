@@ -484,12 +484,12 @@ var pptpSpecs, pptpSetters = func() ([]getoptSpec, map[string]func(*PPTPArgs, st
 // needed). Errors are *UsageError.
 func ParsePPTPArgs(args []string) (*PPTPArgs, error) {
 	a := &PPTPArgs{
-		Timeout:     300 * time.Millisecond,
-		IdleWait:    60 * time.Second,
-		LogString:   "anon",
-		LogLevel:    1,
-		TestRate:    100,
-		set:         map[string]bool{},
+		Timeout:   300 * time.Millisecond,
+		IdleWait:  60 * time.Second,
+		LogString: "anon",
+		LogLevel:  1,
+		TestRate:  100,
+		set:       map[string]bool{},
 	}
 	ops, err := getoptLong(args, pptpSpecs, func(s *getoptSpec, v string) error {
 		a.set[s.name] = true
