@@ -75,6 +75,8 @@ func classify(err error) int {
 		return exitOK
 	case errors.As(err, &f), errors.Is(err, ppp.ErrAuthFailed):
 		return exitAuthFailed
+	case errors.Is(err, session.ErrNoGRE):
+		return exitNoGRE
 	case errors.Is(err, ppp.ErrPeerDead), errors.Is(err, control.ErrNoEchoReply):
 		return exitPeerDead
 	case errors.Is(err, ppp.ErrNegotiation):

@@ -61,6 +61,9 @@ func (o *Options) EngineConfig(server bool) (ppp.Config, error) {
 	if o.IsSet("lcp-echo-failure") {
 		e.EchoFailure = o.LCPEchoFailure
 	}
+	if o.IsSet("lcp-restart") {
+		e.Restart = time.Duration(o.LCPRestart) * time.Second
+	}
 	e.Debug = o.Debug
 	var err error
 	if e.MPPE, err = o.mppePolicy(); err != nil {

@@ -62,14 +62,14 @@ func TestMPPEPolicy(t *testing.T) {
 // TestEngineConfig: a file's options land in the engine's configuration, on each side.
 func TestEngineConfig(t *testing.T) {
 	var o Options
-	if err := o.ParseWords(strings.Fields("mtu 1300 mru 1200 lcp-echo-interval 7 lcp-echo-failure 2 require-mppe-128 remotename gw usepeerdns refuse-pap debug"), Source{}); err != nil {
+	if err := o.ParseWords(strings.Fields("mtu 1300 mru 1200 lcp-echo-interval 7 lcp-echo-failure 2 lcp-restart 1 require-mppe-128 remotename gw usepeerdns refuse-pap debug"), Source{}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := o.EngineConfig(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server || c.MTU != 1300 || c.MRU != 1200 || c.EchoInterval != 7*time.Second || c.EchoFailure != 2 || !c.MPPE.Require || c.MPPE.Allow40 ||
+	if c.Server || c.MTU != 1300 || c.MRU != 1200 || c.EchoInterval != 7*time.Second || c.EchoFailure != 2 || c.Restart != time.Second || !c.MPPE.Require || c.MPPE.Allow40 ||
 		c.Name != "gw" || !c.UsePeerDNS || !c.Refuse.Has(auth.PAP) || c.Refuse.Has(auth.MSCHAPv2) || !c.Debug {
 		t.Errorf("client: %+v", c)
 	}
@@ -98,6 +98,9 @@ func TestEngineConfig(t *testing.T) {
 		{"lcp-echo-failure 2", 30 * time.Second, 2},
 		{"lcp-echo-interval 0", 0, 4},
 	} {
+		if c, _ := new(Options).EngineConfig(false); c.Restart != 0 {
+			t.Errorf("default restart %v, want the engine's", c.Restart)
+		}
 		for _, server := range []bool{false, true} {
 			var o Options
 			o.ParseWords(strings.Fields(tc.words), Source{})

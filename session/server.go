@@ -244,10 +244,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer release()
 
 	link := newLink(conn, call, s.cfg.Link, logf)
-	t := &Tunnel{Call: call, Link: link, Server: client}
+	t := &Tunnel{Call: call, Link: link, Server: client, watch: watchGRE("client", client, localID, false, func(f string, a ...any) { logf("client %s: "+f, append([]any{client}, a...)...) })}
+	t.watch.setLink(link)
 	dev, ifname, configure, err := s.device(client)
 	if err != nil {
 		logf("client %s: %v", client, err)
+		t.watch.stop()
 		link.Close()
 		call.Close()
 		return
