@@ -24,6 +24,10 @@ var ErrNoGRE = errors.New("GRE does not pass")
 // well before it ends.
 const noGREWarn = 10 * time.Second
 
+// watchLimit ends the diagnostic sockets' watch after the set-up: twice the default LCP
+// budget, however long the session runs.
+const watchLimit = time.Minute
+
 // heard counts what the Link received from the peer on the call's own socket (any kind of
 // valid or invalid packet: zero means not one GRE packet of the call came back).
 func heard(st *gre.Stats) uint64 {
@@ -93,7 +97,9 @@ func (w *greWatch) read(c net.PacketConn, icmp bool) {
 		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		n, from, err := c.ReadFrom(buf)
 		w.mu.Lock()
-		done := w.stopped || (w.link != nil && heard(w.link.Stats()) > 0)
+		// GRE from elsewhere matters only while the server is silent; an ICMP error for our
+		// GRE matters even when the server's GRE comes (it may be ours that is refused).
+		done := w.stopped || time.Since(w.start) > watchLimit || (!icmp && w.link != nil && heard(w.link.Stats()) > 0)
 		if err == nil && !done {
 			src, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP.To4())
 			if icmp {
@@ -205,8 +211,11 @@ func (w *greWatch) explain(err error) error {
 	}
 	st := w.link.Stats()
 	var why string
+	w.mu.Lock()
+	refused := w.icmpFrom.IsValid()
+	w.mu.Unlock()
 	switch n, frames := heard(st), st.RxAccepted.Load(); {
-	case n == 0:
+	case n == 0 || refused:
 		why = w.silence(time.Since(w.start))
 	case frames > 0:
 		// The peer's LCP speaks (its Configure-Requests came) but never acknowledged ours.
