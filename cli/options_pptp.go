@@ -79,6 +79,7 @@ type PPTPArgs struct {
 	// Ours.
 	PidFile    string   // --pidfile
 	GRETx      string   // --gre-tx: "auto" (default) or "ip"
+	NoMSSClamp bool     // --nomssclamp: leave TCP SYNs' MSS alone
 	SendWindow int      // --send-window as session.DialConfig.SendWindow: 0 = the peer's (unset), -1 = no limit (given as 0)
 	LaunchPPPD bool     // --launch-pppd
 	PPPD       []string // --pppd "opts": extra pppd words for launch mode
@@ -425,6 +426,7 @@ var pptpOwnOpts = []pptpOpt{
 		a.GRETx = m
 		return nil
 	}},
+	{"nomssclamp", "", "leave the MSS of TCP SYNs crossing the tunnel alone (default: clamp it to the MTU - 40)", func(a *PPTPArgs, _ string) error { a.NoMSSClamp = true; return nil }},
 }
 
 func pptpSeconds(name, v string) (time.Duration, error) {

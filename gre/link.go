@@ -42,6 +42,10 @@ type LinkOptions struct {
 	// TestType and TestRate: pptp --test-type/--test-rate (LinkConfig).
 	TestType, TestRate int
 	LogLevel           int // pptp --loglevel (LinkConfig)
+	// NoMSSClamp (pptp --nomssclamp, pptpd.conf nomssclamp) is for the session's datapath
+	// above the Link: leave the MSS of TCP SYNs crossing the tunnel alone instead of
+	// clamping it to the tunnel MTU − 40.
+	NoMSSClamp bool
 }
 
 // LinkConfig is the configuration of the call with Call IDs local and peer whose peer

@@ -54,6 +54,7 @@ type cryptoState struct {
 	acfc bool // we may omit FF 03
 	// stateful MPPE: a GRE gap asks for a CCP reset at once (see onGap)
 	stateful bool
+	mss      uint16 // TCP SYN MSS clamp both ways (mss.go); 0 = off
 }
 
 // onGap is the GRE link's gap handler. A stateful MPPE receiver drops every packet after a
@@ -174,6 +175,9 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 			continue
 		}
 		end := TunOffset + size
+		if st.mss != 0 {
+			clampMSS(b[TunOffset:end], st.mss)
+		}
 		b[TunOffset-2], b[TunOffset-1] = 0x00, 0x21
 		p := TunOffset - 2
 		if st.enc != nil {
@@ -235,7 +239,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 					d.stats.RxBadIP.Add(1)
 					continue
 				}
-				out = d.appendIP(out, b, at)
+				out = d.appendIP(out, b, at, st.mss)
 			} else {
 				// Encrypted non-IP (IPv6 from a peer we did not negotiate it with): the
 				// engine answers with a Protocol-Reject.
@@ -246,7 +250,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				d.stats.RxUnencrypted.Add(1) // clear text while MPPE is on, or before IPCP
 				continue
 			}
-			out = d.appendIP(out, b, infoAt)
+			out = d.appendIP(out, b, infoAt, st.mss)
 		case proto == ppp.ProtoCompressed:
 			// Encrypted data before keys exist: nothing can read it.
 			d.stats.RxDecryptErrors.Add(1)
@@ -263,9 +267,12 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 	return out
 }
 
-func (d *datapath) appendIP(out [][]byte, b []byte, at int) [][]byte {
+func (d *datapath) appendIP(out [][]byte, b []byte, at int, mss uint16) [][]byte {
 	if at < tunWriteOffset || len(b)-at < 20 {
 		return out
+	}
+	if mss != 0 {
+		clampMSS(b[at:], mss)
 	}
 	d.stats.RxPackets.Add(1)
 	d.stats.RxBytes.Add(uint64(len(b) - at))

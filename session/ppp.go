@@ -33,7 +33,10 @@ type PPPConfig struct {
 	// LinkDown, if set, is called once the engine has stopped and before the interface
 	// configuration is undone, if the link had come up (pppd's ip-down runs there).
 	LinkDown func()
-	Logf     func(format string, args ...any)
+	// NoMSSClamp leaves the MSS of TCP SYNs crossing the tunnel alone (gre.LinkOptions'
+	// NoMSSClamp, which both roles copy here); by default it is clamped to the MTU − 40.
+	NoMSSClamp bool
+	Logf       func(format string, args ...any)
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -103,6 +106,13 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 // linkUp runs in the engine goroutine when IPCP (and CCP when required) opened.
 func (s *PPP) linkUp(p ppp.LinkParams) error {
 	st := &cryptoState{acfc: p.TxACFC}
+	if !s.cfg.NoMSSClamp {
+		mtu := p.MTU
+		if mtu <= 0 {
+			mtu = 1400 // never reached: the engine always says
+		}
+		st.mss = mssFor(mtu)
+	}
 	if p.MPPE != nil {
 		st.stateful = !p.MPPE.Stateless
 		var err error

@@ -272,7 +272,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
-	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure})
+	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure, NoMSSClamp: s.cfg.Link.NoMSSClamp})
 	err = t.RunOver(ctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
