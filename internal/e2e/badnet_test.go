@@ -211,3 +211,93 @@ func TestGREOneWay(t *testing.T) {
 		t.Errorf("client message lacks %q … never acknowledged:\n%s", want, log)
 	}
 }
+
+// TestMSSClamping: a host behind the client announces MSS 1460 (a LAN behind a client that
+// routes; here the route's advmss), a far host behind the server answers with full-size
+// segments, and the server's namespace drops the ICMP "fragmentation needed" that would
+// shrink them to the tunnel's 1400 bytes. With the clamp (default, either end) bulk TCP from
+// the far host completes; with it off at both ends the connection stalls after the
+// handshake, the classic "some sites hang over PPTP".
+func TestMSSClamping(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		client, server bool // clamping on
+		wantComplete   bool
+	}{
+		{"both", true, true, true},
+		{"server only", false, true, true},
+		{"client only", true, false, true},
+		{"off", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			conf := ""
+			if !tc.server {
+				conf = "nomssclamp\n"
+			}
+			b := newBedConf(t, "10.99.0.100-101", conf)
+			far := nstest.New(t, "e2ef")
+			fa, ff := "f"+b.ns.DevA, "g"+b.ns.DevA
+			nstest.Run(t, b.ns.A, "ip", "link", "add", fa, "type", "veth", "peer", "name", ff, "netns", far)
+			nstest.Run(t, b.ns.A, "ip", "addr", "add", "10.98.0.1/24", "dev", fa)
+			nstest.Run(t, b.ns.A, "ip", "link", "set", fa, "up")
+			nstest.Run(t, far, "ip", "addr", "add", "10.98.0.2/24", "dev", ff)
+			nstest.Run(t, far, "ip", "link", "set", ff, "up")
+			nstest.Run(t, far, "ip", "route", "add", "default", "via", "10.98.0.1")
+			nstest.Run(t, b.ns.A, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+			nft(t, b.ns.A, `table inet noicmp {
+	chain out {
+		type filter hook output priority 0
+		icmp type destination-unreachable drop
+	}
+}`)
+			args := []string{"--user", "alice", "--password", "wonderland", "--route", "10.98.0.0/24"}
+			if !tc.client {
+				args = append(args, "--nomssclamp")
+			}
+			c := b.startClient(args...)
+			b.waitAddr(c, "pptp0")
+			nstest.Run(t, b.ns.B, "ip", "route", "replace", "10.98.0.0/24", "dev", "pptp0", "advmss", "1460")
+
+			ln, err := nstest.Listen(far, "10.98.0.2:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			const n = 4 << 20
+			go func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(20 * time.Second))
+				conn.Write(make([]byte, n))
+			}()
+			conn, err := nstest.Dial(b.ns.B, ln.Addr().String(), 5*time.Second)
+			if err != nil {
+				t.Fatalf("dial through the tunnel: %v", err)
+			}
+			defer conn.Close()
+			got, stalled := 0, false
+			buf := make([]byte, 64<<10)
+			for got < n {
+				conn.SetReadDeadline(time.Now().Add(4 * time.Second))
+				k, err := conn.Read(buf)
+				got += k
+				if err != nil {
+					stalled = true
+					break
+				}
+			}
+			switch {
+			case tc.wantComplete && stalled:
+				t.Errorf("bulk TCP stalled after %d of %d bytes with clamping (client %v, server %v)", got, n, tc.client, tc.server)
+			case !tc.wantComplete && !stalled:
+				t.Errorf("bulk TCP completed without clamping: the test path does not black-hole full-size segments")
+			}
+			t.Logf("client clamp %v, server clamp %v: %d of %d bytes, stalled %v", tc.client, tc.server, got, n, stalled)
+			b.stop(c)
+		})
+	}
+}
