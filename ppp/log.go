@@ -109,6 +109,9 @@ func describeOption(proto uint16, o Option) string {
 	d := o.Data()
 	switch proto {
 	case ProtoLCP:
+		if s := describeLCPExtra(o); s != "" {
+			return s
+		}
 		switch {
 		case o.Type() == LCPOptMRU && len(d) == 2:
 			return fmt.Sprintf("mru %d", binary.BigEndian.Uint16(d))
