@@ -80,3 +80,33 @@ func endpointString(class byte, addr []byte) string {
 	}
 	return fmt.Sprintf("class%d:%s", class, hex(""))
 }
+
+// Protocols of multilink and bandwidth allocation that RRAS and Cisco start beside IPCP;
+// without multilink the engine answers each with a Protocol-Reject (RFC 1661 §5.7).
+var extraProtoNames = map[uint16]string{
+	0x003D: "MP",   // RFC 1990
+	0xC029: "CBCP", // Microsoft's callback control
+	0xC02B: "BACP", // RFC 2125
+	0xC02D: "BAP",  // RFC 2125
+}
+
+// describeRFC1570 renders LCP Identification and Time-Remaining (RFC 1570): magic number,
+// the seconds left, the message; the engine ignores both.
+func describeRFC1570(code uint8, d []byte) string {
+	if len(d) < 4 {
+		return ""
+	}
+	s := fmt.Sprintf(" magic=%#x", binary.BigEndian.Uint32(d))
+	d = d[4:]
+	if code == CodeTimeRemaining {
+		if len(d) < 4 {
+			return s
+		}
+		s += fmt.Sprintf(" seconds=%d", binary.BigEndian.Uint32(d))
+		d = d[4:]
+	}
+	if len(d) > 0 {
+		s += fmt.Sprintf(" %q", printable(d))
+	}
+	return s
+}

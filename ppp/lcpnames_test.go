@@ -68,3 +68,55 @@ func TestEngineRejectsMultilinkCallbackBACP(t *testing.T) {
 		<-c.done
 	})
 }
+
+// Once the link is up, RFC 1570's Identification and Time-Remaining (Windows and Cisco send
+// them) are ignored, not Code-Rejected; the multilink and bandwidth-allocation protocols
+// (MP, BACP, BAP, CBCP) each get a Protocol-Reject quoting them (RFC 1661 §5.7), and the
+// link stays up.
+func TestEngineRFC1570AndBandwidthProtocols(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, s := pair(t, clientConfig(), serverConfig())
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: %v %v", c.err, s.err)
+		}
+		ident := appendPacket(nil, CodeIdentification, 9, append([]byte{0, 0, 0, 0}, "MSRASV5.20"...))
+		trem := appendPacket(nil, CodeTimeRemaining, 10, append([]byte{0, 0, 0, 0, 0, 0, 0x0E, 0x10}, "session limit"...))
+		c.e.Input(appendFrame(nil, ProtoLCP, ident))
+		c.e.Input(appendFrame(nil, ProtoLCP, trem))
+		protos := []uint16{0xC02B, 0xC02D, 0xC029, 0x003D}
+		for _, p := range protos {
+			c.e.Input(appendFrame(nil, p, appendPacket(nil, CodeConfigureRequest, 1, []byte{1, 4, 0, 0})))
+		}
+		synctest.Wait()
+		if rej := c.out.find(ProtoLCP, CodeCodeReject); len(rej) != 0 {
+			t.Errorf("Code-Reject sent for RFC 1570 codes: %x", rej)
+		}
+		prs := c.out.find(ProtoLCP, CodeProtocolReject)
+		if len(prs) != len(protos) {
+			t.Fatalf("%d Protocol-Rejects, want %d", len(prs), len(protos))
+		}
+		for i, p := range protos {
+			want := append([]byte{byte(p >> 8), byte(p)}, appendPacket(nil, CodeConfigureRequest, 1, []byte{1, 4, 0, 0})...)
+			if !bytes.Equal(prs[i][4:], want) {
+				t.Errorf("Protocol-Reject %d: %x, want %x", i, prs[i][4:], want)
+			}
+		}
+		c.logMu.Lock()
+		logs := strings.Join(c.logs, "\n")
+		c.logMu.Unlock()
+		for _, want := range []string{`[LCP Ident id=0x9 magic=0x0 "MSRASV5.20"]`, `[LCP TimeRem id=0xa magic=0x0 seconds=3600 "session limit"]`,
+			"rejecting unsupported protocol BACP", "rejecting unsupported protocol BAP", "rejecting unsupported protocol CBCP", "rejecting unsupported protocol MP"} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("log lacks %q:\n%s", want, logs)
+			}
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("link ended: %v", c.err)
+		default:
+		}
+		c.e.Close()
+		waitDone(t, c, 10*time.Second)
+		waitDone(t, s, 10*time.Second)
+	})
+}

@@ -35,6 +35,9 @@ func protoName(p uint16) string {
 	case ProtoCompressed:
 		return "CompressedDatagram"
 	}
+	if n := extraProtoNames[p]; n != "" {
+		return n
+	}
 	return fmt.Sprintf("0x%04x", p)
 }
 
@@ -95,6 +98,10 @@ func describePacket(proto uint16, info []byte) string {
 	case CodeEchoRequest, CodeEchoReply, CodeDiscardRequest:
 		if proto == ProtoLCP && len(d) >= 4 {
 			fmt.Fprintf(&sb, " magic=%#x", binary.BigEndian.Uint32(d))
+		}
+	case CodeIdentification, CodeTimeRemaining:
+		if proto == ProtoLCP {
+			sb.WriteString(describeRFC1570(p.Code(), d))
 		}
 	case CodeProtocolReject:
 		if proto == ProtoLCP && len(d) >= 2 {
