@@ -160,6 +160,7 @@ type Link struct {
 		ackNew  bool
 		dl      time.Time // read deadline currently set
 		onGap   func()
+		resync  func(payload []byte) bool // SetResyncHint
 	}
 }
 
@@ -553,6 +554,10 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		keep = true
 		if rx.onGap != nil {
 			rx.onGap()
+		}
+		if rx.resync != nil && rx.resync(b[off:off+len(payload)]) {
+			// Nothing held before it can be used any more: no waiting for the hold time.
+			rx.reorder.ReleaseThrough(seq)
 		}
 		if l.cfg.LogLevel >= 1 {
 			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)

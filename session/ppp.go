@@ -177,6 +177,7 @@ func (s *PPP) Close() { s.engine.Close() }
 func (s *PPP) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	s.link.SetGapHandler(s.dp.onGap)
+	s.link.SetResyncHint(s.dp.resyncPoint)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
