@@ -99,6 +99,7 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 				Timeout:       a.Timeout,
 				NoBuffer:      a.NoBuffer,
 				MissingWindow: a.MissingWindow,
+				MinTimeout:    gre.DefaultMinTimeout, // --timeout is the longest hold
 			},
 			LogLevel: a.LogLevel,
 			TestType: a.TestType,
