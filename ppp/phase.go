@@ -88,7 +88,11 @@ func (e *Engine) lcpUp() {
 	}
 	e.setPhase(phaseAuthenticate)
 	if e.cfg.Server {
-		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, e.authRand)
+		if e.cfg.Verify != nil {
+			e.authEx = auth.NewVerifyingAuthenticator(m, e.cfg.Name, e.cfg.Verify, e.authRand)
+		} else {
+			e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, e.authRand)
+		}
 	} else {
 		if e.authRand != nil {
 			e.authEx = auth.NewPeerWithRand(m, e.cfg.User, e.cfg.Password, e.authRand)
@@ -129,9 +133,16 @@ func (e *Engine) lcpDown() {
 	}
 	e.echoDeadline = time.Time{}
 	e.authDeadline = time.Time{}
+	if !e.authenticated && !e.closing {
+		// A fresh Configure-Request in Opened restarts LCP with full counters and a new
+		// authentication exchange: allow a few, not an endless series.
+		if e.lcpRestarts++; e.lcpRestarts > maxPreAuthLCPRestarts {
+			e.fail(inLayer(ErrLCP, fmt.Errorf("LCP renegotiated %d times before authentication", e.lcpRestarts)), "Too many LCP restarts")
+		}
+	}
 	e.authEx = nil
 	e.authDone = false
-	e.keys = nil
+	e.keys, e.startKeys = nil, nil
 	for _, f := range []*fsm{e.ipcp, e.ccp} {
 		if f.state != stInitial {
 			f.lowerDown()
@@ -187,7 +198,26 @@ func (e *Engine) authFinished(res *auth.Result) {
 		return
 	}
 	e.authUser = res.User
-	e.keys = res.Keys
+	e.keys, e.startKeys = res.Keys, res.StartKeys
+	if e.startKeys == nil {
+		e.startKeys = e.cfg.StartKeys
+	}
+	if g := res.Grant; g != nil && e.cfg.Server {
+		// The verifier (RADIUS) decides the peer's address, DNS and MTU; IPCP reads
+		// them from cfg when it opens, after this.
+		if g.PeerIP.Is4() {
+			e.cfg.PeerIP = g.PeerIP
+		}
+		if len(g.DNS) > 0 {
+			e.cfg.DNS = g.DNS
+		}
+		if g.MTU > 0 && (e.cfg.MTU == 0 || g.MTU < int(e.cfg.MTU)) {
+			e.cfg.MTU = uint16(min(g.MTU, 65535))
+		}
+		if g.RequireMPPE {
+			e.cfg.MPPE.Require = true
+		}
+	}
 	if e.cfg.Server {
 		e.logf("%s: client %q authenticated", e.authMethod, res.User)
 	} else {
@@ -202,6 +232,17 @@ func (e *Engine) mppeAllowed() bool { return e.cfg.MPPE.Allow40 || e.cfg.MPPE.Al
 
 func (e *Engine) networkPhase() {
 	e.setPhase(phaseNetwork)
+	if !e.authenticated && e.cfg.Assign != nil {
+		// PeerIP is set here only if the verifier (RADIUS Framed-IP-Address) granted it.
+		local, peer, err := e.cfg.Assign(e.authUser, e.cfg.PeerIP)
+		if err != nil {
+			e.fail(inLayer(ErrIPCP, fmt.Errorf("no address for %q: %w", e.authUser, err)), "No IP address")
+			return
+		}
+		e.cfg.LocalIP, e.cfg.PeerIP = local, peer
+	}
+	e.authenticated = true
+	e.preAuthDeadline = time.Time{}
 	e.ccpUsed = false
 	e.ccpErr = nil
 	if e.mppeAllowed() {
@@ -325,6 +366,9 @@ func (e *Engine) maybeUp() {
 				e.logf("%v; continuing without MPPE", err)
 			} else if bits != 0 {
 				send, recv := deriveKeys(e.keys, e.cfg.Server)
+				if e.startKeys != nil {
+					send, recv = e.startKeys.Send, e.startKeys.Recv // from the verifier, not derived
+				}
 				mp = &MPPEParams{Bits: bits, Stateless: stateless, SendKey: send, RecvKey: recv}
 			}
 		case stClosed, stStopped, stInitial, stStarting:

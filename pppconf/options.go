@@ -93,11 +93,17 @@ type Options struct {
 	NoPComp   bool // nopcomp
 	NoACComp  bool // noaccomp
 
+	// RADIUS (pppd's radius and radattr plugins; server).
+	Plugins          []string // plugin (repeatable): radius.so, radattr.so (others are an error)
+	RadiusConfigFile string   // radius-config-file (default /etc/radiusclient/radiusclient.conf)
+
 	// Built-in client extensions.
 	StatusFile string // status-file: where link state is written
 	Pty        string // pty: the command of a pppd peers file (pptp call NAME reads its host)
 	SOCKS      string // socks (proxy mode): listen address of a SOCKS5 server
 	HTTPProxy  string // http-proxy (proxy mode): listen address of an HTTP proxy
+	// ProxyUser and ProxyPasswordFile (proxy mode): credentials the proxies demand.
+	ProxyUser, ProxyPasswordFile string
 
 	// Warnings collects non-fatal notes made while applying options (testing-only
 	// options, ignored repeats). They never contain secret values.
@@ -167,6 +173,7 @@ type option struct {
 	ip       func(o *Options, v netip.Addr)
 	prefix   func(o *Options, v netip.Prefix)
 	bytes    func(o *Options, v []byte)
+	check    func(v string) error // KindString: refuses a bad value (the error names the place)
 }
 
 func flagOpt(g Group, name, help string, set func(o *Options)) option {
@@ -285,6 +292,20 @@ var table = []option{
 		o.warn("noaccomp is not supported and is ignored: address/control field compression is still negotiated (either side may leave out FF 03 on data frames)")
 	}),
 
+	func() option {
+		o := repeat(strOpt(GroupAuth, "plugin", "NAME", "server: radius.so (authenticate and account through RADIUS) or radattr.so (write radattr.IFNAME); no other plugin exists here", func(o *Options, v string) {
+			o.Plugins = append(o.Plugins, filepath.Base(v))
+		}))
+		o.check = func(v string) error {
+			if b := filepath.Base(v); b != "radius.so" && b != "radattr.so" {
+				return fmt.Errorf("plugin %q is not available (radius.so and radattr.so are built in)", v)
+			}
+			return nil
+		}
+		return o
+	}(),
+	strOpt(GroupAuth, "radius-config-file", "PATH", "server: radiusclient.conf for the radius plugin (default /etc/radiusclient/radiusclient.conf)", func(o *Options, v string) { o.RadiusConfigFile = v }),
+
 	ext(strOpt(GroupClient, "status-file", "PATH", "when a call ends, write its link state (addresses, DNS, counters) to PATH as JSON", func(o *Options, v string) { o.StatusFile = v })),
 	strOpt(GroupClient, "pty", "COMMAND", "peers-file pty command; pptp call NAME takes the server from it", func(o *Options, v string) { o.Pty = v }),
 
@@ -294,6 +315,12 @@ var table = []option{
 	ext(option{Info: Info{Name: "http-proxy", Kind: KindAddr, Arg: "ADDR", Group: GroupProxy,
 		Help: "no TUN: serve an HTTP proxy on ADDR (host:port) through the tunnel"},
 		str: func(o *Options, v string) { o.HTTPProxy = v }}),
+	ext(option{Info: Info{Name: "proxy-user", Kind: KindString, Arg: "NAME", Group: GroupProxy,
+		Help: "the proxies demand NAME and the password of proxy-password-file (SOCKS5: RFC 1929; HTTP: Basic)"},
+		str: func(o *Options, v string) { o.ProxyUser = v }}),
+	ext(option{Info: Info{Name: "proxy-password-file", Kind: KindString, Arg: "FILE", Group: GroupProxy,
+		Help: "the proxies' password: the first line of FILE"},
+		str: func(o *Options, v string) { o.ProxyPasswordFile = v }}),
 
 	{Info: Info{Name: "file", Kind: KindInclude, Arg: "PATH", Group: GroupFiles, Help: "read options from PATH"}},
 	{Info: Info{Name: "call", Kind: KindInclude, Arg: "NAME", Group: GroupFiles, Help: "read options from " + "PPPDIR/peers/NAME"}},
@@ -425,6 +452,11 @@ func (o *Options) apply(inc *includes, word string, args []string) (int, error) 
 		}
 		opt.num(o, int(v))
 	case KindString:
+		if opt.check != nil {
+			if err := opt.check(arg); err != nil {
+				return 0, &Error{Option: word, Msg: fmt.Sprintf("option %q: %v", word, err)}
+			}
+		}
 		opt.str(o, arg)
 	case KindIPv4:
 		a, err := netip.ParseAddr(arg)
@@ -626,11 +658,18 @@ func ReadPasswordFile(path string) (password, warning string, err error) {
 	return strings.TrimSuffix(line, "\r"), PermWarning(path), nil
 }
 
-// PermWarning returns a warning when group or others can read path, else "".
+// PermWarning returns a warning when group or others can read path, or when it belongs to
+// neither root nor us (its owner could change the secret), else "".
 func PermWarning(path string) string {
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	}
+	if uid, ok := fileOwner(fi); ok && uid != 0 && uid != os.Geteuid() {
+		return fmt.Sprintf("%s belongs to uid %d, not to root or us: its owner can change the secrets, chown it", path, uid)
+	}
+	return ""
 }
