@@ -132,8 +132,9 @@ func TestGREBlocked(t *testing.T) {
 		}
 	}
 	srv := b.srvLog.String()
-	if n := strings.Count(srv, "no GRE (IP protocol 47) packets arrived from the client "+b.ns.AddrB); n != 1 {
-		t.Errorf("server logged the missing GRE %d times, want once per call:\n%s", n, srv)
+	// Once per call while it waits, and the reason again in the line that ends the session.
+	if n := strings.Count(srv, "warning: no GRE (IP protocol 47) packets arrived from the client "+b.ns.AddrB); n != 1 {
+		t.Errorf("server warned of the missing GRE %d times, want once per call:\n%s", n, srv)
 	}
 	t.Logf("client gave up after %v", d.Round(100*time.Millisecond))
 }
@@ -244,7 +245,7 @@ func TestMSSClamping(t *testing.T) {
 			nstest.Run(t, far, "ip", "addr", "add", "10.98.0.2/24", "dev", ff)
 			nstest.Run(t, far, "ip", "link", "set", ff, "up")
 			nstest.Run(t, far, "ip", "route", "add", "default", "via", "10.98.0.1")
-			nstest.Run(t, b.ns.A, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+			nstest.Run(t, b.ns.A, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward") // no procps needed
 			nft(t, b.ns.A, `table inet noicmp {
 	chain out {
 		type filter hook output priority 0
