@@ -185,6 +185,14 @@ func (c *Call) reader() {
 // our control-connection Echo-Requests; the error is an *EchoTimeoutError.
 var ErrNoEchoReply = errors.New("no Echo-Reply")
 
+// ClearedError is a call's end when the peer asked for it (a Call-Clear-Request): the
+// user hung up, not the line.
+type ClearedError struct{ Peer string }
+
+func (e *ClearedError) Error() string {
+	return e.Peer + " cleared the call (Call-Clear-Request)"
+}
+
 // EchoTimeoutError says that the control-connection keepalive gave the peer up: nothing
 // came for Idle, our Echo-Request then went unanswered for Wait.
 type EchoTimeoutError struct {
@@ -314,7 +322,7 @@ func (c *Call) handle(m []byte) bool {
 		}
 		c.logf("Call-Clear-Request received (call id %d).", id)
 		c.sendCDN(CDNRequest)
-		c.end(fmt.Errorf("%s cleared the call (Call-Clear-Request)", c.peer))
+		c.end(&ClearedError{Peer: c.peer})
 		if c.server {
 			c.waitFor(teardownWait, nil) // the client's Stop-Control-Connection-Request, if any
 		} else {
