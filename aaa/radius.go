@@ -26,6 +26,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
+	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
@@ -254,7 +255,7 @@ func (s *sess) Down(err error, shutdown bool) {
 		cause = rfc2866.AcctTerminateCause_Value_AdminReset
 	case shutdown:
 		cause = rfc2866.AcctTerminateCause_Value_NASReboot
-	case errors.Is(err, ppp.ErrPeerTerminated):
+	case errors.Is(err, ppp.ErrPeerTerminated) || errors.As(err, new(*control.ClearedError)):
 		cause = rfc2866.AcctTerminateCause_Value_UserRequest
 	}
 	s.account(rfc2866.AcctStatusType_Value_Stop, cause)

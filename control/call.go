@@ -181,6 +181,32 @@ func (c *Call) reader() {
 	}
 }
 
+// ErrNoEchoReply is matched (errors.Is) by a call's error when the peer stopped answering
+// our control-connection Echo-Requests; the error is an *EchoTimeoutError.
+var ErrNoEchoReply = errors.New("no Echo-Reply")
+
+// ClearedError is a call's end when the peer asked for it (a Call-Clear-Request): the
+// user hung up, not the line.
+type ClearedError struct{ Peer string }
+
+func (e *ClearedError) Error() string {
+	return e.Peer + " cleared the call (Call-Clear-Request)"
+}
+
+// EchoTimeoutError says that the control-connection keepalive gave the peer up: nothing
+// came for Idle, our Echo-Request then went unanswered for Wait.
+type EchoTimeoutError struct {
+	Peer       string // "server" or "client"
+	Idle, Wait time.Duration
+}
+
+func (e *EchoTimeoutError) Error() string {
+	return fmt.Sprintf("control connection keepalive: the %s sent no Echo-Reply within %v of our Echo-Request; nothing heard from it for %v",
+		e.Peer, e.Wait, e.Idle+e.Wait)
+}
+
+func (e *EchoTimeoutError) Is(target error) bool { return target == ErrNoEchoReply }
+
 // end records why the call ended and closes Done. Only the first reason counts.
 func (c *Call) end(err error) {
 	if c.ended {
@@ -224,7 +250,7 @@ func (c *Call) run() {
 		case <-tick:
 			if c.echoOutstanding {
 				c.logf("closing control connection due to missing echo reply")
-				c.end(fmt.Errorf("no Echo-Reply from %s within %v", c.peer, c.maxEchoWait))
+				c.end(&EchoTimeoutError{Peer: c.peer, Idle: c.idleWait, Wait: c.maxEchoWait})
 				c.abort()
 				return
 			}
@@ -296,7 +322,7 @@ func (c *Call) handle(m []byte) bool {
 		}
 		c.logf("Call-Clear-Request received (call id %d).", id)
 		c.sendCDN(CDNRequest)
-		c.end(fmt.Errorf("%s cleared the call (Call-Clear-Request)", c.peer))
+		c.end(&ClearedError{Peer: c.peer})
 		if c.server {
 			c.waitFor(teardownWait, nil) // the client's Stop-Control-Connection-Request, if any
 		} else {

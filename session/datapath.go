@@ -58,6 +58,7 @@ type cryptoState struct {
 	acfc bool // we may omit FF 03
 	// stateful MPPE: a GRE gap asks for a CCP reset at once (see onGap)
 	stateful bool
+	mss      uint16 // TCP SYN MSS clamp both ways (mss.go); 0 = off
 	// down: the network layer went down; nothing is carried until the next Up, which
 	// brings fresh keys (the old ones must not keep a half-closed link alive).
 	down bool
@@ -227,6 +228,9 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 			continue
 		}
 		end := TunOffset + size
+		if st.mss != 0 && proto == 0x21 { // IPv4 only: IPv6 SYNs are not clamped yet
+			clampMSS(b[TunOffset:end], st.mss)
+		}
 		b[TunOffset-2], b[TunOffset-1] = 0x00, proto
 		p := TunOffset - 2
 		if st.enc != nil {
@@ -351,6 +355,9 @@ func (d *datapath) appendIP(out [][]byte, st *cryptoState, b []byte, at int) [][
 	if ok := b[at]>>4 == 6 && d.src6OK(b[at:]) || b[at]>>4 != 6 && st.srcOK(b[at:]); !ok {
 		d.stats.RxSpoofed.Add(1)
 		return out
+	}
+	if st.mss != 0 && b[at]>>4 == 4 { // IPv4 only: IPv6 SYNs are not clamped yet
+		clampMSS(b[at:], st.mss)
 	}
 	d.stats.RxPackets.Add(1)
 	d.stats.RxBytes.Add(uint64(len(b) - at))
