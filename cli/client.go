@@ -38,27 +38,28 @@ const (
 // clientSettings is everything the built-in client needs, resolved from the command line,
 // pppd option files and secrets.
 type clientSettings struct {
-	server string
-	dial   session.DialConfig
-	engine ppp.Config
-	ifname string
-	mtu    int
-	netif  netif.Config
+	server      string
+	dial        session.DialConfig
+	engine      ppp.Config
+	ifname      string
+	mtu         int
+	netif       netif.Config
+	applyDNS    bool
+	pidFile     string
+	debug       bool
+	ipparam     string // for ip-up and ip-down
+	persist     bool
+	maxFail     int
+	holdoff     time.Duration
+	statusFile  string
+	socksAddr   string
+	httpAddr    string
+	proxyAuth   proxy.Auth
+	mppeKeyWarn bool
+	noHostRoute bool
+
 	// defaultRoute6: the IPv6 default route from the server's Router Advertisement
 	defaultRoute6 bool
-	applyDNS      bool
-	pidFile       string
-	debug         bool
-	ipparam       string // for ip-up and ip-down
-	persist       bool
-	maxFail       int
-	holdoff       time.Duration
-	statusFile    string
-	socksAddr     string
-	httpAddr      string
-	proxyAuth     proxy.Auth
-	mppeKeyWarn   bool
-	noHostRoute   bool
 }
 
 // exitError carries an exit status with its message.
