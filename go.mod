@@ -18,6 +18,7 @@ require (
 
 require (
 	github.com/google/btree v1.1.2 // indirect
+	github.com/prometheus/client_golang v1.23.2 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.7.0 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20230126152724-0fa3db229ce2 // indirect

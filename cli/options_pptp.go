@@ -94,6 +94,12 @@ type PPTPArgs struct {
 	pppFlags [][2]string // --name value pairs applied to PPP, in order, for PPPOptions
 }
 
+// LaunchFlags are the built-in PPP flags as pppd words for launch mode, the password
+// apart (see launchWords), and notes on the flags pppd has no word for.
+func (a *PPTPArgs) LaunchFlags() (words []string, password string, warnings []string, err error) {
+	return launchWords(a.pppFlags)
+}
+
 // IsSet reports whether the long option name (e.g. "timeout", "user") was given.
 func (a *PPTPArgs) IsSet(name string) bool { return a.set[name] }
 
@@ -528,7 +534,7 @@ func ParsePPTPArgs(args []string) (*PPTPArgs, error) {
 	if a.NoLaunchPPPD && a.LaunchPPPD {
 		return nil, usageErr("--nolaunchpppd and --launch-pppd exclude each other")
 	}
-	if a.Mode() != PPTPModeBuiltin && len(a.pppFlags) > 0 {
+	if a.Mode() == PPTPModePty && len(a.pppFlags) > 0 {
 		a.Warnings = append(a.Warnings, fmt.Sprintf("--%s and other built-in PPP options are ignored in %s mode (give pppd its options)", a.pppFlags[0][0], a.Mode()))
 	}
 	if len(a.PPPD) > 0 && a.Mode() != PPTPModeLaunch {
