@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/pptp-go/pptp/control"
@@ -67,7 +66,7 @@ func runLaunch(ctx context.Context, log *logger, s *ptySettings) int {
 		log.Logf("launch mode needs kernel PPP (/dev/ppp is missing: no ppp_generic module?); the built-in mode needs none: drop --launch-pppd")
 		return exitFatal
 	}
-	master, slave, err := pty.Open()
+	master, slave, err := openPTY()
 	if err != nil {
 		log.Logf("cannot open a pty: %v", err)
 		return exitFatal
@@ -112,7 +111,9 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 	var pppd *exec.Cmd
 	pppdExited := make(chan struct{}) // closed once Wait has returned; ProcessState is then safe to read
 	if slave != nil {
-		args := append([]string{slave.Name(), "38400"}, s.pppdArgs...)
+		// nodetach: pppd is our child, and its exit ends the call; a pppd that forked into
+		// the background would look like one that had exited.
+		args := append([]string{slave.Name(), "38400", "nodetach"}, s.pppdArgs...)
 		var pw *os.File
 		if s.pppdPassword != "" {
 			if pw, err = passwordPipe(s.pppdPassword); err != nil {
