@@ -29,6 +29,9 @@ var Version = "dev"
 func PPTPMain(args []string) int {
 	defer cpuProfile("pptp")()
 	usePPPDirEnv()
+	if len(args) > 0 && args[0] == "status" {
+		return pptpStatusMain(args[1:])
+	}
 	a, err := ParsePPTPArgs(args)
 	if err != nil {
 		var ue *UsageError
