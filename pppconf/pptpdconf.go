@@ -51,6 +51,8 @@ type PPTPDConf struct {
 	EgressDeny  []netip.Prefix // egress-deny: destinations refused besides loopback and link-local
 	EgressFlows int            // egress-flows: flows open at once per session (0 = default)
 	EgressDNS   []netip.Addr   // egress-resolver: where clients' DNS goes (default: resolv.conf's)
+	// Metrics (ours) is the address:port of a Prometheus /metrics listener; zero = none.
+	Metrics netip.AddrPort
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -86,7 +88,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
-	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver"}
+	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "metrics"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -260,6 +262,12 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			}
 			c.EgressDNS = append(c.EgressDNS, a.Unmap())
 		}
+	case "metrics":
+		a, err := netip.ParseAddrPort(val)
+		if err != nil || a.Port() == 0 {
+			return fail("keyword %q needs ADDRESS:PORT (127.0.0.1:9523), got %q", kw, val)
+		}
+		c.Metrics = a
 	case "egress-flows":
 		v, err := positive()
 		if err != nil {

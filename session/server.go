@@ -85,6 +85,7 @@ type Server struct {
 	wg       sync.WaitGroup
 	sessions atomic.Int64
 	stackSeq atomic.Uint64 // names user-space stacks netstack0, netstack1, … in logs
+	table    table         // live sessions and totals (Sessions, Totals, Kick)
 
 	greMu sync.Mutex
 	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
@@ -266,12 +267,20 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		if scriptUp != nil {
 			scriptUp(ifname, p)
 		}
+		s.table.up(ifname, p)
 		if s.cfg.SessionUp != nil {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
 	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure})
-	err = t.RunOver(ctx, func(ctx context.Context) error {
+	sctx, kick := context.WithCancel(ctx) // Kick ends this session as a shutdown ends them all
+	defer kick()
+	entry := s.table.add(&liveSession{
+		info: SessionInfo{IfName: ifname, Client: client, CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), Started: time.Now()},
+		link: link, sess: sess, cancel: kick,
+	})
+	defer s.table.remove(entry)
+	err = t.RunOver(sctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
 	})
