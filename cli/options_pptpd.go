@@ -35,6 +35,8 @@ type PPTPDArgs struct {
 
 	Notes []string // remarks to log at start (ignored options)
 
+	metrics netip.AddrPort // pptpd.conf's metrics, kept by serverConfig
+
 	set map[string]bool
 }
 

@@ -33,6 +33,9 @@ const daemonEnv = "PPTPD_GO_DAEMON"
 func PPTPDMain(args []string) int {
 	defer cpuProfile("pptpd")()
 	usePPPDirEnv()
+	if len(args) > 0 && (args[0] == "status" || args[0] == "kick") {
+		return pptpdStatusMain(args[0], args[1:])
+	}
 	a, err := ParsePPTPDArgs(args)
 	if err != nil {
 		var ue *UsageError
@@ -72,10 +75,24 @@ func PPTPDMain(args []string) int {
 		}
 		defer release()
 	}
+	var metrics *serverMetrics
+	if a.metrics.IsValid() {
+		metrics = newServerMetrics() // before the server: its SessionDown counts failures
+		cfg.SessionDown = chainDown(cfg.SessionDown, func(ifname string, err error) { metrics.sessionDown(ifname, err) })
+	}
 	srv, err := session.NewServer(*cfg)
 	if err != nil {
 		log.Logf("%v", err)
 		return 1
+	}
+	if metrics != nil {
+		metrics.srv = srv
+		stopMetrics, err := serveMetrics(log, a.metrics, metrics)
+		if err != nil {
+			log.Logf("metrics %s: %v", a.metrics, err)
+			return 1
+		}
+		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp4", listen)
 	if err != nil {
@@ -83,6 +100,7 @@ func PPTPDMain(args []string) int {
 		return 1
 	}
 	log.Logf("listening on %s (connections %d)", ln.Addr(), cfg.Connections)
+	defer serveServerStatus(log, srv)()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	sigs := make(chan os.Signal, 1)
@@ -123,6 +141,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		conf = c
 	}
 	a.Merge(conf)
+	a.metrics = conf.Metrics
 	if conf.Debug {
 		log.debug, log.stamp = true, true // "debug" in pptpd.conf is -d
 	}
@@ -262,4 +281,12 @@ func daemonize(log *logger) int {
 		return 1
 	}
 	return 0
+}
+
+// chainDown calls first (if any), then then.
+func chainDown(first, then func(string, error)) func(string, error) {
+	if first == nil {
+		return then
+	}
+	return func(ifname string, err error) { first(ifname, err); then(ifname, err) }
 }
