@@ -123,6 +123,27 @@ func DefaultLinkOptions() gre.LinkOptions {
 	return gre.LinkOptions{Socket: gre.Options{FastPath: true}}
 }
 
+// policy sets e's MPPE policy from enc and returns the methods a (zero: MS-CHAPv2),
+// refusing a choice that requires MPPE without the MS-CHAP that keys it; what names the
+// struct in errors.
+func policy(e *ppp.Config, what string, a AuthMethods, enc Encryption) (AuthMethods, error) {
+	if a == 0 {
+		a = MSCHAPv2
+	}
+	if enc <= RequireMPPE && a&(MSCHAPv2|MSCHAPv1) == 0 {
+		return a, fmt.Errorf("pptp: %s.Auth has no MS-CHAP method, but %s.Encryption requires MPPE, whose keys come from MS-CHAP", what, what)
+	}
+	switch enc {
+	case RequireMPPE128:
+		e.MPPE.Require, e.MPPE.Allow40 = true, false
+	case RequireMPPE:
+		e.MPPE.Require = true
+	case NoEncryption:
+		e.MPPE = ppp.MPPEPolicy{}
+	}
+	return a, nil
+}
+
 // engineConfig turns the public fields into the engine's configuration, or names the field
 // that is wrong.
 func (c *Config) engineConfig() (ppp.Config, error) {
@@ -151,26 +172,15 @@ func (c *Config) engineConfig() (ppp.Config, error) {
 	case c.MTU != 0 && (c.MTU < 576 || c.MTU > 1500):
 		return e, fmt.Errorf("pptp: Config.MTU %d out of range (576..1500)", c.MTU)
 	}
-	methods := c.Auth
-	if methods == 0 {
-		methods = MSCHAPv2
-	}
-	if c.Encryption <= RequireMPPE && methods&(MSCHAPv2|MSCHAPv1) == 0 {
-		return e, errors.New("pptp: Config.Auth has no MS-CHAP method, but Config.Encryption requires MPPE, whose keys come from MS-CHAP")
+	methods, err := policy(&e, "Config", c.Auth, c.Encryption)
+	if err != nil {
+		return e, err
 	}
 	e.User, e.Password = c.User, c.Password
 	for _, m := range authMethods {
 		if methods&m.a == 0 {
 			e.Refuse = e.Refuse.Add(m.m)
 		}
-	}
-	switch c.Encryption {
-	case RequireMPPE128:
-		e.MPPE.Require, e.MPPE.Allow40 = true, false
-	case RequireMPPE:
-		e.MPPE.Require = true
-	case NoEncryption:
-		e.MPPE = ppp.MPPEPolicy{}
 	}
 	if c.MTU != 0 {
 		e.MRU, e.MTU = uint16(c.MTU), uint16(c.MTU)

@@ -68,6 +68,27 @@
 // went through it (packets, bytes, GRE losses and reordering, decryption errors, the GRE
 // round trip).
 //
+// # A server whose sessions need no TUN
+//
+// Serve runs a PPTP server in the program (ServerConfig: who may log in, the addresses, the
+// same safe defaults as Config). Each session ends in a user-space stack of its own that
+// takes the client's packets to any address; ServerConfig.Handle, called once a session's
+// link is up, returns the netstack.Handler that decides each connection and flow. Package
+// egress has the one pptpd uses ("egress netstack"): every flow re-originated from the
+// server process, directly or through a SOCKS5 or HTTP proxy, with deny ranges and limits:
+//
+//	err := pptp.Serve(ctx, ln, pptp.ServerConfig{
+//		Password: users.Lookup,
+//		Local:    netip.MustParseAddr("10.0.0.1"),
+//		Pool:     pool, // the clients' addresses
+//		Handle: func(s *pptp.ServerSession) (netstack.Handler, func()) {
+//			es := egress.NewSession(egress.Config{}, s.User, nil)
+//			return es.Handler(), es.Close
+//		},
+//	})
+//
+// Serve needs CAP_NET_RAW (GRE), and CAP_NET_BIND_SERVICE for port 1723.
+//
 // # Beyond the defaults
 //
 // Config.Control and Config.Link hold the settings of pptp(8)'s command line (echo timers,

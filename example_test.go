@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/pptp-go/pptp"
+	"github.com/pptp-go/pptp/egress"
+	"github.com/pptp-go/pptp/netstack"
 )
 
 // Fetch a page from behind a PPTP server, without a TUN device.
@@ -71,4 +75,29 @@ func ExampleConfig_weaker() {
 		Encryption: pptp.RequireMPPE,
 	}
 	_ = cfg
+}
+
+// A PPTP server whose sessions' traffic goes on from this process (no TUN): every client
+// connection is re-originated here, the server host's loopback refused.
+func ExampleServe() {
+	ln, err := net.Listen("tcp4", ":1723")
+	if err != nil {
+		log.Fatal(err)
+	}
+	users := map[string]string{"alice": "wonderland"}
+	err = pptp.Serve(context.Background(), ln, pptp.ServerConfig{
+		Password: func(u string) (string, bool) { p, ok := users[u]; return p, ok },
+		Local:    netip.MustParseAddr("10.0.0.1"),
+		Pool:     []netip.Addr{netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.0.11")},
+		DNS:      []netip.Addr{netip.MustParseAddr("10.0.0.1")},
+		Handle: func(s *pptp.ServerSession) (netstack.Handler, func()) {
+			log.Printf("%s from %v: %s, %s", s.User, s.Client, s.Auth, s.Encryption)
+			es := egress.NewSession(egress.Config{Logf: log.Printf}, s.User, []netip.Addr{s.Local})
+			return es.Handler(), es.Close
+		},
+		Logf: log.Printf,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 }

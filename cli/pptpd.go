@@ -17,6 +17,7 @@ import (
 
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/pptp-go/pptp/aaa"
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/egress"
 	"github.com/pptp-go/pptp/gre"
@@ -55,7 +56,7 @@ func PPTPDMain(args []string) int {
 		return 0
 	}
 	log := newLogger("pptpd", a.Debug)
-	cfg, listen, pidFile, secrets, err := serverConfig(a, log)
+	cfg, listen, pidFile, secrets, rad, err := serverConfig(a, log)
 	if err != nil {
 		log.Logf("%v", err)
 		return 1
@@ -103,6 +104,19 @@ func PPTPDMain(args []string) int {
 	defer serveServerStatus(log, srv)()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if rad != nil {
+		defer func() {
+			// Stop records of the sessions just ended go out before we exit, within the
+			// bound of one exchange.
+			cctx, cancel := context.WithTimeout(context.Background(), rad.Bound())
+			defer cancel()
+			rad.Close(cctx)
+		}()
+		if err := startDAE(ctx, rad, log); err != nil {
+			log.Logf("%v", err)
+			return 1
+		}
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGHUP)
 	go func() {
@@ -110,6 +124,10 @@ func PPTPDMain(args []string) int {
 			if sig == syscall.SIGHUP {
 				// poptop's manager lives on through a HUP; admins send one to reload.
 				// chap-secrets is read again when it changes anyway; the rest needs a restart.
+				if rad != nil {
+					log.Logf("SIGHUP: users are in RADIUS; radiusclient.conf, pptpd.conf and the options file take effect on restart")
+					continue
+				}
 				log.Logf("SIGHUP: reading %s again (pptpd.conf and the options file take effect on restart)", secrets.path)
 				secrets.refresh(true)
 				continue
@@ -127,7 +145,7 @@ func PPTPDMain(args []string) int {
 
 // serverConfig reads pptpd.conf, the pppd options file and chap-secrets into the server's
 // configuration; any error names its file and line.
-func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen, pidFile string, secrets *liveSecrets, err error) {
+func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen, pidFile string, secrets *liveSecrets, rad *aaa.RADIUS, err error) {
 	conf := pppconf.DefaultPPTPDConf()
 	path := a.Conf
 	if path == "" {
@@ -136,7 +154,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	if _, err := os.Stat(path); err == nil || a.Conf != "" {
 		c, err := pppconf.ParsePPTPDConf(path)
 		if err != nil {
-			return nil, "", "", nil, err
+			return nil, "", "", nil, nil, err
 		}
 		conf = c
 	}
@@ -151,7 +169,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	o := new(pppconf.Options)
 	if conf.Option != "" {
 		if err := o.ParseFile(conf.Option); err != nil {
-			return nil, "", "", nil, err
+			return nil, "", "", nil, nil, err
 		}
 	}
 	for _, w := range o.Warnings {
@@ -162,20 +180,23 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		secretsPath = pppconf.PPPDir + "/chap-secrets"
 	}
 	if secrets, err = newLiveSecrets(secretsPath, log); err != nil {
-		return nil, "", "", nil, err
+		return nil, "", "", nil, nil, err
 	}
 	pairs, notes, err := conf.Pairs()
 	if err != nil {
-		return nil, "", "", nil, err
+		return nil, "", "", nil, nil, err
 	}
 	for _, n := range notes {
 		log.Logf("%s", n)
 	}
 	e, err := o.EngineConfig(true)
 	if err != nil {
-		return nil, "", "", nil, fmt.Errorf("%s: %w", conf.Option, err)
+		return nil, "", "", nil, nil, fmt.Errorf("%s: %w", conf.Option, err)
 	}
 	e.Secret = secrets.ForServer(e.Name)
+	if rad, err = radiusConfig(o, log); err != nil {
+		return nil, "", "", nil, nil, err
+	}
 	e.Debug = e.Debug || conf.Debug // -d, or "debug" in pptpd.conf or the options file
 	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
@@ -203,7 +224,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	}
 	if conf.Egress == "netstack" {
 		if cfg.Stack, err = egressStack(conf, log); err != nil {
-			return nil, "", "", nil, err
+			return nil, "", "", nil, nil, err
 		}
 	} else if conf.EgressProxy != "" || conf.EgressDeny != nil || conf.EgressFlows != 0 || conf.EgressDNS != nil {
 		log.Warnf("%s: the egress-* keywords apply only with \"egress netstack\"", conf.Path)
@@ -212,7 +233,10 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	if conf.Listen.IsValid() {
 		listen = conf.Listen.String() + ":1723"
 	}
-	return cfg, listen, conf.PidFile, secrets, nil
+	if rad != nil {
+		cfg.Hooks = rad.Hooks // chap-secrets is not consulted, as with pppd's plugin
+	}
+	return cfg, listen, conf.PidFile, secrets, rad, nil
 }
 
 // egressStack makes each session's user-space stack and its egress (pptpd.conf "egress

@@ -90,7 +90,7 @@ func TestServerConfigDebug(t *testing.T) {
 			t.Fatal(err)
 		}
 		log := &logger{w: &strings.Builder{}, prefix: "pptpd: ", debug: a.Debug}
-		cfg, _, _, _, err := serverConfig(a, log)
+		cfg, _, _, _, _, err := serverConfig(a, log)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -171,11 +171,16 @@ func (s *Session) allow(udp bool, f netstack.Flow) bool {
 			return false
 		}
 	}
+	if udp && s.cfg.Upstream != nil && !s.cfg.Upstream.CarriesUDP() {
+		s.stats.Failed.Add(1)
+		s.logLimited("noudp", "%s: refused UDP to %v: %s carries no UDP", s.name, f.Dst, s.cfg.Upstream)
+		return false
+	}
 	return s.admit(proto, f)
 }
 
-// admit checks the flow limit; a TCP connection is counted here (its SYN) and a UDP flow
-// when it is accepted.
+// admit checks the flow limit in the receive path; flows are counted (and the limit
+// checked again) when their handlers take them.
 func (s *Session) admit(proto string, f netstack.Flow) bool {
 	if s.stats.Open.Load() >= int64(s.cfg.MaxFlows) {
 		s.stats.OverLimit.Add(1)
@@ -227,7 +232,13 @@ func (s *Session) dialUDP(ctx context.Context, dst netip.AddrPort) (net.Conn, er
 // tcp runs in a goroutine of its own per connection attempt: the destination is reached
 // first, so that a refusal reaches the client as a RST.
 func (s *Session) tcp(r *netstack.TCPRequest) {
-	s.stats.Open.Add(1)
+	// allow let the SYN in, but others may have passed it at the same time.
+	if s.stats.Open.Add(1) > int64(s.cfg.MaxFlows) {
+		s.stats.Open.Add(-1)
+		s.stats.OverLimit.Add(1)
+		r.Reject()
+		return
+	}
 	defer s.stats.Open.Add(-1)
 	dst := r.Dst
 	if s.isDNS(dst) {

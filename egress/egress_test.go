@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/things-go/go-socks5"
@@ -334,3 +335,110 @@ func TestParseResolvConf(t *testing.T) {
 func fmtSprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// TestLogLimited: refusals of one kind are logged once a minute, with a count of those held
+// back.
+func TestLogLimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lg := &syncLog{}
+		s := NewSession(Config{Logf: lg.logf}, "client x", nil)
+		for range 3 {
+			s.logLimited("deny", "refused %d", 1)
+		}
+		s.logLimited("limit", "over")
+		time.Sleep(61 * time.Second)
+		s.logLimited("deny", "refused %d", 2)
+		want := []string{"refused 1", "over", "refused 2 (and 2 more like it in the last minute)"}
+		if strings.Join(lg.lines, "|") != strings.Join(want, "|") {
+			t.Errorf("lines %q, want %q", lg.lines, want)
+		}
+	})
+}
+
+// hostDialer is the host's own network as a proxy.Dialer.
+type hostDialer struct{ net.Dialer }
+
+func (hostDialer) LookupHost(ctx context.Context, h string) ([]string, error) {
+	return net.DefaultResolver.LookupHost(ctx, h)
+}
+
+// TestHTTPUpstream: TCP goes through an HTTP CONNECT proxy; UDP, which it cannot carry, is
+// refused when its first datagram arrives, before any socket is opened for it.
+func TestHTTPUpstream(t *testing.T) {
+	tcpAddr, udpAddr := echoServers(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go proxy.ServeHTTPProxy(ctx, ln, &hostDialer{})
+	up, err := proxy.ParseUpstream("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, s, lg := link(t, Config{Deny: []netip.Prefix{}, Upstream: up})
+	c, err := cli.DialContext(ctx, "tcp", tcpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, c, "via CONNECT")
+	c.Close()
+	u, err := cli.DialContext(ctx, "udp", udpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("q"))
+	// Refused in the receive path (gVisor then answers port unreachable): no flow opened.
+	deadline := time.Now().Add(5 * time.Second)
+	for !lg.has("carries no UDP") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !lg.has("carries no UDP") || s.Stats().TCP.Load() != 1 || s.Stats().UDP.Load() != 0 || s.Stats().Open.Load() != 0 {
+		t.Errorf("log %q, TCP flows %d, UDP %d, open %d", lg.lines, s.Stats().TCP.Load(), s.Stats().UDP.Load(), s.Stats().Open.Load())
+	}
+}
+
+// TestFlood: a burst of connections from one client stops at its session's flow limit, and
+// another session is untouched.
+func TestFlood(t *testing.T) {
+	tcpAddr, _ := echoServers(t)
+	cli, s, _ := link(t, Config{Deny: []netip.Prefix{}, MaxFlows: 8})
+	other, _, _ := link(t, Config{Deny: []netip.Prefix{}, MaxFlows: 8})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var ok int
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+			defer dcancel()
+			c, err := cli.DialContext(dctx, "tcp", tcpAddr.String())
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("x")); err != nil {
+				return
+			}
+			if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+				return // accepted by the stack, then ended: the flow never reached the server
+			}
+			mu.Lock()
+			ok++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if ok != 8 || s.Stats().OverLimit.Load() == 0 {
+		t.Errorf("%d of 40 connections worked (limit 8); %d refused over the limit", ok, s.Stats().OverLimit.Load())
+	}
+	c, err := other.DialContext(ctx, "tcp", tcpAddr.String())
+	if err != nil {
+		t.Fatalf("another session during the flood: %v", err)
+	}
+	exchange(t, c, "fine")
+}

@@ -356,3 +356,20 @@ func logfOrDiscard(f func(string, ...any)) func(string, ...any) {
 	}
 	return f
 }
+
+// AddRoutes routes each prefix through the existing interface ifname (the server's
+// routes to a client's networks: RADIUS Framed-Route). Undo removes them; routes that
+// vanished with the interface are fine. On an error the routes added so far are removed.
+func AddRoutes(ifname string, routes []netip.Prefix, logf func(string, ...any)) (undo func() error, err error) {
+	link, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("routes via %s: %w", ifname, err)
+	}
+	u := &undoer{logf: logfOrDiscard(logf)}
+	for _, p := range routes {
+		if err := addLinkRoute(u, link.Attrs().Index, ifname, p); err != nil {
+			return nil, errors.Join(err, u.run())
+		}
+	}
+	return u.run, nil
+}

@@ -32,7 +32,14 @@ type Config struct {
 	Refuse, Require auth.MethodSet
 	Name            string                           // our name (CHAP challenge name on the server)
 	Secret          func(user string) (string, bool) // server: password of a user
-	MPPE            MPPEPolicy
+	// Verify, when set, replaces Secret (server): the peer's response goes to it (RADIUS),
+	// and its verdict may carry the MPPE start keys and the peer's address, DNS and MTU.
+	Verify auth.Verifier
+	MPPE   MPPEPolicy
+	// StartKeys, when set, are the MPPE start keys (ours: Send is what we encrypt with)
+	// instead of keys derived from MS-CHAP (set-mppe-key, testing only). A verifier's keys
+	// (RADIUS) take precedence on the server.
+	StartKeys *auth.StartKeys
 	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr

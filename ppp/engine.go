@@ -57,6 +57,7 @@ type Engine struct {
 	authDone     bool
 	authUser     string
 	keys         *auth.KeyMaterial
+	startKeys    *auth.StartKeys // MPPE keys given by the verifier (RADIUS), used instead of deriving
 
 	ccpUsed     bool
 	ipcpStarted bool // IPCP opened (after CCP settled, when CCP runs)

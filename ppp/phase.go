@@ -88,7 +88,11 @@ func (e *Engine) lcpUp() {
 	}
 	e.setPhase(phaseAuthenticate)
 	if e.cfg.Server {
-		e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, e.authRand)
+		if e.cfg.Verify != nil {
+			e.authEx = auth.NewVerifyingAuthenticator(m, e.cfg.Name, e.cfg.Verify, e.authRand)
+		} else {
+			e.authEx = auth.NewAuthenticator(m, e.cfg.Name, e.cfg.Secret, e.authRand)
+		}
 	} else {
 		if e.authRand != nil {
 			e.authEx = auth.NewPeerWithRand(m, e.cfg.User, e.cfg.Password, e.authRand)
@@ -131,7 +135,7 @@ func (e *Engine) lcpDown() {
 	e.authDeadline = time.Time{}
 	e.authEx = nil
 	e.authDone = false
-	e.keys = nil
+	e.keys, e.startKeys = nil, nil
 	for _, f := range []*fsm{e.ipcp, e.ccp} {
 		if f.state != stInitial {
 			f.lowerDown()
@@ -187,7 +191,26 @@ func (e *Engine) authFinished(res *auth.Result) {
 		return
 	}
 	e.authUser = res.User
-	e.keys = res.Keys
+	e.keys, e.startKeys = res.Keys, res.StartKeys
+	if e.startKeys == nil {
+		e.startKeys = e.cfg.StartKeys
+	}
+	if g := res.Grant; g != nil && e.cfg.Server {
+		// The verifier (RADIUS) decides the peer's address, DNS and MTU; IPCP reads
+		// them from cfg when it opens, after this.
+		if g.PeerIP.Is4() {
+			e.cfg.PeerIP = g.PeerIP
+		}
+		if len(g.DNS) > 0 {
+			e.cfg.DNS = g.DNS
+		}
+		if g.MTU > 0 && (e.cfg.MTU == 0 || g.MTU < int(e.cfg.MTU)) {
+			e.cfg.MTU = uint16(min(g.MTU, 65535))
+		}
+		if g.RequireMPPE {
+			e.cfg.MPPE.Require = true
+		}
+	}
 	if e.cfg.Server {
 		e.logf("%s: client %q authenticated", e.authMethod, res.User)
 	} else {
@@ -325,6 +348,9 @@ func (e *Engine) maybeUp() {
 				e.logf("%v; continuing without MPPE", err)
 			} else if bits != 0 {
 				send, recv := deriveKeys(e.keys, e.cfg.Server)
+				if e.startKeys != nil {
+					send, recv = e.startKeys.Send, e.startKeys.Recv // from the verifier, not derived
+				}
 				mp = &MPPEParams{Bits: bits, Stateless: stateless, SendKey: send, RecvKey: recv}
 			}
 		case stClosed, stStopped, stInitial, stStarting:

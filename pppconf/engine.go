@@ -61,6 +61,9 @@ func (o *Options) EngineConfig(server bool) (ppp.Config, error) {
 	if e.MPPE, err = o.mppePolicy(); err != nil {
 		return e, err
 	}
+	if k := o.SetMPPEKey; len(k) > 0 {
+		e.StartKeys = &auth.StartKeys{Send: [16]byte(k[:16]), Recv: [16]byte(k[len(k)-16:])}
+	}
 	if server {
 		if o.Name != "" {
 			e.Name = o.Name

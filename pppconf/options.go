@@ -92,6 +92,10 @@ type Options struct {
 	NoPComp   bool // nopcomp
 	NoACComp  bool // noaccomp
 
+	// RADIUS (pppd's radius and radattr plugins; server).
+	Plugins          []string // plugin (repeatable): radius.so, radattr.so (others are an error)
+	RadiusConfigFile string   // radius-config-file (default /etc/radiusclient/radiusclient.conf)
+
 	// Built-in client extensions.
 	StatusFile string // status-file: where link state is written
 	Pty        string // pty: the command of a pppd peers file (pptp call NAME reads its host)
@@ -166,6 +170,7 @@ type option struct {
 	ip       func(o *Options, v netip.Addr)
 	prefix   func(o *Options, v netip.Prefix)
 	bytes    func(o *Options, v []byte)
+	check    func(v string) error // KindString: refuses a bad value (the error names the place)
 }
 
 func flagOpt(g Group, name, help string, set func(o *Options)) option {
@@ -282,6 +287,20 @@ var table = []option{
 		o.NoACComp = true
 		o.warn("noaccomp is not supported and is ignored: address/control field compression is still negotiated (either side may leave out FF 03 on data frames)")
 	}),
+
+	func() option {
+		o := repeat(strOpt(GroupAuth, "plugin", "NAME", "server: radius.so (authenticate and account through RADIUS) or radattr.so (write radattr.IFNAME); no other plugin exists here", func(o *Options, v string) {
+			o.Plugins = append(o.Plugins, filepath.Base(v))
+		}))
+		o.check = func(v string) error {
+			if b := filepath.Base(v); b != "radius.so" && b != "radattr.so" {
+				return fmt.Errorf("plugin %q is not available (radius.so and radattr.so are built in)", v)
+			}
+			return nil
+		}
+		return o
+	}(),
+	strOpt(GroupAuth, "radius-config-file", "PATH", "server: radiusclient.conf for the radius plugin (default /etc/radiusclient/radiusclient.conf)", func(o *Options, v string) { o.RadiusConfigFile = v }),
 
 	ext(strOpt(GroupClient, "status-file", "PATH", "when a call ends, write its link state (addresses, DNS, counters) to PATH as JSON", func(o *Options, v string) { o.StatusFile = v })),
 	strOpt(GroupClient, "pty", "COMMAND", "peers-file pty command; pptp call NAME takes the server from it", func(o *Options, v string) { o.Pty = v }),
@@ -423,6 +442,11 @@ func (o *Options) apply(inc *includes, word string, args []string) (int, error) 
 		}
 		opt.num(o, int(v))
 	case KindString:
+		if opt.check != nil {
+			if err := opt.check(arg); err != nil {
+				return 0, &Error{Option: word, Msg: fmt.Sprintf("option %q: %v", word, err)}
+			}
+		}
 		opt.str(o, arg)
 	case KindIPv4:
 		a, err := netip.ParseAddr(arg)

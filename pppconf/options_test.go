@@ -83,6 +83,9 @@ func TestEveryOption(t *testing.T) {
 		if info.Kind.TakesArg() {
 			a = []string{args[info.Kind]}
 		}
+		if info.Name == "plugin" {
+			a = []string{"radius.so"}
+		}
 		n, err := o.Apply(info.Name, a)
 		if err != nil || n != len(a) {
 			t.Errorf("%s: consumed %d, err %v", info.Name, n, err)
@@ -141,7 +144,7 @@ func TestApplyErrors(t *testing.T) {
 	}{
 		{[]string{"requre-mppe"}, `unknown option "requre-mppe"; did you mean "require-mppe"?`},
 		{[]string{"refuse-mschapv2"}, `unknown option "refuse-mschapv2"; did you mean "refuse-mschap-v2"?`},
-		{[]string{"plugin", "x.so"}, `unknown option "plugin"`},
+		{[]string{"plugin", "x.so"}, `option "plugin": plugin "x.so" is not available (radius.so and radattr.so are built in)`},
 		{[]string{"mtu", "abc"}, `option "mtu" needs a number, got "abc"`},
 		{[]string{"mtu"}, `option "mtu" needs a number`},
 		{[]string{"mtu", "70000"}, `option "mtu" must be between 128 and 16384, got 70000`},

@@ -24,7 +24,8 @@ import (
 type Upstream interface {
 	DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error)
 	DialUDP(ctx context.Context, dst netip.AddrPort) (net.Conn, error)
-	String() string // the proxy's URL without its password
+	CarriesUDP() bool // whether DialUDP can work at all
+	String() string   // the proxy's URL without its password
 }
 
 // ErrNoUDP is DialUDP's error for a proxy that carries only TCP (HTTP CONNECT).
@@ -210,6 +211,9 @@ func readAddr(r io.Reader, atyp byte) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(a.Unmap(), port), nil
 }
 
+// CarriesUDP is true: SOCKS5 has UDP ASSOCIATE (the server may still refuse it).
+func (s *SOCKS5Upstream) CarriesUDP() bool { return true }
+
 // DialTCP connects to dst through the proxy.
 func (s *SOCKS5Upstream) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Conn, error) {
 	c, _, err := s.handshake(ctx, 1, dst)
@@ -359,6 +363,9 @@ func (h *HTTPUpstream) DialTCP(ctx context.Context, dst netip.AddrPort) (net.Con
 	}
 	return c, nil
 }
+
+// CarriesUDP is false: CONNECT carries TCP only.
+func (h *HTTPUpstream) CarriesUDP() bool { return false }
 
 // DialUDP fails: CONNECT carries TCP only.
 func (h *HTTPUpstream) DialUDP(context.Context, netip.AddrPort) (net.Conn, error) {

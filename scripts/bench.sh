@@ -537,6 +537,19 @@ if want scale; then
 		say "scale: some sessions failed (see above)"
 	fi
 fi
+# The same set-ups authenticated (and accounted) through FreeRADIUS 3.2 in a third namespace,
+# beside the chap-secrets figure of the same run.
+scale_radius_json=null
+if want scale && command -v freeradius >/dev/null; then
+	say "scale: $n sessions into one pptpd, users in FreeRADIUS"
+	if (cd "$top" && go run ./internal/scalebench -n "$n" -radius -pptpd "$pptpd" -json "$work/scale-radius.json") >"$work/scale-radius.log" 2>&1; then
+		scale_radius_json=$(cat "$work/scale-radius.json")
+	else
+		tail -20 "$work/scale-radius.log" | sed 's/^/   scalebench -radius: /' >&2
+		[ -s "$work/scale-radius.json" ] && scale_radius_json=$(cat "$work/scale-radius.json")
+		say "scale via RADIUS: some sessions failed (see above)"
+	fi
+fi
 # scale-egress: SCALE_EGRESS_N sessions into one pptpd with "egress netstack", one TCP flow
 # through each session's server stack: RSS per idle session without TUNs.
 scale_egress_json=null
@@ -587,6 +600,9 @@ ratio() { # value base -> value/base, or "-"
 		echo
 		echo "server scale: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s, server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up (\(.rss_per_session_kib) KiB per session, peak \(.hwm_kib / 1024 | floor) MiB)\(if .burst then "; every session busy once (\(.burst) full-size packets back to back, \(.burst_answered)/\(.burst_sent) answered within \(.burst_answered_s) s): \(.server_rss_busy_kib / 1024 | floor) MiB" else "" end)"' <<<"$scale_json")"
 	fi
+	if [ "$scale_radius_json" != null ]; then
+		echo "server scale, users in FreeRADIUS: $(jq -r '"\(.sessions_up)/\(.n) sessions up (\(.failures) failed), \(.setups_per_second) set-ups/s (latency p50 \(.setup_latency_ms.p50) ms), server RSS \(.server_rss_full_kib / 1024 | floor) MiB all up"' <<<"$scale_radius_json")"
+	fi
 	if [ "$scale_egress_json" != null ]; then
 		echo "server scale, egress netstack: $(jq -r '"\(.sessions_up)/\(.n) sessions up, \(.flow_checked - .flow_failed)/\(.flow_checked) TCP flows through them (\(.failures) failed), \(.setups_per_second) set-ups/s, \(.rss_per_session_kib) KiB RSS per idle session"' <<<"$scale_egress_json")"
 	fi
@@ -629,7 +645,7 @@ ratio() { # value base -> value/base, or "-"
 		fi
 		printf '}'
 	done
-	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s,\n  "server_scale_egress": %s\n}\n' "$connect_json" "$scale_json" "$scale_egress_json"
+	printf '\n  },\n  "connect_vs_pptp_linux": %s,\n  "server_scale": %s,\n  "server_scale_radius": %s,\n  "server_scale_egress": %s\n}\n' "$connect_json" "$scale_json" "$scale_radius_json" "$scale_egress_json"
 } >"$json_out.tmp"
 jq . "$json_out.tmp" >"$json_out" && rm -f "$json_out.tmp" || mv "$json_out.tmp" "$json_out"
 say "wrote $json_out"

@@ -19,6 +19,8 @@ command -v ping >/dev/null || missing+=(iputils-ping)
 command -v iperf3 >/dev/null || missing+=(iperf3)
 command -v curl >/dev/null || missing+=(curl)
 command -v nft >/dev/null || missing+=(nftables) # the GRE fast path must step aside for a firewall
+command -v freeradius >/dev/null || missing+=(freeradius)        # the RADIUS tests run the real FreeRADIUS 3.2
+command -v radclient >/dev/null || missing+=(freeradius-utils) # radclient sends their Disconnect-Requests
 command -v danted >/dev/null || missing+=(dante-server) # upstream SOCKS5 proxy for pptpd's netstack egress
 command -v tinyproxy >/dev/null || missing+=(tinyproxy)  # upstream HTTP CONNECT proxy, likewise
 if [ ${#missing[@]} -gt 0 ]; then

@@ -75,6 +75,9 @@ type ServerConfig struct {
 	// LinkScripts, when set, gives each session hooks run when its link comes up and
 	// before its interface configuration is removed (pppd's ip-up and ip-down).
 	LinkScripts func(client netip.Addr) (up func(ifname string, p ppp.LinkParams), down func())
+	// Hooks, when set, gives each session its authentication, accounting and
+	// disconnect hooks (RADIUS); nil from it means none for that call.
+	Hooks func(c *Call) Hooks
 }
 
 // Server accepts PPTP calls and runs one built-in PPP session with its own TUN device per call.
@@ -212,7 +215,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	var havePair bool
 	ccfg := s.cfg.Control
 	ccfg.RecvWindow = recvWindow(ccfg.RecvWindow, conn, logf)
+	var peerID uint16
 	ccfg.NewCall = func(peerCallID uint16, req control.OCRQ) (uint16, error) {
+		peerID = peerCallID
 		if s.sessions.Add(1) > int64(s.cfg.Connections) {
 			s.sessions.Add(-1)
 			return 0, fmt.Errorf("%w: connection limit %d reached", control.ErrBusy, s.cfg.Connections)
@@ -272,18 +277,31 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			s.cfg.SessionUp(ifname, p)
 		}
 	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hooks Hooks
+	hc := &Call{Client: client, Local: local.Addr().Unmap(), CallID: localID, PeerCallID: peerID, IfName: ifname, cancel: cancel}
+	if s.cfg.Hooks != nil {
+		if hooks = s.cfg.Hooks(hc); hooks != nil {
+			ec.Verify = hooks.Verify
+			up := ec.Up
+			ec.Up = func(p ppp.LinkParams) { up(p); hooks.Up(p) }
+		}
+	}
 	sess := NewPPP(link, PPPConfig{Engine: ec, Dev: dev, IfName: ifname, Logf: ec.Logf, LinkDown: scriptDown, Configure: configure})
-	sctx, kick := context.WithCancel(ctx) // Kick ends this session as a shutdown ends them all
-	defer kick()
+	hc.sess = sess
 	entry := s.table.add(&liveSession{
-		info: SessionInfo{IfName: ifname, Client: client, CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), Started: time.Now()},
-		link: link, sess: sess, cancel: kick,
+		info: SessionInfo{IfName: ifname, Client: client, CallID: localID, PeerCallID: peerID, Started: time.Now()},
+		link: link, sess: sess, cancel: func() { cancel(ErrKicked) }, // as a shutdown ends them all
 	})
 	defer s.table.remove(entry)
 	err = t.RunOver(sctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
 	})
+	if err == nil && context.Cause(sctx) != nil && ctx.Err() == nil {
+		err = context.Cause(sctx) // a hook ended the session (RADIUS timeout, disconnect)
+	}
 	st := link.Stats()
 	counts := fmt.Sprintf("GRE sent %d, %d of them fast; received %d", st.TxSent.Load(), st.TxFast.Load(), st.RxAccepted.Load())
 	if ds := sess.Stats(); ds.RxDecryptErrors.Load()+ds.RxBadIP.Load()+ds.RxTunErrors.Load() > 0 {
@@ -297,6 +315,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		logf("%s: client %s: session ended (%s): %v", ifname, client, counts, err)
 	} else {
 		logf("%s: client %s: session ended (%s)", ifname, client, counts)
+	}
+	if hooks != nil {
+		hooks.Down(err, ctx.Err() != nil)
 	}
 	if s.cfg.SessionDown != nil {
 		s.cfg.SessionDown(ifname, err)

@@ -3,7 +3,7 @@
 package session
 
 import (
-	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,6 +13,9 @@ import (
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/ppp"
 )
+
+// ErrKicked is why a session ended by Kick ended.
+var ErrKicked = errors.New("ended by the administrator (pptpd kick)")
 
 // SessionInfo describes one of the server's sessions now (pptpd status).
 type SessionInfo struct {
@@ -48,7 +51,7 @@ type liveSession struct {
 	info   SessionInfo // Counters unset; the fields after Up set once, under the table's lock
 	link   *gre.Link
 	sess   *PPP
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (l *liveSession) counters() Counters {

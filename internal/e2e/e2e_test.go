@@ -70,6 +70,7 @@ type bed struct {
 	srv    *exec.Cmd
 	srvLog *nstest.Buffer
 	args   []string // pptpd's command line
+	env    []string // added to pptpd's environment
 }
 
 const pppLocal = "10.99.0.1"
@@ -114,6 +115,9 @@ func newBedConf(t *testing.T, pool, confExtra string, opts ...string) *bed {
 func (b *bed) startServer() {
 	t := b.t
 	b.srv = nstest.Cmd(context.Background(), b.ns.A, pptpdBin, b.args...)
+	if b.env != nil {
+		b.srv.Env = append(os.Environ(), b.env...)
+	}
 	b.srv.Stdout, b.srv.Stderr = b.srvLog, b.srvLog
 	if err := b.srv.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"syscall"
@@ -21,8 +22,10 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp"
+	"github.com/pptp-go/pptp/egress"
 	"github.com/pptp-go/pptp/internal/nstest"
 	"github.com/pptp-go/pptp/internal/testdns"
+	"github.com/pptp-go/pptp/netstack"
 )
 
 // libDial dials our pptpd from the client namespace with the public package alone.
@@ -358,5 +361,96 @@ func TestLibraryCapabilities(t *testing.T) {
 	out, err := nstest.Output(b.ns.B, setpriv, append([]string{"--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"}, append(args[:len(args)-1:len(args)-1], "127.0.0.1:1081")...)...)
 	if err == nil || !strings.Contains(out, "local set-up") || !strings.Contains(out, "needs root or CAP_NET_RAW") {
 		t.Errorf("without CAP_NET_RAW: %v\n%s", err, out)
+	}
+}
+
+// TestLibraryServer: a Go program's PPTP server (pptp.Serve, in a process of its own in the
+// server namespace) whose sessions' flows go on through egress from that process, reached by
+// pptp.Dial from the client namespace: a TCP transfer to a service only the server's
+// namespace reaches, and the deny list refusing the server's loopback.
+func TestLibraryServer(t *testing.T) {
+	if os.Getenv("PPTP_TEST_SERVE") != "" {
+		t.Skip("the server process's own run")
+	}
+	ns := nstest.NewPair(t, "ls")
+	// The service: on an address of the server namespace's loopback, not routed anywhere.
+	nstest.Run(t, ns.A, "ip", "addr", "add", "10.200.0.7/32", "dev", "lo")
+	ln, err := nstest.Listen(ns.A, "10.200.0.7:7001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go nstest.Serve(ln, hashEcho)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srvLog := nstest.NewBuffer()
+	cmd := nstest.Cmd(ctx, ns.A, os.Args[0], "-test.run", "^TestLibraryServerProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "PPTP_TEST_SERVE="+ns.AddrA+":1723")
+	cmd.Stdout, cmd.Stderr = srvLog, srvLog
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Contains(srvLog.String(), "serving") }) {
+		t.Fatalf("the server process did not start:\n%s", srvLog.String())
+	}
+	var tun *pptp.Tunnel
+	err = nstest.In(ns.B, func() (err error) {
+		tun, err = pptp.Dial(ctx, pptp.Config{Server: ns.AddrA, User: "alice", Password: "wonderland"})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver:\n%s", err, srvLog.String())
+	}
+	defer tun.Close()
+	if p := tun.Params(); p.MPPEBits != 128 || p.Local != netip.MustParseAddr("10.201.0.10") {
+		t.Errorf("Params = %+v", p)
+	}
+	c, err := tun.DialContext(ctx, "tcp", "10.200.0.7:7001")
+	if err != nil {
+		t.Fatalf("through the library server: %v\nserver:\n%s", err, srvLog.String())
+	}
+	sendAndCheck(t, c, 1<<20)
+	// The server answers with a RST from 127.0.0.1, which the client's stack drops as a
+	// martian: the dial fails by its deadline.
+	lctx, lcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer lcancel()
+	if _, err := tun.DialContext(lctx, "tcp", "127.0.0.1:7001"); err == nil {
+		t.Error("the server host's loopback was reachable")
+	}
+	if !nstest.WaitFor(5*time.Second, func() bool { return strings.Contains(srvLog.String(), "denied by 127.0.0.0/8") }) {
+		t.Errorf("refusal not logged:\n%s", srvLog.String())
+	}
+	if !strings.Contains(srvLog.String(), `session of "alice" from `+ns.AddrB) {
+		t.Errorf("Handle did not see the session:\n%s", srvLog.String())
+	}
+}
+
+// TestLibraryServerProcess is TestLibraryServer's server, run in the server namespace.
+func TestLibraryServerProcess(t *testing.T) {
+	addr := os.Getenv("PPTP_TEST_SERVE")
+	if addr == "" {
+		t.Skip("run by TestLibraryServer")
+	}
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	t.Log("serving")
+	err = pptp.Serve(ctx, ln, pptp.ServerConfig{
+		Password: func(user string) (string, bool) { return "wonderland", user == "alice" },
+		Local:    netip.MustParseAddr("10.201.0.1"),
+		Pool:     []netip.Addr{netip.MustParseAddr("10.201.0.10"), netip.MustParseAddr("10.201.0.11")},
+		Handle: func(s *pptp.ServerSession) (netstack.Handler, func()) {
+			t.Logf("session of %q from %v: %s, %s", s.User, s.Client, s.Auth, s.Encryption)
+			es := egress.NewSession(egress.Config{Logf: t.Logf}, "client "+s.Client.String(), nil)
+			return es.Handler(), es.Close
+		},
+		Logf: t.Logf,
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }

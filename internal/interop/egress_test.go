@@ -165,6 +165,12 @@ ConnectPort 53
 			if out, err := vm("ping -c 3 -W 2 " + farHost); err != nil || !strings.Contains(out, " 0% packet loss") {
 				t.Errorf("ping %s from the client VM: %v\n%s", farHost, err, out)
 			}
+			// Direct, echoes are forwarded, not answered by the stack: a host that is not
+			// there stays silent. Behind a proxy (no ICMP) the stack answers them.
+			silent := farServer[:len(farServer)-1] + "99"
+			if out, err := vm("ping -c 2 -W 1 " + silent); (err == nil) != (tc.name != "direct") {
+				t.Errorf("ping %s (no such host), egress %s: answered %v\n%s", silent, tc.name, err == nil, out)
+			}
 			if out, err := vm("busybox nslookup far.example 10.88.0.1"); err != nil || !strings.Contains(out, farHost) {
 				t.Errorf("DNS through the ms-dns address: %v\n%s", err, out)
 			}

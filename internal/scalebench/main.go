@@ -53,6 +53,7 @@ type options struct {
 	keep      bool
 	verbose   bool
 	spare     int
+	radius    bool
 	egress    bool
 }
 
@@ -76,6 +77,7 @@ func main() {
 	flag.BoolVar(&o.verbose, "v", false, "log every client session's stages")
 	flag.BoolVar(&o.egress, "egress", false, "run pptpd with \"egress netstack\" (no TUN) and send one TCP flow through each session to an echo server behind it")
 	flag.IntVar(&o.spare, "spare", 0, "extra pool addresses and secrets (user and password spareI) for clients from outside, e.g. a pptp in the clients' namespace during -settle")
+	flag.BoolVar(&o.radius, "radius", false, "authenticate and account every session through FreeRADIUS 3.2 (plugin radius.so), started in a third namespace, instead of chap-secrets")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./internal/scalebench [flags]   (as root, from the module root)\n\n"+
 			"Starts our pptpd in a network namespace and opens -n sessions to it from this process in a\n"+
@@ -109,6 +111,8 @@ type bench struct {
 	srv    *exec.Cmd
 	srvLog string
 	srvErr chan error // pptpd's Wait result
+	nsR    string     // -radius: FreeRADIUS's namespace
+	rad    *exec.Cmd
 
 	cleanOnce sync.Once
 }
@@ -116,6 +120,7 @@ type bench struct {
 // result is what the run measured (also the JSON written with -json).
 type result struct {
 	N                 int     `json:"n"`
+	Auth              string  `json:"auth"` // "chap-secrets" or "radius"
 	Concurrency       int     `json:"concurrency"`
 	SetupSeconds      float64 `json:"setup_seconds"`
 	SetupsPerSecond   float64 `json:"setups_per_second"`
@@ -233,7 +238,7 @@ func run(o options) int {
 
 func (b *bench) measure(ctx context.Context) (*result, error) {
 	o := b.o
-	res := &result{N: o.n, Concurrency: o.conc, Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339),
+	res := &result{N: o.n, Auth: map[bool]string{false: "chap-secrets", true: "radius"}[o.radius], Concurrency: o.conc, Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339),
 		ServerActiveFull: -1, ServerActiveAfter: -1, GoroutinesIdle: -1, GoroutinesFull: -1, GoroutinesAfter: -1}
 	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
 		res.Version = strings.TrimSpace(string(out))
@@ -463,7 +468,7 @@ func (b *bench) report(r *result) {
 		{"this process's RSS, all up", kib(r.ClientRSSFullKiB)},
 		{"whole run", fmt.Sprintf("%.1f s", r.TotalSeconds)},
 	}...)
-	fmt.Printf("pptp-go scalebench %s, %s, %d cores, MS-CHAPv2 + MPPE-128 stateless\n", r.Version, r.Date, r.Cores)
+	fmt.Printf("pptp-go scalebench %s, %s, %d cores, MS-CHAPv2 + MPPE-128 stateless, users in %s\n", r.Version, r.Date, r.Cores, r.Auth)
 	for _, row := range rows {
 		fmt.Printf("  %-42s %s\n", row[0], row[1])
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pptp-go/pptp/internal/nstest"
+	"github.com/pptp-go/pptp/internal/radtest"
 )
 
 var tunReadRE = regexp.MustCompile(`(?m)^pptpd: (pptpd\d+): TUN read: .*$`)
@@ -105,7 +106,15 @@ func (b *bench) startServer(ctx context.Context) error {
 		p := filepath.Join(b.dir, name)
 		return p, os.WriteFile(p, []byte(content), 0o600)
 	}
-	opts, err := write("pptpd-options", "name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n")
+	extra := ""
+	if b.o.radius {
+		rc, err := b.startRadius(ctx)
+		if err != nil {
+			return err
+		}
+		extra = "plugin radius.so\nradius-config-file " + rc + "\n"
+	}
+	opts, err := write("pptpd-options", "name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n"+extra)
 	if err != nil {
 		return err
 	}
@@ -227,7 +236,11 @@ func (b *bench) cleanup() {
 				<-b.srvErr
 			}
 		}
-		for _, ns := range []string{b.nsA, b.nsB} {
+		if b.rad != nil && b.rad.Process != nil {
+			b.rad.Process.Signal(syscall.SIGTERM)
+			b.rad.Wait()
+		}
+		for _, ns := range []string{b.nsA, b.nsB, b.nsR} {
 			if ns != "" {
 				if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
 					fmt.Fprintf(os.Stderr, "scalebench: ip netns del %s: %v: %s", ns, err, out)
@@ -252,6 +265,55 @@ func (b *bench) tailLog(n int) {
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	fmt.Fprintf(os.Stderr, "scalebench: last lines of pptpd's log:\n  %s\n",
 		strings.Join(lines[max(0, len(lines)-n):], "\n  "))
+}
+
+// startRadius starts FreeRADIUS (multi-threaded, not in debug mode) in a third namespace
+// joined to the server's by a veth pair, with user%d/pass%d in its users file, and writes
+// the radiusclient.conf for pptpd.
+func (b *bench) startRadius(ctx context.Context) (string, error) {
+	if _, err := exec.LookPath("freeradius"); err != nil {
+		return "", errors.New("-radius: freeradius is not installed (apt-get install freeradius)")
+	}
+	b.nsR = fmt.Sprintf("scalebench%dr", os.Getpid())
+	vr, va := fmt.Sprintf("sb%dr", os.Getpid()), fmt.Sprintf("sb%dq", os.Getpid())
+	for _, c := range [][]string{
+		{"netns", "add", b.nsR}, {"-n", b.nsR, "link", "set", "lo", "up"},
+		{"link", "add", va, "netns", b.nsA, "type", "veth", "peer", "name", vr, "netns", b.nsR},
+		{"-n", b.nsA, "addr", "add", "203.0.113.1/30", "dev", va}, {"-n", b.nsA, "link", "set", va, "up"},
+		{"-n", b.nsR, "addr", "add", "203.0.113.2/30", "dev", vr}, {"-n", b.nsR, "link", "set", vr, "up"},
+	} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	var users strings.Builder
+	for i := range b.o.n {
+		fmt.Fprintf(&users, "user%d\tCleartext-Password := \"pass%d\"\n", i, i)
+	}
+	for i := range b.o.spare {
+		fmt.Fprintf(&users, "spare%d\tCleartext-Password := \"spare%d\"\n", i, i)
+	}
+	dir := filepath.Join(b.dir, "freeradius")
+	if err := radtest.WriteConfig(dir, radtest.Options{Users: users.String()}); err != nil {
+		return "", err
+	}
+	logf, err := os.Create(filepath.Join(b.dir, "freeradius.log"))
+	if err != nil {
+		return "", err
+	}
+	defer logf.Close()
+	b.rad = nstest.Cmd(context.Background(), b.nsR, "freeradius", radtest.Args(dir, false)...)
+	b.rad.Stdout, b.rad.Stderr = logf, logf
+	if err := b.rad.Start(); err != nil {
+		return "", err
+	}
+	if !nstest.WaitFor(20*time.Second, func() bool {
+		out, _ := nstest.Output(b.nsR, "ss", "-Hlun", "sport = :1812")
+		return strings.Contains(out, "1812") || ctx.Err() != nil
+	}) {
+		return "", errors.New("FreeRADIUS is not listening on port 1812")
+	}
+	return radtest.WriteRadiusclientConf(b.dir, []string{"203.0.113.2"}, "nas-identifier scalebench\n")
 }
 
 // echoAddr is where the sessions' TCP flows go with -egress: serverLocal on the server

@@ -225,6 +225,11 @@ type Result struct {
 	Message string
 	// Keys is set for MS-CHAPv1/v2 on success, in both roles.
 	Keys *KeyMaterial
+	// StartKeys, on a delegated authenticator's success, are the MPPE start keys to use
+	// instead of deriving them from Keys; Grant is the per-link configuration decided
+	// with the verdict (see Verdict).
+	StartKeys *StartKeys
+	Grant     *Grant
 }
 
 // KeyMaterial is what MPPE key derivation (package mppe) needs from an

@@ -212,10 +212,11 @@ func (c *chapPeer) Timeout() ([]byte, *Result) {
 
 // chapAuthenticator sends a Challenge and verifies the Response.
 type chapAuthenticator struct {
-	m      Method
-	name   string
-	secret func(user string) (string, bool)
-	rnd    io.Reader
+	m        Method
+	name     string
+	secret   func(user string) (string, bool)
+	verifier Verifier // if set, replaces secret
+	rnd      io.Reader
 
 	started   bool
 	id        byte
@@ -279,7 +280,12 @@ func (a *chapAuthenticator) Input(pkt []byte) ([]byte, *Result) {
 	}
 	a.done = true
 	user := string(p.Name())
-	res := a.verify(user, p.Value())
+	var res *Result
+	if a.verifier != nil {
+		res = a.delegate(user, p.Value())
+	} else {
+		res = a.verify(user, p.Value())
+	}
 	res.User = user
 	code := byte(CHAPSuccess)
 	if res.Err != nil {
@@ -368,4 +374,48 @@ func (a *chapAuthenticator) verify(user string, value []byte) *Result {
 		}
 	}
 	return res
+}
+
+// delegate hands the Response to the verifier and turns its verdict into a Result.
+func (a *chapAuthenticator) delegate(user string, value []byte) *Result {
+	v := a.verifier(&VerifyRequest{Method: a.m, User: user, ID: a.id, Challenge: a.challenge, Response: value})
+	if v == nil {
+		v = &Verdict{}
+	}
+	res := &Result{Message: v.Message}
+	if !v.OK || (a.m == MSCHAPv2 && !strings.HasPrefix(v.Message, "S=")) {
+		res.Err = v.Err
+		if res.Err == nil {
+			res.Err = fmt.Errorf("%v: peer %q rejected", a.m, user)
+		}
+		if v.OK {
+			res.Err = fmt.Errorf("%v: verifier accepted peer %q without an authenticator response", a.m, user)
+		}
+		if _, err := mschap.ParseFailure(v.Message); a.m != CHAPMD5 && err != nil {
+			res.Message = a.failureText()
+		} else if a.m == CHAPMD5 && v.Message == "" {
+			res.Message = msgDenied
+		}
+		return res
+	}
+	if res.Message == "" {
+		res.Message = msgGranted
+	}
+	res.StartKeys, res.Grant = v.StartKeys, v.Grant
+	if v.Keys != nil {
+		res.Keys = v.Keys
+	} else if a.m != CHAPMD5 && v.StartKeys != nil {
+		res.Keys = &KeyMaterial{Method: a.m} // MPPE is possible; the start keys are given
+	}
+	return res
+}
+
+// failureText is our MS-CHAP Failure message (E=691, no retry).
+func (a *chapAuthenticator) failureText() string {
+	if a.m == MSCHAPv1 {
+		return (&mschap.Failure{Code: mschap.ErrAuthenticationFailure,
+			Challenge: make([]byte, mschap.ChallengeLenV1)}).String()
+	}
+	return (&mschap.Failure{Code: mschap.ErrAuthenticationFailure,
+		Challenge: make([]byte, mschap.ChallengeLenV2), Version: 3, Message: msgDenied}).String()
 }

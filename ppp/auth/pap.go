@@ -88,11 +88,12 @@ func (p *papPeer) Timeout() ([]byte, *Result) {
 
 // papAuthenticator checks Authenticate-Requests against the secrets.
 type papAuthenticator struct {
-	secret func(user string) (string, bool)
-	waits  int
-	done   bool
-	ok     bool
-	reply  []byte
+	secret   func(user string) (string, bool)
+	verifier Verifier // if set, replaces secret
+	waits    int
+	done     bool
+	ok       bool
+	reply    []byte
 }
 
 func newPAPAuthenticator(secret func(string) (string, bool)) *papAuthenticator {
@@ -112,6 +113,9 @@ func (a *papAuthenticator) Input(pkt []byte) ([]byte, *Result) {
 		return a.answer(pp.Identifier()), nil
 	}
 	user := string(pp.PeerID())
+	if a.verifier != nil {
+		return a.delegate(user, pp)
+	}
 	want, found := a.secret(user)
 	// Compare in constant time even for unknown users.
 	a.ok = subtle.ConstantTimeCompare([]byte(want), pp.Password()) == 1 && found
@@ -147,4 +151,22 @@ func (a *papAuthenticator) Timeout() ([]byte, *Result) {
 		return nil, &Result{Err: &TimeoutError{Method: PAP, What: "an Authenticate-Request"}}
 	}
 	return nil, nil
+}
+
+// delegate hands the request to the verifier.
+func (a *papAuthenticator) delegate(user string, pp PAPPacket) ([]byte, *Result) {
+	v := a.verifier(&VerifyRequest{Method: PAP, User: user, Password: pp.Password()})
+	if v == nil {
+		v = &Verdict{}
+	}
+	a.ok, a.done = v.OK, true
+	res := &Result{User: user, Message: papAckMessage, Grant: v.Grant}
+	if !v.OK {
+		res.Message, res.Grant = papNakMessage, nil
+		res.Err = v.Err
+		if res.Err == nil {
+			res.Err = fmt.Errorf("PAP: peer %q rejected", user)
+		}
+	}
+	return a.answer(pp.Identifier()), res
 }
