@@ -27,6 +27,10 @@ const MaxRequest = 256
 // a client that connects and stays silent must not hold a handler forever.
 const ioTimeout = 2 * time.Second
 
+// queryTimeout bounds a Query: longer than a handler may take (pptpd's kick waits up to 8 s
+// for the sessions to end).
+const queryTimeout = 15 * time.Second
+
 // maxConns is how many connections are served at once; more wait in the listen backlog.
 const maxConns = 4
 
@@ -120,15 +124,24 @@ func Listen(path string, h Handler) (*Server, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	// Root only: the socket shows addresses and user names, and kick ends sessions. It is
+	// bound under a temporary name, made 0600, then renamed into place, so that even in a
+	// directory others can enter it is never reachable with the umask's wider mode.
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	os.Remove(tmp)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, err
 	}
-	ln.SetUnlinkOnClose(true)
-	// Root only: the socket shows addresses and user names, and kick ends sessions. The
-	// directory is 0700 too, so the moment between bind and chmod exposes nothing.
-	if err := os.Chmod(path, 0o600); err != nil {
+	ln.SetUnlinkOnClose(false) // Close removes path, the name it has then
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		ln.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
 	s := &Server{ln: ln, path: path, h: h, sem: make(chan struct{}, maxConns)}
@@ -143,6 +156,7 @@ func (s *Server) Path() string { return s.path }
 // Close stops serving, removes the socket file and waits for the connections being served.
 func (s *Server) Close() error {
 	err := s.ln.Close()
+	os.Remove(s.path)
 	s.wg.Wait()
 	return err
 }
@@ -232,7 +246,7 @@ func Query(path, request string) (json.RawMessage, error) {
 		return nil, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * ioTimeout))
+	c.SetDeadline(time.Now().Add(queryTimeout))
 	if _, err := io.WriteString(c, request+"\n"); err != nil {
 		return nil, err
 	}
