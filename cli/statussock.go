@@ -64,6 +64,7 @@ type clientReport struct {
 	RxInvalid       uint64 `json:"rx_invalid"`
 	CCPResets       uint64 `json:"ccp_reset_requests"`
 	RTTMicros       int64  `json:"gre_rtt_us"`
+	EchoRTTMicros   int64  `json:"echo_rtt_us"` // control connection; 0 until an echo was answered
 }
 
 // clientStatus is a running client's live state for its status socket: the tunnel of the
@@ -144,7 +145,7 @@ func (cs *clientStatus) report() clientReport {
 	r.TxBytes, r.TxPackets, r.RxBytes, r.RxPackets = st.TxBytes, st.TxPackets, st.RxBytes, st.RxPackets
 	r.TxDropped, r.RxLost, r.RxReordered = st.TxDropped, st.RxLost, st.RxReordered
 	r.RxDecryptErrors, r.RxInvalid, r.CCPResets = st.RxDecryptErrors, st.RxInvalid, st.CCPResets
-	r.RTTMicros = st.RTT.Microseconds()
+	r.RTTMicros, r.EchoRTTMicros = st.RTT.Microseconds(), st.EchoRTT.Microseconds()
 	return r
 }
 
@@ -170,11 +171,16 @@ func printClientReport(w io.Writer, r clientReport) {
 	fmt.Fprintf(w, "  received    %d bytes in %d packets\n", r.RxBytes, r.RxPackets)
 	fmt.Fprintf(w, "  GRE         %d lost, %d reordered, %d invalid; %d undecryptable, %d CCP resets\n",
 		r.RxLost, r.RxReordered, r.RxInvalid, r.RxDecryptErrors, r.CCPResets)
+	rtt := "GRE unknown (nothing acknowledged yet)"
 	if r.RTTMicros > 0 {
-		fmt.Fprintf(w, "  GRE RTT     %.1f ms\n", float64(r.RTTMicros)/1000)
-	} else {
-		fmt.Fprintf(w, "  GRE RTT     unknown (no acknowledged packet yet)\n")
+		rtt = fmt.Sprintf("GRE %.1f ms", float64(r.RTTMicros)/1000)
 	}
+	if r.EchoRTTMicros > 0 {
+		rtt += fmt.Sprintf(", control echo %.1f ms", float64(r.EchoRTTMicros)/1000)
+	} else {
+		rtt += ", control echo none yet (sent after --idle-wait of silence)"
+	}
+	fmt.Fprintf(w, "  RTT         %s\n", rtt)
 }
 
 // pptpStatusMain is `pptp status [IFNAME|--all] [--json]`.

@@ -67,7 +67,8 @@ func TestClientStatus(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	t.Setenv("PPTP_GO_RUNDIR", run)
 	statusFile := filepath.Join(t.TempDir(), "status.json")
-	c := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128", "--status-file", statusFile)
+	// --idle-wait 1: a control-connection echo within the test, for the echo RTT.
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--require-mppe-128", "--status-file", statusFile, "--idle-wait", "1")
 	b.waitAddr(c, "pptp0")
 	if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", pppLocal); err != nil {
 		t.Fatalf("ping: %v\n%s", err, out)
@@ -85,7 +86,7 @@ func TestClientStatus(t *testing.T) {
 	out, errOut, code := runStatus(t, pptpBin, "status", "pptp0")
 	t.Logf("pptp status pptp0:\n%s", out)
 	for _, want := range []string{"pptp0: up to " + b.ns.AddrA, "address     10.99.0.100 peer 10.99.0.1, MTU",
-		"cipher      MPPE 128-bit stateless", `auth        MS-CHAPv2 as "alice"`, "received    ", "GRE RTT"} {
+		"cipher      MPPE 128-bit stateless", `auth        MS-CHAPv2 as "alice"`, "received    ", "RTT         GRE "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pptp status lacks %q (exit %d, %s)", want, code, errOut)
 		}
@@ -139,6 +140,14 @@ func TestClientStatus(t *testing.T) {
 	first := st.Updated
 	if !nstest.WaitFor(8*time.Second, func() bool { return readStatus() == nil && st.Updated.After(first) }) {
 		t.Errorf("status file not rewritten within 8 s (updated %v)", first)
+	}
+	out, _, _ = runStatus(t, pptpBin, "status", "--json", "pptp0")
+	var rtt struct {
+		GRE  int64 `json:"gre_rtt_us"`
+		Echo int64 `json:"echo_rtt_us"`
+	}
+	if err := json.Unmarshal([]byte(out), &rtt); err != nil || rtt.GRE <= 0 || rtt.Echo <= 0 || rtt.Echo > 1e6 {
+		t.Errorf("round trips (GRE, control echo after 1 s idle): %+v, %v\n%s", rtt, err, out)
 	}
 
 	b.stop(c)
