@@ -232,6 +232,10 @@ func TestServerStatusKickMetrics(t *testing.T) {
 	if code := bad.exitCode(); code != 19 {
 		t.Errorf("wrong password: exit %d, want 19", code)
 	}
+	stranger := b.startClient("--user", "mallory", "--password", "x", "--ifname", "pptp3")
+	if code := stranger.exitCode(); code != 19 {
+		t.Errorf("unknown user: exit %d, want 19", code)
+	}
 	if out, err := nstest.Output(b.ns.B, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", "pptp0", pppLocal); err != nil {
 		t.Fatalf("ping: %v\n%s", err, out)
 	}
@@ -314,7 +318,8 @@ func TestServerStatusKickMetrics(t *testing.T) {
 		{"pptpd_sessions", "state=up", func(v float64) bool { return v == 1 }},
 		{"pptpd_session_setups_total", "", func(v float64) bool { return v == 2 }},
 		{"pptpd_auth_failures_total", "reason=bad_password", func(v float64) bool { return v == 1 }},
-		{"pptpd_auth_failures_total", "reason=unknown_user", func(v float64) bool { return v == 0 }},
+		{"pptpd_auth_failures_total", "reason=unknown_user", func(v float64) bool { return v == 1 }},
+		{"pptpd_auth_failures_total", "reason=timeout", func(v float64) bool { return v == 0 }},
 		{"pptpd_bytes_total", "direction=rx", func(v float64) bool { return v >= 3*84 }}, // alice's pings, after her session ended
 		{"pptpd_packets_total", "direction=tx", func(v float64) bool { return v >= 5 }},
 		{"pptpd_gre_lost_packets_total", "", func(v float64) bool { return v == 0 }},
