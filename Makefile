@@ -2,15 +2,28 @@
 GO        ?= go
 BIN       ?= bin
 GOFLAGS_STATIC = CGO_ENABLED=0
-LDFLAGS   = -s -w -X github.com/pptp-go/pptp/cli.Version=$(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The git tag (v1.2.3 → 1.2.3, later commits → 1.2.3+gitN.gHASH), as pptp --version and the .deb show it.
+VERSION  ?= $(shell scripts/version.sh)
+LDFLAGS   = -s -w -X github.com/pptp-go/pptp/cli.Version=$(VERSION)
+PREFIX   ?= /usr/local
+DESTDIR  ?=
 
-.PHONY: all build demo test unit bench fuzz lint clean
+.PHONY: all build demo test unit bench fuzz lint clean install deb
 
 all: build
 
 build:
 	$(GOFLAGS_STATIC) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pptp ./cmd/pptp
 	$(GOFLAGS_STATIC) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/pptpd ./cmd/pptpd
+
+# Binaries, man pages, systemd units and default configuration under $(DESTDIR)$(PREFIX)
+# (configuration in $(DESTDIR)/etc, never overwritten). For Debian, use make deb.
+install: build
+	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BIN='$(BIN)' ./scripts/install.sh
+
+# pptp-go_<version>_<arch>.deb in the current directory (dpkg-deb; see scripts/deb.sh).
+deb: build
+	BIN='$(BIN)' ./scripts/deb.sh
 
 # README command one: our server in a network namespace, our client connecting, ping and iperf3.
 demo: build
@@ -36,4 +49,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) pptp-go_*.deb

@@ -61,3 +61,14 @@ func TestPasswordPipe(t *testing.T) {
 		t.Errorf("read %q", b[:n])
 	}
 }
+
+func TestIsStatusCommand(t *testing.T) {
+	for args, want := range map[string]bool{
+		"status": true, "status pptp0": true, "status --all --json": true, "status --json pptp1": true,
+		"status --user alice": false, "status pptp0 pptp1": false, "vpn status": false, "": false,
+	} {
+		if got := isStatusCommand(strings.Fields(args)); got != want {
+			t.Errorf("isStatusCommand(%q) = %v", args, got)
+		}
+	}
+}

@@ -551,6 +551,7 @@ func PPTPUsage() string {
   pppd pty "pptp <host> --nolaunchpppd <pptp options>" ...    under pppd (pty mode)
   pptp <host> --launch-pppd [<pptp options>] [--] <pppd options>  start pppd (launch mode)
   pptp status [<ifname>|--all] [--json]                       running clients' state and counters
+  pptp setup --create <name> --server <host> --username <user> [--encrypt]  write a peers file (pptpsetup)
 
 Options may come before or after <host>; unique prefixes work (--nolaunch). The words
 after <host> are pppd options: pppd reads them in pty and launch mode, the built-in PPP

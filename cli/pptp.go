@@ -29,8 +29,11 @@ var Version = "dev"
 func PPTPMain(args []string) int {
 	defer cpuProfile("pptp")()
 	usePPPDirEnv()
-	if len(args) > 0 && args[0] == "status" {
+	if isStatusCommand(args) {
 		return pptpStatusMain(args[1:])
+	}
+	if isSetupCommand(args) {
+		return setupMain(args[1:])
 	}
 	a, err := ParsePPTPArgs(args)
 	if err != nil {

@@ -101,6 +101,10 @@ func PPTPDMain(args []string) int {
 		return 1
 	}
 	log.Logf("listening on %s (connections %d)", ln.Addr(), cfg.Connections)
+	// Type=notify: systemd starts dependent units only once we accept calls.
+	if err := sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=listening on %s", os.Getpid(), ln.Addr())); err != nil {
+		log.Warnf("sd_notify: %v", err)
+	}
 	defer serveServerStatus(log, srv)()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -129,13 +133,17 @@ func PPTPDMain(args []string) int {
 					continue
 				}
 				log.Logf("SIGHUP: reading %s again (pptpd.conf and the options file take effect on restart)", secrets.path)
+				sdNotify("RELOADING=1")
 				secrets.refresh(true)
+				sdNotify("READY=1")
 				continue
 			}
 			log.Logf("status: %d connections, %d goroutines", srv.Active(), runtime.NumGoroutine())
 		}
 	}()
-	if err := srv.Serve(ctx, ln); err != nil {
+	err = srv.Serve(ctx, ln)
+	sdNotify("STOPPING=1")
+	if err != nil {
 		log.Logf("%v", err)
 		return 1
 	}
@@ -226,6 +234,8 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		if cfg.Stack, err = egressStack(conf, log); err != nil {
 			return nil, "", "", nil, nil, err
 		}
+		// ip-up and ip-down configure an interface, and a netstack session has none.
+		cfg.LinkScripts = nil
 	} else if conf.EgressProxy != "" || conf.EgressDeny != nil || conf.EgressFlows != 0 || conf.EgressDNS != nil {
 		log.Warnf("%s: the egress-* keywords apply only with \"egress netstack\"", conf.Path)
 	}

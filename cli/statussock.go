@@ -183,6 +183,25 @@ func printClientReport(w io.Writer, r clientReport) {
 	fmt.Fprintf(w, "  RTT         %s\n", rtt)
 }
 
+// isStatusCommand tells `pptp status [IFNAME|--all] [--json]` from a server named "status":
+// any other option or a second word makes it a server.
+func isStatusCommand(args []string) bool {
+	if len(args) == 0 || args[0] != "status" {
+		return false
+	}
+	words := 0
+	for _, a := range args[1:] {
+		switch {
+		case a == "--all" || a == "--json" || a == "-h" || a == "--help":
+		case strings.HasPrefix(a, "-"):
+			return false
+		default:
+			words++
+		}
+	}
+	return words <= 1
+}
+
 // pptpStatusMain is `pptp status [IFNAME|--all] [--json]`.
 func pptpStatusMain(args []string) int {
 	var names []string

@@ -19,6 +19,15 @@ command -v ping >/dev/null || missing+=(iputils-ping)
 command -v iperf3 >/dev/null || missing+=(iperf3)
 command -v curl >/dev/null || missing+=(curl)
 command -v nft >/dev/null || missing+=(nftables) # the GRE fast path must step aside for a firewall
+# pptp setup is byte-compared with pptp-linux's pptpsetup; the .deb test (internal/e2e
+# TestDebPackage) checks the package with lintian, the units with systemd-analyze and
+# NetworkManager-pptp's dependency with dpkg-checkbuilddeps.
+command -v pptpsetup >/dev/null || missing+=(pptp-linux)
+command -v lintian >/dev/null || missing+=(lintian)
+command -v dpkg-checkbuilddeps >/dev/null || missing+=(dpkg-dev)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v nsenter >/dev/null || missing+=(util-linux)
+command -v systemd-nspawn >/dev/null || missing+=(systemd-container) # boots the package's root under systemd
 command -v freeradius >/dev/null || missing+=(freeradius)        # the RADIUS tests run the real FreeRADIUS 3.2
 command -v radclient >/dev/null || missing+=(freeradius-utils) # radclient sends their Disconnect-Requests
 command -v danted >/dev/null || missing+=(dante-server) # upstream SOCKS5 proxy for pptpd's netstack egress
