@@ -3,49 +3,43 @@
 package cli
 
 import (
-	"context"
 	"errors"
-	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/session"
 )
 
-// serverMetrics is pptpd's Prometheus collector: it reads the server's session table at
-// each scrape, plus the authentication failures counted as sessions end.
-type serverMetrics struct {
-	srv *session.Server
-
-	mu       sync.Mutex
-	authFail map[string]uint64 // by reason
-
-	sessions, setUps, authFails, bytes, packets, lost, reordered *prometheus.Desc
+// MetricsSnapshot is what pptpd's metrics show, read at each scrape.
+type MetricsSnapshot struct {
+	SessionsUp, SessionsStarting int
+	SetUps                       uint64            // sessions whose PPP came up
+	AuthFailures                 map[string]uint64 // by reason: every one of AuthFailureReasons
+	Totals                       session.Counters  // every session's, ended or live
 }
 
-// authReasons are the reasons of pptpd_auth_failures_total, each present from the start so a
-// rate() sees the first failure.
-var authReasons = []string{"bad_password", "unknown_user", "timeout", "other"}
+// AuthFailureReasons are the reasons of MetricsSnapshot.AuthFailures, present from the start
+// so that a rate() sees the first failure.
+var AuthFailureReasons = []string{"bad_password", "unknown_user", "timeout", "other"}
 
-// newServerMetrics makes the collector; srv is set before it is served.
+// MetricsExporter serves pptpd.conf's "metrics" address; internal/promexp sets it when
+// cmd/pptpd imports it, so the Prometheus library is linked into pptpd only, not into pptp.
+var MetricsExporter func(addr netip.AddrPort, snapshot func() MetricsSnapshot, logf func(string, ...any)) (stop func(), err error)
+
+// serverMetrics counts the authentication failures of ended sessions and reads the rest
+// from the server's session table.
+type serverMetrics struct {
+	srv *session.Server // set once the server exists, before serving
+
+	mu       sync.Mutex
+	authFail map[string]uint64
+}
+
 func newServerMetrics() *serverMetrics {
-	m := &serverMetrics{authFail: map[string]uint64{}}
-	m.sessions = prometheus.NewDesc("pptpd_sessions", "Sessions now, by state (starting: PPP not up yet).", []string{"state"}, nil)
-	m.setUps = prometheus.NewDesc("pptpd_session_setups_total", "Sessions whose PPP link came up.", nil, nil)
-	m.authFails = prometheus.NewDesc("pptpd_auth_failures_total", "Clients that failed authentication, by reason.", []string{"reason"}, nil)
-	m.bytes = prometheus.NewDesc("pptpd_bytes_total", "IP bytes through the tunnels (tx: to the clients).", []string{"direction"}, nil)
-	m.packets = prometheus.NewDesc("pptpd_packets_total", "IP packets through the tunnels (tx: to the clients).", []string{"direction"}, nil)
-	m.lost = prometheus.NewDesc("pptpd_gre_lost_packets_total", "GRE packets from clients that never arrived (sequence gaps).", nil, nil)
-	m.reordered = prometheus.NewDesc("pptpd_gre_reordered_packets_total", "GRE packets from clients that arrived out of order and were held.", nil, nil)
-	return m
+	return &serverMetrics{authFail: map[string]uint64{}}
 }
 
 // authFailureReason names why a session's authentication failed ("" if it did not).
@@ -75,54 +69,21 @@ func (m *serverMetrics) sessionDown(_ string, err error) {
 	}
 }
 
-func (m *serverMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.sessions, m.setUps, m.authFails, m.bytes, m.packets, m.lost, m.reordered} {
-		ch <- d
-	}
-}
-
-func (m *serverMetrics) Collect(ch chan<- prometheus.Metric) {
-	up, starting := 0, 0
+func (m *serverMetrics) snapshot() MetricsSnapshot {
+	var s MetricsSnapshot
 	for _, i := range m.srv.Sessions() {
 		if i.Up {
-			up++
+			s.SessionsUp++
 		} else {
-			starting++
+			s.SessionsStarting++
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(m.sessions, prometheus.GaugeValue, float64(up), "up")
-	ch <- prometheus.MustNewConstMetric(m.sessions, prometheus.GaugeValue, float64(starting), "starting")
-	c, setUps := m.srv.Totals()
-	ch <- prometheus.MustNewConstMetric(m.setUps, prometheus.CounterValue, float64(setUps))
+	s.Totals, s.SetUps = m.srv.Totals()
+	s.AuthFailures = make(map[string]uint64, len(AuthFailureReasons))
 	m.mu.Lock()
-	for _, r := range authReasons {
-		ch <- prometheus.MustNewConstMetric(m.authFails, prometheus.CounterValue, float64(m.authFail[r]), r)
+	for _, r := range AuthFailureReasons {
+		s.AuthFailures[r] = m.authFail[r]
 	}
 	m.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(c.TxBytes), "tx")
-	ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(c.RxBytes), "rx")
-	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(c.TxPackets), "tx")
-	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(c.RxPackets), "rx")
-	ch <- prometheus.MustNewConstMetric(m.lost, prometheus.CounterValue, float64(c.RxLost))
-	ch <- prometheus.MustNewConstMetric(m.reordered, prometheus.CounterValue, float64(c.RxReordered))
-}
-
-// serveMetrics listens on addr and serves m at /metrics; the returned func stops it.
-func serveMetrics(log *logger, addr netip.AddrPort, m *serverMetrics) (func(), error) {
-	ln, err := net.Listen("tcp", addr.String())
-	if err != nil {
-		return nil, err
-	}
-	reg := prometheus.NewRegistry() // ours only: no global state, no process metrics
-	reg.MustRegister(m)
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	log.Logf("metrics: Prometheus exposition on http://%s/metrics", ln.Addr())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-	}, nil
+	return s
 }

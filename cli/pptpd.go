@@ -88,7 +88,11 @@ func PPTPDMain(args []string) int {
 	}
 	if metrics != nil {
 		metrics.srv = srv
-		stopMetrics, err := serveMetrics(log, a.metrics, metrics)
+		if MetricsExporter == nil {
+			log.Logf("metrics %s: this pptpd binary was built without the metrics exporter (internal/promexp)", a.metrics)
+			return 1
+		}
+		stopMetrics, err := MetricsExporter(a.metrics, metrics.snapshot, log.Logf)
 		if err != nil {
 			log.Logf("metrics %s: %v", a.metrics, err)
 			return 1
