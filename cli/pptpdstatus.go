@@ -201,7 +201,11 @@ func printSessions(w io.Writer, list []sessionReport) {
 			byteCount(r.TxBytes), byteCount(r.RxBytes), r.RxLost, up)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d sessions\n", len(list))
+	if len(list) == 1 {
+		fmt.Fprintln(w, "1 session")
+	} else {
+		fmt.Fprintf(w, "%d sessions\n", len(list))
+	}
 }
 
 func byteCount(n uint64) string {

@@ -304,7 +304,7 @@ func TestServerStatusKickMetrics(t *testing.T) {
 		t.Errorf("user1's link broke when alice was kicked: %v\n%s", err, out)
 	}
 	out, _, _ = runStatus(t, pptpdBin, "status")
-	if strings.Contains(out, "alice") || !strings.Contains(out, "user1") || !strings.Contains(out, "1 sessions") {
+	if strings.Contains(out, "alice") || !strings.Contains(out, "user1") || !strings.Contains(out, "1 session\n") {
 		t.Errorf("after kicking alice:\n%s", out)
 	}
 
