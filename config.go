@@ -211,6 +211,7 @@ type Stats struct {
 	RxDecryptErrors                        uint64        // MPPE packets that failed to decrypt
 	RxUnencrypted                          uint64        // cleartext packets on an MPPE link: dropped
 	RxBadIP                                uint64        // decrypted to a bad IPv4 header: dropped
+	RxMPPESanity                           uint64        // MPPE packets past the sanity limit (a hostile or broken peer)
 	RxLost                                 uint64        // GRE sequence numbers that never arrived
 	RxReordered                            uint64        // packets that arrived out of order and were held
 	RxInvalid                              uint64        // GRE packets that failed validation

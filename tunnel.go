@@ -268,6 +268,7 @@ func (t *Tunnel) Stats() Stats {
 		RxDecryptErrors: ds.RxDecryptErrors.Load(),
 		RxUnencrypted:   ds.RxUnencrypted.Load(),
 		RxBadIP:         ds.RxBadIP.Load(),
+		RxMPPESanity:    ds.RxSanity.Load(),
 		RxLost:          gs.RxLost.Load(),
 		RxReordered:     gs.RxBuffered.Load(),
 		RxInvalid:       gs.RxInvalid.Load(),

@@ -144,6 +144,11 @@ func (s *sess) Up(p ppp.LinkParams) {
 	if s.reply == nil || s.up {
 		return
 	}
+	if c, ok := s.call.(*session.Call); ok {
+		// The server makes the interface at authentication, after Hooks: take its name
+		// now (Framed-Route, radattr, log lines).
+		s.nas.ifname = c.IfName
+	}
 	s.up, s.params, s.start, s.lastAct = true, p, time.Now(), time.Now()
 	s.r.mu.Lock()
 	s.r.sessions[s.nas.sessID] = s

@@ -17,6 +17,7 @@ import (
 	"github.com/pptp-go/pptp/mschap"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/proxy"
 	"github.com/pptp-go/pptp/session"
 )
 
@@ -52,6 +53,7 @@ type clientSettings struct {
 	statusFile  string
 	socksAddr   string
 	httpAddr    string
+	proxyAuth   proxy.Auth
 	mppeKeyWarn bool
 	noHostRoute bool
 }
@@ -86,9 +88,9 @@ func classify(err error) int {
 
 // runClient is the built-in mode: our PPP engine and a TUN device.
 func runClient(ctx context.Context, log *logger, s *clientSettings) int {
-	proxy := s.socksAddr != "" || s.httpAddr != ""
-	if os.Geteuid() != 0 && !hasCaps(proxy) {
-		if proxy {
+	proxyMode := s.socksAddr != "" || s.httpAddr != ""
+	if os.Geteuid() != 0 && !hasCaps(proxyMode) {
+		if proxyMode {
 			log.Logf("proxy mode needs root or CAP_NET_RAW (raw GRE socket)")
 		} else {
 			log.Logf("the built-in mode needs root or CAP_NET_ADMIN (TUN device, routes) and CAP_NET_RAW (GRE)")
@@ -163,11 +165,11 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 
 // clientOnce places one call and runs it until it ends; up reports whether the link came up.
 func clientOnce(ctx context.Context, log *logger, s *clientSettings, cs *clientStatus) (bool, error) {
-	proxy := s.socksAddr != "" || s.httpAddr != ""
+	proxyMode := s.socksAddr != "" || s.httpAddr != ""
 	var lns proxyListeners
-	if proxy {
+	if proxyMode {
 		var err error
-		if lns, err = listenProxies(s); err != nil {
+		if lns, err = listenProxies(log, s); err != nil {
 			return false, &exitError{exitOptions, err}
 		}
 		defer lns.close()
@@ -186,7 +188,7 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings, cs *clientS
 		err    error
 		ifname = "netstack"
 	)
-	if proxy {
+	if proxyMode {
 		t, err = pptp.Dial(ctx, cfg)
 	} else {
 		scripts := newLinkScripts(log, false, s.ipparam)
@@ -214,8 +216,8 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings, cs *clientS
 		return false, err
 	}
 	stopProxies := func() {}
-	if proxy {
-		stopProxies = startProxies(log, lns, t)
+	if proxyMode {
+		stopProxies = startProxies(log, lns, t, s.proxyAuth)
 	} else {
 		ifname = t.Params().Interface
 	}

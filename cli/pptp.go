@@ -7,7 +7,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/pppconf"
+	"github.com/pptp-go/pptp/proxy"
 	"github.com/pptp-go/pptp/session"
 )
 
@@ -186,10 +186,8 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	}
 	e.User, e.Password = user, password
 	if len(o.SetMPPEKey) > 0 {
+		// Applied by EngineConfig (ppp.Config.StartKeys); never logged, even with --debug.
 		s.mppeKeyWarn = true
-		if s.debug {
-			log.Warnf("--set-mppe-key in use (shown because you asked with --debug): %s", hex.EncodeToString(o.SetMPPEKey))
-		}
 	}
 	s.engine = e
 	s.netif = netif.Config{Routes: o.Routes, DefaultRoute: o.DefaultRoute}
@@ -198,6 +196,19 @@ func builtinSettings(a *PPTPArgs, log *logger) (*clientSettings, error) {
 	if s.socksAddr != "" || s.httpAddr != "" {
 		// The proxies resolve names through the tunnel, so they need the server's DNS.
 		s.engine.UsePeerDNS = true
+	}
+	if o.ProxyUser != "" || o.ProxyPasswordFile != "" {
+		if o.ProxyUser == "" || o.ProxyPasswordFile == "" {
+			return nil, errors.New("--proxy-user and --proxy-password-file go together")
+		}
+		pw, warn, err := pppconf.ReadPasswordFile(o.ProxyPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("--proxy-password-file: %w", err)
+		}
+		if warn != "" {
+			log.Warnf("%s", warn)
+		}
+		s.proxyAuth = proxy.Auth{User: o.ProxyUser, Password: pw}
 	}
 	return s, nil
 }

@@ -210,6 +210,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		return nil, "", "", nil, nil, err
 	}
 	e.Debug = e.Debug || conf.Debug // -d, or "debug" in pptpd.conf or the options file
+	e.AuthTimeout = conf.AuthTimeout
 	cfg = &session.ServerConfig{
 		Control: control.ServerConfig{
 			HostName:     "local",
@@ -232,7 +233,14 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 			sc := newLinkScripts(log, true, ipparam)
 			return sc.up, sc.down
 		},
-		Logf: log.Logf,
+		Limits: session.Limits{
+			HalfOpen:  conf.HalfOpen,
+			Calls:     conf.CallsPerSource,
+			FailDelay: conf.FailDelay,
+		},
+		RoutedSubnets: conf.RoutedSubnets,
+		PermitAddress: secrets.PermitAddress(e.Name),
+		Logf:          log.Logf,
 	}
 	if conf.Egress == "netstack" {
 		if cfg.Stack, err = egressStack(conf, log); err != nil {
@@ -249,6 +257,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	}
 	if rad != nil {
 		cfg.Hooks = rad.Hooks // chap-secrets is not consulted, as with pppd's plugin
+		cfg.PermitAddress = nil
 	}
 	return cfg, listen, conf.PidFile, secrets, rad, nil
 }

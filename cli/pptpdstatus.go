@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ func pptpdSocketPath() string { return filepath.Join(runDir(), "pptpd.sock") }
 
 // sessionReport is one line of `pptpd status`.
 type sessionReport struct {
-	Interface   string    `json:"interface"`
+	Interface   string    `json:"interface,omitempty"` // none before authentication
 	State       string    `json:"state"` // "up", or "starting" before PPP is up
 	User        string    `json:"user,omitempty"`
 	Client      string    `json:"client"`            // the control connection's source
@@ -91,8 +92,8 @@ func kick(log *logger, srv *session.Server, target string) (any, error) {
 	var rep kickReply
 	for _, i := range srv.Sessions() {
 		if isAddr && (i.Up && i.Peer == addr || i.Client == addr) || !isAddr && i.Up && i.User == target {
-			if srv.Kick(i.IfName) {
-				log.Logf("%s: kicked (pptpd kick %s): client %s user %q", i.IfName, target, i.Client, i.User)
+			if srv.Kick(i.CallID) {
+				log.Logf("%s: kicked (pptpd kick %s): client %s user %q", cmp.Or(i.IfName, "call "+fmt.Sprint(i.CallID)), target, i.Client, i.User)
 				rep.Kicked = append(rep.Kicked, reportSession(i))
 			}
 		}
@@ -109,7 +110,7 @@ func kick(log *logger, srv *session.Server, target string) (any, error) {
 		rep.Ended = true
 		for _, i := range srv.Sessions() {
 			for _, k := range rep.Kicked {
-				if i.IfName == k.Interface && i.CallID == k.CallID {
+				if i.CallID == k.CallID {
 					rep.Ended = false
 				}
 			}
@@ -173,7 +174,7 @@ func pptpdStatusMain(verb string, args []string) int {
 			return 1
 		}
 		for _, k := range rep.Kicked {
-			fmt.Printf("kicked %s: user %q, client %s, address %s\n", k.Interface, k.User, k.Client, k.Address)
+			fmt.Printf("kicked %s: user %q, client %s, address %s\n", cmp.Or(k.Interface, "a call not logged in"), k.User, k.Client, cmp.Or(k.Address, "-"))
 		}
 		if !rep.Ended {
 			fmt.Printf("(still ending after %v: the client has not answered)\n", kickWait)
@@ -197,7 +198,7 @@ func printSessions(w io.Writer, list []sessionReport) {
 		if r.State != "up" {
 			user, addr, cipher, up = "-", "-", "-", r.State
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Interface, user, r.Client, addr, cipher,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cmp.Or(r.Interface, "-"), user, r.Client, addr, cipher,
 			byteCount(r.TxBytes), byteCount(r.RxBytes), r.RxLost, up)
 	}
 	tw.Flush()

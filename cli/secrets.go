@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -46,9 +47,14 @@ func (l *liveSecrets) reload() error {
 	if s.Warning != "" {
 		l.log.Warnf("%s", s.Warning)
 	}
+	for _, w := range s.FileWarnings {
+		l.log.Warnf("%s", w)
+	}
 	for _, e := range s.Entries {
-		if len(e.IPs) > 0 && !(len(e.IPs) == 1 && (e.IPs[0] == "*" || e.IPs[0] == "-")) {
-			l.log.Warnf("%s:%d: the address column (%s) is not applied: clients get addresses from remoteip", l.path, e.Line, strings.Join(e.IPs, " "))
+		for _, w := range e.IPs {
+			if w = strings.TrimPrefix(w, "!"); w != "*" && w != "-" && !isAddrOrPrefix(w) {
+				l.log.Warnf("%s:%d: address %q is neither an IPv4 address nor a prefix: it permits nothing", l.path, e.Line, w)
+			}
 		}
 	}
 	l.s, l.mtime, l.size, l.lastErr = s, fi.ModTime(), fi.Size(), ""
@@ -73,6 +79,25 @@ func (l *liveSecrets) refresh(force bool) {
 		return
 	}
 	l.log.Logf("%s read again: %d entries", l.path, len(l.s.Entries))
+}
+
+func isAddrOrPrefix(w string) bool {
+	if _, err := netip.ParseAddr(w); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(w)
+	return err == nil
+}
+
+// PermitAddress applies the address column of user's entry for our name server, as pppd
+// does: the server assigns only a pool address the column permits.
+func (l *liveSecrets) PermitAddress(server string) func(user string, a netip.Addr) bool {
+	return func(user string, a netip.Addr) bool {
+		l.mu.Lock()
+		e, ok := l.s.Lookup(user, server)
+		l.mu.Unlock()
+		return !ok || e.Permits(a)
+	}
 }
 
 // ForServer is the PPP engine's secret lookup for our name server. A user whose address

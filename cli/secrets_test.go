@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/syslog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,8 @@ import (
 
 // pptpd reads chap-secrets again when it changes: a removed user is refused and an added
 // one accepted on the next connection; a broken file keeps the last good secrets; a user
-// whose address column is "-" is refused; other address columns are warned about.
+// whose address column is "-" is refused; other address columns decide which pool
+// addresses the user may get, and words that are not addresses are warned about.
 func TestLiveSecrets(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "chap-secrets")
@@ -34,7 +36,7 @@ func TestLiveSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("alice pptpd apw *\ncarol pptpd cpw -\ndave pptpd dpw 10.0.0.9\n")
+	write("alice pptpd apw *\ncarol pptpd cpw -\ndave pptpd dpw 10.0.0.9\nfrank pptpd fpw !10.0.0.3 10.0.0.0/29 bogus\n")
 	l, err := newLiveSecrets(path, log)
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +51,18 @@ func TestLiveSecrets(t *testing.T) {
 	check("alice", "apw", true)
 	check("carol", "", false)
 	check("dave", "dpw", true)
-	if !strings.Contains(out.String(), "chap-secrets:3: the address column (10.0.0.9) is not applied") {
-		t.Errorf("no warning for dave's address:\n%s", out.String())
+	if !strings.Contains(out.String(), `chap-secrets:4: address "bogus" is neither`) || strings.Contains(out.String(), "chap-secrets:3") {
+		t.Errorf("warnings:\n%s", out.String())
+	}
+	permit := l.PermitAddress("pptpd")
+	for _, tc := range []struct {
+		user, addr string
+		want       bool
+	}{{"alice", "10.0.0.5", true}, {"dave", "10.0.0.9", true}, {"dave", "10.0.0.8", false},
+		{"frank", "10.0.0.2", true}, {"frank", "10.0.0.3", false}, {"frank", "10.0.0.9", false}} {
+		if got := permit(tc.user, netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("%s may get %s: %v, want %v", tc.user, tc.addr, got, tc.want)
+		}
 	}
 
 	write("erin pptpd epw *\n")

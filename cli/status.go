@@ -47,7 +47,7 @@ func writeStatus(path string, t *pptp.Tunnel) error {
 			"tx_packets": int64(ds.TxPackets.Load()), "tx_bytes": int64(ds.TxBytes.Load()),
 			"rx_packets": int64(ds.RxPackets.Load()), "rx_bytes": int64(ds.RxBytes.Load()),
 			"tx_dropped": int64(ds.TxDropped.Load()), "rx_decrypt_errors": int64(ds.RxDecryptErrors.Load()),
-			"rx_bad_ip": int64(ds.RxBadIP.Load()), "ccp_reset_requests": int64(t.Stats().CCPResets),
+			"rx_bad_ip": int64(ds.RxBadIP.Load()), "rx_mppe_sanity": int64(ds.RxSanity.Load()), "ccp_reset_requests": int64(t.Stats().CCPResets),
 		}
 		if p := t.Params(); p.Local.IsValid() {
 			ls := &linkStatus{Local: p.Local.String(), Peer: p.Peer.String(), MTU: p.MTU, Encryption: p.Encryption}

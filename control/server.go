@@ -23,7 +23,11 @@ type ServerConfig struct {
 	// OCRP result 4 (Busy) if errors.Is(err, ErrBusy), else 7 (Not Accepted). req is only
 	// valid during the call. nil accepts every call with a random Call ID.
 	NewCall func(peerCallID uint16, req OCRQ) (localCallID uint16, err error)
-	Logf    func(format string, args ...any)
+	// Window, when set, is called after NewCall accepted the call and gives the OCRP's
+	// window in place of RecvWindow (the call's GRE socket, which decides it, may only
+	// exist from NewCall on).
+	Window func() uint16
+	Logf   func(format string, args ...any)
 }
 
 func (cfg *ServerConfig) setDefaults() {
@@ -140,13 +144,17 @@ func (c *Call) serverSetup(ctx context.Context, cfg *ServerConfig) error {
 		return fmt.Errorf("call refused: %w", err)
 	}
 	c.localID = id
+	window := cfg.RecvWindow
+	if cfg.Window != nil {
+		window = cfg.Window()
+	}
 	m2 := OCRP(c.wbuf[:OCRPLen])
 	m2.Init()
 	m2.SetCallID(c.localID)
 	m2.SetPeerCallID(c.peerID)
 	m2.SetResultCode(OCRPConnected)
 	m2.SetConnectSpeed(c.speed)
-	m2.SetRecvWindow(cfg.RecvWindow)
+	m2.SetRecvWindow(window)
 	if err := c.send(m2); err != nil {
 		return err
 	}

@@ -36,6 +36,8 @@ type LinkOptions struct {
 	// PacketSize is LinkConfig.PacketSize; large buffers let the TUN coalesce received
 	// TCP segments (GRO) into one write. 0 = DefaultPacketSize.
 	PacketSize int
+	// DeferPacketSize is LinkConfig.DeferPacketSize.
+	DeferPacketSize bool
 	// SendWindow is how many packets are sent ahead of the peer's acknowledgment:
 	// 0 = the peer's Packet Recv. Window Size, negative = no limit (as pptp-linux).
 	SendWindow int
@@ -55,15 +57,16 @@ func (o LinkOptions) LinkConfig(local, peer, peerWindow uint16, logf func(string
 		w = int(peerWindow)
 	}
 	return LinkConfig{
-		LocalCallID: local,
-		PeerCallID:  peer,
-		Reorder:     o.Reorder,
-		Logf:        logf,
-		LogLevel:    o.LogLevel,
-		PacketSize:  o.PacketSize,
-		SendWindow:  w,
-		TestType:    o.TestType,
-		TestRate:    o.TestRate,
+		LocalCallID:     local,
+		PeerCallID:      peer,
+		Reorder:         o.Reorder,
+		Logf:            logf,
+		LogLevel:        o.LogLevel,
+		PacketSize:      o.PacketSize,
+		SendWindow:      w,
+		DeferPacketSize: o.DeferPacketSize,
+		TestType:        o.TestType,
+		TestRate:        o.TestRate,
 	}
 }
 
@@ -79,6 +82,9 @@ type LinkConfig struct {
 	// at least and by default DefaultPacketSize. Longer packets count as
 	// truncated.
 	PacketSize int
+	// DeferPacketSize: receive into DefaultPacketSize buffers until Grow, then into
+	// PacketSize ones (a server grows a call's buffers only once its client logged in).
+	DeferPacketSize bool
 	// ReadBatch is the number of packets per receive system call,
 	// default DefaultReadBatch, at most MaxBatch.
 	ReadBatch int
@@ -137,8 +143,15 @@ type Link struct {
 		peerAck    uint32 // highest sequence number the peer acknowledged
 		peerAckOK  bool
 	}
-	ackCh     chan struct{} // the peer's ack advanced (send window)
-	waitMu    sync.Mutex    // one waiter for the window at a time: it owns waitTimer
+	ackCh chan struct{} // the peer's ack advanced (send window)
+	// sentSeq is the last sequence number sent (tx.seq), for the receive side to tell a
+	// genuine ack from one of something never sent.
+	sentSeq atomic.Uint32
+	// grow is Grow's request; growDue (Receive's) says the pool is still small.
+	grow      atomic.Bool
+	growDue   bool
+	poolBytes atomic.Int64
+	waitMu    sync.Mutex // one waiter for the window at a time: it owns waitTimer
 	waitTimer *time.Timer
 
 	// Receive side, owned by the Receive goroutine.
@@ -208,12 +221,16 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	if !cfg.Reorder.NoBuffer {
 		n += cfg.Reorder.Window
 	}
-	mem := make([]byte, n*cfg.PacketSize)
 	rx := &l.rx
 	rx.pool = make([][]byte, n)
 	rx.free = make([]int32, n)
-	for i := range rx.pool {
-		rx.pool[i] = mem[i*cfg.PacketSize : (i+1)*cfg.PacketSize : (i+1)*cfg.PacketSize]
+	size := cfg.PacketSize
+	if cfg.DeferPacketSize {
+		size = DefaultPacketSize
+		l.growDue = size < cfg.PacketSize
+	}
+	l.allocPool(size)
+	for i := range rx.free {
 		rx.free[i] = int32(n - 1 - i)
 	}
 	rx.bufs = make([][]byte, cfg.ReadBatch)
@@ -224,6 +241,32 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 	rx.outIdx = make([]int32, 0, n)
 	rx.reorder = NewReorder(cfg.Reorder, &l.stats, l.onDeliver)
 	return l
+}
+
+// allocPool gives every pool slot a buffer of size bytes, from one allocation.
+// Precondition: no buffer is in use (all free).
+func (l *Link) allocPool(size int) {
+	rx := &l.rx
+	mem := make([]byte, len(rx.pool)*size)
+	for i := range rx.pool {
+		rx.pool[i] = mem[i*size : (i+1)*size : (i+1)*size]
+	}
+	l.poolBytes.Store(int64(len(mem)))
+}
+
+// Grow switches a DeferPacketSize Link to PacketSize buffers: at once if Receive is not
+// running, else as soon as it holds no packet. Safe for concurrent use; no-op otherwise.
+func (l *Link) Grow() { l.grow.Store(true) }
+
+// PoolBytes is the size of the receive buffers now.
+func (l *Link) PoolBytes() int64 { return l.poolBytes.Load() }
+
+// maybeGrow is Receive's: the switch Grow asked for, when every buffer is free.
+func (l *Link) maybeGrow() {
+	if l.growDue && l.grow.Load() && len(l.rx.free) == len(l.rx.pool) {
+		l.growDue = false
+		l.allocPool(l.cfg.PacketSize)
+	}
 }
 
 // queuedPacketBytes is what one full-size packet waiting on a socket counts against its
@@ -284,6 +327,7 @@ func (l *Link) Write(bufs [][]byte, offset int) (int, error) {
 			l.waitWindowLocked()
 		}
 		tx.seq++
+		l.sentSeq.Store(tx.seq)
 		f := Fields{CallID: l.cfg.PeerCallID, PayloadLen: uint16(len(frame)), Seq: tx.seq, HasSeq: true}
 		if tx.ackValid && (!tx.ackSentOK || tx.ackPending != tx.ackSent) {
 			f.Ack, f.HasAck = tx.ackPending, true
@@ -435,6 +479,7 @@ func (l *Link) Close() error {
 func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 	rx := &l.rx
 	for {
+		l.maybeGrow()
 		k := min(len(rx.bufs), len(rx.free))
 		for i := range k {
 			idx := rx.free[len(rx.free)-1]
@@ -528,7 +573,11 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 	}
 	if h.HasAck() {
 		l.stats.RxAcks.Add(1)
-		if a := h.Ack(); !rx.ackNew || SeqAfter(a, rx.ackMax) {
+		// Serial arithmetic (RFC 1982); an ack beyond what we sent is forged or broken,
+		// and taken it would keep the send window full for good.
+		if a := h.Ack(); SeqAfter(a, l.sentSeq.Load()) {
+			l.stats.RxBadAcks.Add(1)
+		} else if !rx.ackNew || SeqAfter(a, rx.ackMax) {
 			rx.ackMax, rx.ackNew = a, true
 		}
 	}
@@ -539,7 +588,8 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 	off := ihl + len(h)
 	expect, started := rx.reorder.Last()
 	expect++
-	switch rx.reorder.Push(seq, rxItem{idx: idx, off: int32(off), end: int32(off + len(payload))}, now) {
+	v := rx.reorder.Push(seq, rxItem{idx: idx, off: int32(off), end: int32(off + len(payload))}, now)
+	switch v {
 	case Delivered:
 		keep = true // in the out list now
 		if l.cfg.LogLevel >= 2 {
@@ -553,6 +603,18 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		if l.cfg.LogLevel >= 1 {
 			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)
 		}
+	case Duplicate, OverWindow:
+		if isControlFrame(payload) {
+			// Echoes, Terminate, NCP and authentication packets are never lost to
+			// sequence logic: after an injected far-ahead packet every genuine one looks
+			// old, and losing LCP would end the link. PPP copes with their order.
+			rx.outBufs = append(rx.outBufs, rx.pool[idx][:off+len(payload)])
+			rx.outOffs = append(rx.outOffs, off)
+			rx.outIdx = append(rx.outIdx, idx)
+			return true
+		}
+	}
+	switch v {
 	case Duplicate:
 		if l.cfg.LogLevel >= 1 && started {
 			l.log.printf("discarding duplicate or old packet %d (expecting %d)", seq, expect)
@@ -563,6 +625,15 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		}
 	}
 	return keep
+}
+
+// isControlFrame reports whether PPP frame p (FF 03 optional) carries a control protocol:
+// LCP, an NCP, PAP or CHAP (protocol numbers 0x8000 and up, never compressed).
+func isControlFrame(p []byte) bool {
+	if len(p) >= 2 && p[0] == 0xFF && p[1] == 0x03 {
+		p = p[2:]
+	}
+	return len(p) >= 2 && p[0]&0x80 != 0 && p[1]&1 == 1
 }
 
 // onDeliver is the reorder buffer's deliver callback.

@@ -56,7 +56,14 @@ type Mux struct {
 	touched []*rxQueue
 
 	Dropped atomic.Uint64 // packets for no registered call (or from the wrong address)
+	// Oversize counts packets longer than muxMaxPacket, dropped before any call sees them.
+	Oversize atomic.Uint64
 }
+
+// muxMaxPacket is the longest packet the Mux passes to a call: an IPv4 header, GRE and a
+// PPP frame of any MRU a PPTP peer negotiates (≤ 1500 here, and pptp-linux's) fit with
+// room to spare. Longer ones are an attacker's: queued, each would cost a buffer its size.
+const muxMaxPacket = 4096
 
 // muxPacketSize is the Mux's read buffer per packet: any IPv4 packet fits, and the kernel
 // touches only the pages a packet fills.
@@ -299,7 +306,11 @@ func (m *Mux) readLoop() {
 // dispatch hands the n packets just read to their calls' queues and wakes those calls.
 func (m *Mux) dispatch(n int) {
 	for i := range n {
-		pkt := m.bufs[i][:min(int(m.r.msgs[i].n), muxPacketSize)]
+		if int(m.r.msgs[i].n) > muxMaxPacket {
+			m.Oversize.Add(1)
+			continue
+		}
+		pkt := m.bufs[i][:m.r.msgs[i].n]
 		id, src, ok := DemuxKey(pkt)
 		q := m.calls[id].Load()
 		if !ok || q == nil || src != q.peer {
@@ -402,6 +413,10 @@ func (q *rxQueue) push(pkt []byte) bool {
 		b = q.spare.get()
 	}
 	if cap(b) < len(pkt) {
+		if b != nil {
+			q.free = append(q.free, b)
+		}
+		// A buffer of its own size for a packet beyond the usual: read does not keep it.
 		b = make([]byte, max(len(pkt), DefaultPacketSize))
 	}
 	b = b[:len(pkt)]
@@ -458,7 +473,10 @@ func (q *rxQueue) read(bufs [][]byte, sizes []int) (int, error) {
 				b := q.ring[j]
 				q.ring[j] = nil
 				sizes[i] = copy(bufs[i], b)
-				if len(q.free) < queueKeep || q.spare == nil {
+				if cap(b) != DefaultPacketSize {
+					// Only MTU-sized buffers are recycled: one burst of big packets
+					// must not leave big buffers behind.
+				} else if len(q.free) < queueKeep || q.spare == nil {
 					q.free = append(q.free, b[:cap(b)])
 				} else {
 					q.spare.put(b[:cap(b)])

@@ -21,6 +21,7 @@ type Stats struct {
 	RxTruncated   atomic.Uint64 // packets shorter than their headers say
 	RxInvalid     atomic.Uint64 // packets failing GRE/IPv4 validation
 	RxAcks        atomic.Uint64 // acknowledgments received
+	RxBadAcks     atomic.Uint64 // acknowledgments of sequence numbers we never sent: ignored
 	TxSent        atomic.Uint64 // packets handed to the kernel (data and ack-only)
 	TxFast        atomic.Uint64 // of TxSent, packets sent by the packet-socket fast path
 	TxFailed      atomic.Uint64 // packets the kernel refused (ENOBUFS, EMSGSIZE, ...)

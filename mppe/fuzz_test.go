@@ -58,7 +58,7 @@ func FuzzDecrypt(f *testing.F) {
 				t.Fatalf("sendReset with err %v", err)
 			}
 			switch err {
-			case nil, ErrShort, ErrNotEncrypted, ErrNotFlushed, ErrDuplicate, ErrDiscarding, ErrSanity:
+			case nil, ErrShort, ErrNotEncrypted, ErrNotFlushed, ErrDuplicate, ErrDiscarding, ErrSanity, ErrImplausible, ErrCatchUpBudget:
 			default:
 				t.Fatalf("unexpected error %v", err)
 			}

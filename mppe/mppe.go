@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/pptp-go/pptp/internal/ipv4"
 )
@@ -54,7 +55,12 @@ var (
 	ErrDuplicate    = errors.New("mppe: repeated coherency count (duplicate packet)")
 	ErrDiscarding   = errors.New("mppe: lost synchronisation, dropping until a flushed packet")
 	ErrSanity       = errors.New("mppe: too many invalid packets from the peer")
-	ErrKeyLength    = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
+	// ErrImplausible: the packet did not decrypt to an IP datagram under the key its count
+	// names (forged, corrupted, or a protocol we cannot check); the keys did not move.
+	ErrImplausible = errors.New("mppe: packet does not decrypt to an IP datagram")
+	// ErrCatchUpBudget: the count is further ahead than the re-keys the budget allows now.
+	ErrCatchUpBudget = errors.New("mppe: coherency count too far ahead for the catch-up budget")
+	ErrKeyLength     = errors.New("mppe: key strength must be 40, 56 or 128 bits with a start key that long")
 )
 
 // Header is the 2-byte MPPE header.
@@ -86,6 +92,8 @@ type keys struct {
 	// state that derivation uses.
 	next  [16]byte
 	spare arc4
+	// rekeys counts re-keys (tests check the catch-up budget with it).
+	rekeys uint64
 }
 
 func (k *keys) init(startKey []byte, bits int) error {
@@ -115,6 +123,7 @@ func (k *keys) init(startKey []byte, bits int) error {
 
 // rekey moves to the next session key (RFC 3078 §7.3) and re-keys RC4 with it.
 func (k *keys) rekey() {
+	k.rekeys++
 	k.session = k.next
 	k.advance()
 }
@@ -217,12 +226,38 @@ type Decrypter struct {
 	count     uint16
 	discard   bool
 	sanity    int
+	// Stateless catch-up budget, in re-keys: refilled at catchUpRate per second up to
+	// catchUpMax, spent by every packet more than one count ahead.
+	budget     int
+	budgetTime time.Time
+	try        keys // scratch: the key state advanced for a packet before it is trusted
+}
+
+// The catch-up budget: a re-key costs about 0.7 µs, so at most 40000 a second (under 3 % of
+// a core) go to counts that skip ahead, and a burst of two full 4095-step gaps is free.
+const (
+	catchUpRate = 40000
+	catchUpMax  = 8192
+)
+
+// spend takes n re-keys from the budget, false (and nothing taken) if it has fewer.
+func (d *Decrypter) spend(n int) bool {
+	now := time.Now()
+	if el := now.Sub(d.budgetTime); el > 0 {
+		d.budget = min(catchUpMax, d.budget+int(el.Seconds()*catchUpRate))
+	}
+	d.budgetTime = now
+	if d.budget < n {
+		return false
+	}
+	d.budget -= n
+	return true
 }
 
 // NewDecrypter starts the receive direction; arguments as for [NewEncrypter], with the
 // peer's send key.
 func NewDecrypter(startKey []byte, bits int, stateless bool) (*Decrypter, error) {
-	d := &Decrypter{stateless: stateless, count: countMask}
+	d := &Decrypter{stateless: stateless, count: countMask, budget: catchUpMax, budgetTime: time.Now()}
 	if err := d.k.init(startKey, bits); err != nil {
 		return nil, err
 	}
@@ -267,10 +302,30 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 		if count == d.count {
 			return false, d.bogus(1, ErrDuplicate)
 		}
-		for d.count != count {
-			d.k.rekey()
-			d.count = (d.count + 1) & countMask
+		// Advance a copy of the keys and keep it only if the packet decrypts to an IP
+		// datagram under it: one forged count must not move our schedule (it would break
+		// the direction for good while LCP echoes keep the link up).
+		steps := int((count - d.count) & countMask)
+		if steps > 1 && !d.spend(steps) {
+			return false, d.bogus(100, ErrCatchUpBudget)
 		}
+		d.try = d.k
+		for range steps {
+			d.try.rekey()
+		}
+		// Decrypt the head in place and check it; on failure put the ciphertext back
+		// (b is untouched on error), on success go on with the same key stream.
+		var saved [64]byte
+		n := copy(saved[:], b)
+		d.try.rc.xor(b[:n])
+		if !plausible(b[:n], len(b)) {
+			copy(b, saved[:n])
+			return false, d.bogus(100, ErrImplausible)
+		}
+		d.try.rc.xor(b[n:])
+		d.k, d.count = d.try, count
+		d.sanity >>= 1
+		return false, nil
 	} else {
 		if !d.discard {
 			d.count = (d.count + 1) & countMask

@@ -43,8 +43,14 @@ type Config struct {
 	// LocalIP is our address (server: required; client: requested if set). PeerIP is the
 	// address the server assigns. DNS are the servers the server hands out (ms-dns).
 	LocalIP, PeerIP netip.Addr
-	DNS             []netip.Addr
-	UsePeerDNS      bool // client: ask for DNS servers (RFC 1877)
+	// Assign, when set (server), is called once authentication succeeded (or was not
+	// required), before IPCP, with the authenticated name and the peer address the
+	// verifier granted (zero if none): it returns the address pair in place of LocalIP and
+	// PeerIP, so nothing (a pool address, a device) is committed to a peer that has not
+	// logged in. An error ends the link. It runs on the engine goroutine.
+	Assign     func(user string, granted netip.Addr) (local, peer netip.Addr, err error)
+	DNS        []netip.Addr
+	UsePeerDNS bool // client: ask for DNS servers (RFC 1877)
 	// Up is called once the network layer is usable: IPCP Opened and, when MPPE is
 	// required or negotiated, CCP Opened. Down is called when it stops being usable.
 	// TxReset is called for a CCP Reset-Request from the peer (reset our encrypter).
@@ -58,7 +64,19 @@ type Config struct {
 	Debug bool
 	// Restart is the restart timer (default 3 s); tests and lossy links may change it.
 	Restart time.Duration
+	// AuthTimeout bounds the time from the start of the link to the end of authentication
+	// (to the network phase without authentication); no input extends it, so a peer cannot
+	// hold a session without logging in. 0 = 60 s; negative = no bound.
+	AuthTimeout time.Duration
 }
+
+// defaultAuthTimeout is Config.AuthTimeout's default.
+const defaultAuthTimeout = 60 * time.Second
+
+// maxPreAuthLCPRestarts is how often the peer may take LCP down again (a fresh
+// Configure-Request in Opened) before authentication is done: each restart would otherwise
+// begin a new exchange with full retry counters.
+const maxPreAuthLCPRestarts = 3
 
 // LinkParams is what the data path needs once the link is up.
 type LinkParams struct {

@@ -57,7 +57,12 @@ type Engine struct {
 	authDone     bool
 	authUser     string
 	keys         *auth.KeyMaterial
-	startKeys    *auth.StartKeys // MPPE keys given by the verifier (RADIUS), used instead of deriving
+	// preAuthDeadline is Config.AuthTimeout from the start: zero once the network phase was
+	// reached. lcpRestarts counts LCP going down again before that.
+	preAuthDeadline time.Time
+	lcpRestarts     int
+	authenticated   bool
+	startKeys       *auth.StartKeys // MPPE keys given by the verifier (RADIUS), used instead of deriving
 
 	ccpUsed     bool
 	ipcpStarted bool // IPCP opened (after CCP settled, when CCP runs)
@@ -95,6 +100,9 @@ func NewEngine(cfg Config, lower Lower) *Engine {
 	}
 	if cfg.Restart <= 0 {
 		cfg.Restart = defaultRestart
+	}
+	if cfg.AuthTimeout == 0 {
+		cfg.AuthTimeout = defaultAuthTimeout
 	}
 	e := &Engine{
 		cfg:     cfg,
@@ -211,6 +219,9 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // start begins LCP negotiation: the PPTP call below us is already up.
 func (e *Engine) start() {
+	if e.cfg.AuthTimeout > 0 {
+		e.preAuthDeadline = e.now().Add(e.cfg.AuthTimeout)
+	}
 	e.setPhase(phaseEstablish)
 	e.lcp.open()
 	e.lcp.lowerUp()
@@ -258,7 +269,7 @@ func (e *Engine) fail(err error, reason string) {
 
 func (e *Engine) nextDeadline() (time.Time, bool) {
 	var d time.Time
-	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.readyDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
+	for _, t := range [...]time.Time{e.lcp.deadline, e.ipcp.deadline, e.ccp.deadline, e.authDeadline, e.preAuthDeadline, e.readyDeadline, e.echoDeadline, e.resetDue, e.resetAckDue} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -275,6 +286,12 @@ func (e *Engine) fireTimers() {
 	}
 	if !e.authDeadline.IsZero() && !now.Before(e.authDeadline) {
 		e.authTimeout()
+	}
+	if !e.preAuthDeadline.IsZero() && !now.Before(e.preAuthDeadline) {
+		e.preAuthDeadline = time.Time{}
+		if !e.authenticated && !e.closing {
+			e.fail(withKind(ErrAuthFailed, fmt.Errorf("authentication not done within %v of the link's start", e.cfg.AuthTimeout)), "Authentication timeout")
+		}
 	}
 	if !e.readyDeadline.IsZero() && !now.Before(e.readyDeadline) {
 		e.debugf("no Echo-Reply from the %s in %v: network layer up without it", e.cfg.peerRole(), readyWait)
@@ -406,7 +423,9 @@ func (e *Engine) input(frame []byte) {
 		if reply != nil {
 			e.sendPacketRaw(proto, reply)
 		}
-		if !e.authDone {
+		// Only a packet the exchange acted on restarts its timer: one it ignored (a stale
+		// Identifier, an unknown code) must not keep the exchange alive forever.
+		if !e.authDone && (reply != nil || res != nil) {
 			e.authDeadline = e.now().Add(e.cfg.Restart)
 		}
 		if res != nil && !e.authDone {

@@ -189,6 +189,7 @@ type parent interface {
 	fail(err error, reason string)
 	// sendPacket sends a control packet the automaton does not (Echo, Reset-Ack).
 	sendPacket(proto uint16, code, id uint8, data []byte)
+	logf(format string, args ...any)
 	debugf(format string, args ...any)
 }
 
@@ -249,6 +250,10 @@ type fsm struct {
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
 	lastReq []byte // options of our outstanding Configure-Request
+	// noIRC: the Nak/Reject being handled changed nothing in our request, so its irc is
+	// skipped (else a peer Naking options we never asked for keeps the counter full).
+	noIRC   bool
+	nextReq []byte
 
 	termReason string // reason text for our Terminate-Request
 
@@ -320,6 +325,9 @@ func (f *fsm) do(a action, from state, t transition) {
 	case acTLF:
 		f.cb.finished()
 	case acIRC:
+		if f.noIRC {
+			break
+		}
 		f.restart = f.maxConfigure
 		for _, b := range t.acts {
 			if b == acSTR {
@@ -469,7 +477,17 @@ func (f *fsm) input(b []byte) {
 			return
 		}
 		f.seenAck = true
+		f.nextReq = f.cb.addci(f.nextReq[:0])
+		if string(f.nextReq) == string(f.lastReq) {
+			if f.restart <= 0 && f.state.negotiating() {
+				// Out of tries and the peer still makes no progress: as a timeout would.
+				f.handle(evTOMinus)
+				return
+			}
+			f.noIRC = true
+		}
 		f.handle(evRCN)
+		f.noIRC = false
 	case CodeTerminateRequest:
 		f.handle(evRTR)
 	case CodeTerminateAck:

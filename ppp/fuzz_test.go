@@ -4,8 +4,11 @@ package ppp
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // queueLower collects frames for a synchronous, goroutine-free pair of engines.
@@ -24,10 +27,18 @@ type syncPair struct {
 	magicState uint32
 }
 
-func newSyncPair() *syncPair {
+func newSyncPair() *syncPair { return newSyncPairLog(nil) }
+
+// newSyncPairLog is newSyncPair with debug logging to logf when it is set: every packet
+// then goes through the describers.
+func newSyncPairLog(logf func(string, ...any)) *syncPair {
 	p := &syncPair{toS: &queueLower{}, toC: &queueLower{}}
-	p.c = NewEngine(clientConfig(), p.toS)
-	p.s = NewEngine(serverConfig(), p.toC)
+	ccfg, scfg := clientConfig(), serverConfig()
+	if logf != nil {
+		ccfg.Debug, ccfg.Logf, scfg.Debug, scfg.Logf = true, logf, true, logf
+	}
+	p.c = NewEngine(ccfg, p.toS)
+	p.s = NewEngine(scfg, p.toC)
 	for _, e := range []*Engine{p.c, p.s} {
 		e.authRand = bytes.NewReader(bytes.Repeat([]byte{0x5A}, 4096))
 		e.magic = func() uint32 { p.magicState = p.magicState*1664525 + 1013904223; return p.magicState | 1 }
@@ -88,11 +99,42 @@ func FuzzEngineInput(f *testing.F) {
 	f.Add(uint8(60), false, uint8(0), []byte{0xC0, 0x21, 8, 1, 0, 5, 0x80})                            // Protocol-Reject with half a protocol
 	f.Add(uint8(30), true, uint8(0), []byte{0x80, 0x21, 1, 1, 0, 10, ipcpAddress, 6, 10, 0, 0})        // Length beyond the frame
 	f.Add(uint8(30), false, uint8(4), []byte{0x80, 0xFD, 3, 1, 0, 10, ccpMPPE, 4, 0, 0, 0, 0})         // MPPE option with a short length
-	f.Fuzz(fuzzEngine)
+	f.Fuzz(func(t *testing.T, steps uint8, toServer bool, timers uint8, data []byte) {
+		fuzzEngine(t, nil, steps, toServer, timers, data)
+	})
 }
 
-func fuzzEngine(t *testing.T, steps uint8, toServer bool, timers uint8, data []byte) {
-	p := newSyncPair()
+// FuzzEngineDebug is FuzzEngineInput with debug logging on: every frame either engine sends
+// or receives is rendered by the describers (describePacket and the options' and codes'
+// names), whose output must stay printable (no raw peer bytes in the log).
+func FuzzEngineDebug(f *testing.F) {
+	lcpReq := appendFrame(nil, ProtoLCP, appendPacket(nil, CodeConfigureRequest, 1, []byte{LCPOptMRU, 4, 5, 0xDC, LCPOptMagic, 6, 1, 2, 3, 4}))
+	f.Add(uint8(0), false, uint8(0), lcpReq)
+	f.Add(uint8(12), false, uint8(1), appendFrame(nil, ProtoCHAP, []byte{1, 1, 0, 21, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}))
+	f.Add(uint8(20), true, uint8(2), appendFrame(nil, ProtoCCP, appendPacket(nil, CodeConfigureRequest, 9, []byte{ccpMPPE, 6, 1, 0, 0, 0x61})))
+	f.Add(uint8(40), true, uint8(3), appendFrame(nil, ProtoIPCP, appendPacket(nil, CodeConfigureNak, 1, []byte{ipcpAddress, 6, 0, 0, 0, 0})))
+	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, CodeTerminateRequest, 1, []byte("bye\x00\xff\n"))))
+	f.Add(uint8(8), true, uint8(0), appendFrame(nil, ProtoPAP, []byte{1, 1, 0, 12, 3, 'b', 'o', 'b', 3, 'p', 'w', 'd'}))
+	f.Add(uint8(60), false, uint8(0), appendFrame(nil, ProtoLCP, appendPacket(nil, CodeEchoRequest, 1, []byte{1, 2, 3, 4, 0xC0, 0x21})))
+	f.Fuzz(func(t *testing.T, steps uint8, toServer bool, timers uint8, data []byte) {
+		var lines []string
+		logf := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+		fuzzEngine(t, logf, steps, toServer, timers, data)
+		for _, l := range lines {
+			for _, r := range l {
+				if r < 0x20 && r != '\t' || r == 0x7F || r == utf8.RuneError {
+					t.Fatalf("unprintable %q in a log line: %q", r, l)
+				}
+			}
+			if strings.Contains(l, testPassword) {
+				t.Fatalf("the password in a log line: %q", l)
+			}
+		}
+	})
+}
+
+func fuzzEngine(t *testing.T, logf func(string, ...any), steps uint8, toServer bool, timers uint8, data []byte) {
+	p := newSyncPairLog(logf)
 	for range int(steps) {
 		if !p.step() {
 			break

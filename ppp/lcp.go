@@ -52,7 +52,8 @@ type lcp struct {
 
 	authTried [len(methodPreference)]bool // server: methods the client refused
 	loops     int
-	opened    bool // between tlu and tld: Protocol-Reject counts only then (RFC 1661 §5.7)
+	refused   auth.MethodSet // client: keyless methods refused for MPPE, logged once each
+	opened    bool           // between tlu and tld: Protocol-Reject counts only then (RFC 1661 §5.7)
 
 	echoID uint8
 }
@@ -290,6 +291,15 @@ func (l *lcp) judge(o Option, r *confReply) {
 			return
 		}
 		m, ok := auth.ParseConfigData(d)
+		if ok && l.cfg.MPPE.Require && (m == auth.PAP || m == auth.CHAPMD5) && !l.cfg.Refuse.Has(m) {
+			// Neither yields MPPE keys, so the link would fail after authentication, and
+			// PAP would have sent the password in clear by then: refuse at once.
+			if !l.refused.Has(m) {
+				l.refused = l.refused.Add(m)
+				l.p.logf("refusing %s: MPPE is required and only MS-CHAP yields MPPE keys", m)
+			}
+			ok = false
+		}
 		if !ok || !l.clientAccepts(m) {
 			if s := l.clientSuggestion(); s != auth.None {
 				r.Nak(o, s.ConfigData())

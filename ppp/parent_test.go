@@ -36,6 +36,7 @@ func (p *stubParent) sendPacket(proto uint16, code, id uint8, data []byte) {
 	p.sent = append(p.sent, appendPacket([]byte{uint8(proto >> 8), uint8(proto)}, code, id, data))
 }
 func (p *stubParent) debugf(string, ...any)         {}
+func (p *stubParent) logf(f string, a ...any)       { p.note(f, a...) }
 func (p *stubParent) randUint32() uint32            { p.nextRnd++; return 0xCAFE0000 + p.nextRnd }
 func (p *stubParent) echoReply(id uint8)            { p.note("echoReply %d", id) }
 func (p *stubParent) protocolRejected(proto uint16) { p.note("protocolRejected %#x", proto) }

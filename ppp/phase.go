@@ -133,6 +133,13 @@ func (e *Engine) lcpDown() {
 	}
 	e.echoDeadline = time.Time{}
 	e.authDeadline = time.Time{}
+	if !e.authenticated && !e.closing {
+		// A fresh Configure-Request in Opened restarts LCP with full counters and a new
+		// authentication exchange: allow a few, not an endless series.
+		if e.lcpRestarts++; e.lcpRestarts > maxPreAuthLCPRestarts {
+			e.fail(inLayer(ErrLCP, fmt.Errorf("LCP renegotiated %d times before authentication", e.lcpRestarts)), "Too many LCP restarts")
+		}
+	}
 	e.authEx = nil
 	e.authDone = false
 	e.keys, e.startKeys = nil, nil
@@ -225,6 +232,17 @@ func (e *Engine) mppeAllowed() bool { return e.cfg.MPPE.Allow40 || e.cfg.MPPE.Al
 
 func (e *Engine) networkPhase() {
 	e.setPhase(phaseNetwork)
+	if !e.authenticated && e.cfg.Assign != nil {
+		// PeerIP is set here only if the verifier (RADIUS Framed-IP-Address) granted it.
+		local, peer, err := e.cfg.Assign(e.authUser, e.cfg.PeerIP)
+		if err != nil {
+			e.fail(inLayer(ErrIPCP, fmt.Errorf("no address for %q: %w", e.authUser, err)), "No IP address")
+			return
+		}
+		e.cfg.LocalIP, e.cfg.PeerIP = local, peer
+	}
+	e.authenticated = true
+	e.preAuthDeadline = time.Time{}
 	e.ccpUsed = false
 	e.ccpErr = nil
 	if e.mppeAllowed() {

@@ -101,6 +101,8 @@ type Options struct {
 	Pty        string // pty: the command of a pppd peers file (pptp call NAME reads its host)
 	SOCKS      string // socks (proxy mode): listen address of a SOCKS5 server
 	HTTPProxy  string // http-proxy (proxy mode): listen address of an HTTP proxy
+	// ProxyUser and ProxyPasswordFile (proxy mode): credentials the proxies demand.
+	ProxyUser, ProxyPasswordFile string
 
 	// Warnings collects non-fatal notes made while applying options (testing-only
 	// options, ignored repeats). They never contain secret values.
@@ -311,6 +313,12 @@ var table = []option{
 	ext(option{Info: Info{Name: "http-proxy", Kind: KindAddr, Arg: "ADDR", Group: GroupProxy,
 		Help: "no TUN: serve an HTTP proxy on ADDR (host:port) through the tunnel"},
 		str: func(o *Options, v string) { o.HTTPProxy = v }}),
+	ext(option{Info: Info{Name: "proxy-user", Kind: KindString, Arg: "NAME", Group: GroupProxy,
+		Help: "the proxies demand NAME and the password of proxy-password-file (SOCKS5: RFC 1929; HTTP: Basic)"},
+		str: func(o *Options, v string) { o.ProxyUser = v }}),
+	ext(option{Info: Info{Name: "proxy-password-file", Kind: KindString, Arg: "FILE", Group: GroupProxy,
+		Help: "the proxies' password: the first line of FILE"},
+		str: func(o *Options, v string) { o.ProxyPasswordFile = v }}),
 
 	{Info: Info{Name: "file", Kind: KindInclude, Arg: "PATH", Group: GroupFiles, Help: "read options from PATH"}},
 	{Info: Info{Name: "call", Kind: KindInclude, Arg: "NAME", Group: GroupFiles, Help: "read options from " + "PPPDIR/peers/NAME"}},
@@ -648,11 +656,18 @@ func ReadPasswordFile(path string) (password, warning string, err error) {
 	return strings.TrimSuffix(line, "\r"), PermWarning(path), nil
 }
 
-// PermWarning returns a warning when group or others can read path, else "".
+// PermWarning returns a warning when group or others can read path, or when it belongs to
+// neither root nor us (its owner could change the secret), else "".
 func PermWarning(path string) string {
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Sprintf("%s is accessible by group or others (mode %04o): it holds secrets, chmod 600 it", path, fi.Mode().Perm())
+	}
+	if uid, ok := fileOwner(fi); ok && uid != 0 && uid != os.Geteuid() {
+		return fmt.Sprintf("%s belongs to uid %d, not to root or us: its owner can change the secrets, chown it", path, uid)
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ package pppconf
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/netip"
 	"os"
@@ -45,6 +46,12 @@ type PPTPDConf struct {
 	PPP          string        // ppp (accepted and ignored: the built-in engine runs PPP)
 	GRETx        string        // gre-tx: "auto" (default) or "ip" (ours; see pptpd(8))
 	GREOwn       int           // gre-own-sockets: calls with a GRE socket of their own (ours), -1 = default
+	// Limits against hostile clients (ours; see pptpd(8)). Zero = the default.
+	AuthTimeout    time.Duration  // auth-timeout: from the call to authentication done (default 60 s)
+	HalfOpen       int            // max-half-open: connections per source not logged in yet (default 8; -1 = no limit)
+	CallsPerSource int            // max-calls-per-source (default: connections)
+	FailDelay      time.Duration  // fail-delay: after one failed login (default 1 s; -1 = none)
+	RoutedSubnets  []netip.Prefix // routed-subnet: client sources allowed besides their address
 	// Ours, for sessions with no TUN (pptpd(8) EGRESS):
 	Egress      string         // egress: "tun" (default) or "netstack"
 	EgressProxy string         // egress-proxy: socks5:// or http:// URL every flow goes through
@@ -88,6 +95,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
+	"auth-timeout", "max-half-open", "max-calls-per-source", "fail-delay", "routed-subnet",
 	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "metrics"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
@@ -274,6 +282,33 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			return err
 		}
 		c.EgressFlows = v
+	case "auth-timeout":
+		v, err := positive()
+		if err != nil {
+			return err
+		}
+		c.AuthTimeout = time.Duration(v) * time.Second
+	case "max-half-open", "max-calls-per-source", "fail-delay":
+		v, err := strconv.Atoi(val)
+		if err != nil || v < 0 || v > 65535 {
+			return fail("keyword %q needs a number from 0 to 65535, got %q", kw, val)
+		}
+		switch kw {
+		case "max-half-open":
+			c.HalfOpen = cmp.Or(v, -1) // 0 = no limit
+		case "max-calls-per-source":
+			c.CallsPerSource = v
+		case "fail-delay":
+			c.FailDelay = cmp.Or(time.Duration(v)*time.Second, -1) // 0 = none
+		}
+	case "routed-subnet":
+		for _, f := range strings.Split(val, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(f))
+			if err != nil || !p.Addr().Is4() {
+				return fail("keyword %q needs IPv4 prefixes such as 192.168.50.0/24, got %q", kw, f)
+			}
+			c.RoutedSubnets = append(c.RoutedSubnets, p.Masked())
+		}
 	case "speed":
 		c.Speed = val
 	case "ppp":

@@ -4,6 +4,7 @@ package pppconf
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -31,7 +32,9 @@ func (s Secret) GoString() string { return "pppconf.Secret{" + s.String() + "}" 
 type Secrets struct {
 	Path    string
 	Entries []Secret
-	Warning string // non-empty when group or others can read the file
+	Warning string // non-empty when group or others can read the file, or it has a stranger owner
+	// FileWarnings are the same about the @/file secrets it names, one per file.
+	FileWarnings []string
 }
 
 // ParseSecrets parses secrets data: records start at the beginning of a line with client,
@@ -76,17 +79,21 @@ func ReadSecrets(path string) (*Secrets, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := &Secrets{Path: path, Entries: es, Warning: PermWarning(path)}
 	for i := range es {
 		if strings.HasPrefix(es[i].Secret, "@/") {
-			sec, _, err := ReadPasswordFile(es[i].Secret[1:])
+			sec, warn, err := ReadPasswordFile(es[i].Secret[1:])
 			if err != nil {
 				es[i].Secret, es[i].Err = "", &Error{Src: Source{path, es[i].Line}, Msg: fmt.Sprintf("secret file: %v", err)}
 				continue
 			}
+			if warn != "" {
+				out.FileWarnings = append(out.FileWarnings, fmt.Sprintf("%s:%d: %s", path, es[i].Line, warn))
+			}
 			es[i].Secret = sec
 		}
 	}
-	return &Secrets{Path: path, Entries: es, Warning: PermWarning(path)}, nil
+	return out, nil
 }
 
 // Lookup finds the record for client and server with pppd's rules: a field matches when
@@ -169,4 +176,36 @@ func LookupSecret(path, client, server string) (secret string, ips []string, err
 		return "", nil, e.Err
 	}
 	return e.Secret, e.IPs, nil
+}
+
+// Permits reports whether the address column allows the client address a, as pppd reads
+// it: no addresses or "*" allow any; "-" none; "!addr" or "!addr/len" excludes; "addr" or
+// "addr/len" allows; the first word that matches decides, and an address no word matches is
+// refused (unless the column is empty). Words that are not addresses (pppd's "+" for the
+// options file's addresses) match nothing.
+func (s Secret) Permits(a netip.Addr) bool {
+	if len(s.IPs) == 0 {
+		return true
+	}
+	for _, w := range s.IPs {
+		neg := strings.HasPrefix(w, "!")
+		w = strings.TrimPrefix(w, "!")
+		var match bool
+		switch {
+		case w == "*":
+			match = true
+		case w == "-":
+			return false
+		case strings.Contains(w, "/"):
+			p, err := netip.ParsePrefix(w)
+			match = err == nil && p.Contains(a)
+		default:
+			x, err := netip.ParseAddr(w)
+			match = err == nil && x == a
+		}
+		if match {
+			return !neg
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"io"
 	"log"
@@ -27,6 +28,23 @@ type Dialer interface {
 	LookupHost(ctx context.Context, host string) ([]string, error)
 }
 
+// Auth, when User is set, makes a proxy demand credentials: SOCKS5's username/password
+// method (RFC 1929; clients offering only "no authentication" are refused) and HTTP's
+// Proxy-Authorization: Basic (407 otherwise). Both travel in clear: they keep strangers on
+// the network off the tunnel, not eavesdroppers.
+type Auth struct{ User, Password string }
+
+func (a Auth) valid(user, password string) bool {
+	// Constant time, so the comparison tells nothing about how much of a guess was right.
+	u := subtle.ConstantTimeCompare([]byte(user), []byte(a.User))
+	p := subtle.ConstantTimeCompare([]byte(password), []byte(a.Password))
+	return u&p == 1
+}
+
+type socksCredentials Auth
+
+func (c socksCredentials) Valid(user, password, _ string) bool { return Auth(c).valid(user, password) }
+
 // ServeSOCKS5 serves SOCKS5 (RFC 1928, no authentication) on ln until ctx is done, dialling
 // every CONNECT through d; host names are resolved with the tunnel's DNS servers, so
 // nothing leaks to the local resolver. BIND and UDP ASSOCIATE are refused (UDP ASSOCIATE
@@ -34,6 +52,11 @@ type Dialer interface {
 // every connection being served are closed and ServeSOCKS5 returns nil; otherwise it returns
 // the listener's error.
 func ServeSOCKS5(ctx context.Context, ln net.Listener, d Dialer) error {
+	return ServeSOCKS5Auth(ctx, ln, d, Auth{})
+}
+
+// ServeSOCKS5Auth is ServeSOCKS5 demanding a's credentials when a.User is set.
+func ServeSOCKS5Auth(ctx context.Context, ln net.Listener, d Dialer, a Auth) error {
 	tl := newTrackingListener(ln)
 	// go-socks5 hands the dialer and resolver a background context; ours ends with ctx and
 	// bounds each dial, so a shutdown or a black-holed destination cannot pin a handler.
@@ -42,11 +65,15 @@ func ServeSOCKS5(ctx context.Context, ln net.Listener, d Dialer) error {
 		defer cancel()
 		return d.DialContext(dctx, network, addr)
 	}
-	srv := socks5.NewServer(
+	opts := []socks5.Option{
 		socks5.WithDial(dial),
 		socks5.WithResolver(tunnelResolver{ctx, d}),
 		socks5.WithRule(&socks5.PermitCommand{EnableConnect: true}),
-	)
+	}
+	if a.User != "" {
+		opts = append(opts, socks5.WithAuthMethods([]socks5.Authenticator{socks5.UserPassAuthenticator{Credentials: socksCredentials(a)}}))
+	}
+	srv := socks5.NewServer(opts...)
 	stop := context.AfterFunc(ctx, tl.closeAll)
 	defer stop()
 	err := srv.Serve(tl)
@@ -94,6 +121,11 @@ func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Conte
 // ln and all connections (hijacked ones included) are closed and it returns nil; otherwise it
 // returns the listener's error.
 func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
+	return ServeHTTPProxyAuth(ctx, ln, d, Auth{})
+}
+
+// ServeHTTPProxyAuth is ServeHTTPProxy demanding a's credentials when a.User is set.
+func ServeHTTPProxyAuth(ctx context.Context, ln net.Listener, d Dialer, a Auth) error {
 	tl := newTrackingListener(ln)
 	tr := &http.Transport{
 		DialContext:           d.DialContext,
@@ -105,8 +137,9 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
 	}
 	defer tr.CloseIdleConnections()
 	p := &httpProxy{
-		d:   d,
-		ctx: ctx,
+		d:    d,
+		ctx:  ctx,
+		auth: a,
 		fwd: &httputil.ReverseProxy{
 			Rewrite:   func(pr *httputil.ProxyRequest) { pr.Out.Host = pr.In.Host },
 			Transport: tr,
@@ -137,12 +170,22 @@ func ServeHTTPProxy(ctx context.Context, ln net.Listener, d Dialer) error {
 }
 
 type httpProxy struct {
-	d   Dialer
-	ctx context.Context
-	fwd *httputil.ReverseProxy
+	d    Dialer
+	ctx  context.Context
+	fwd  *httputil.ReverseProxy
+	auth Auth
 }
 
 func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.auth.User != "" {
+		user, password, ok := proxyBasicAuth(r)
+		if !ok || !p.auth.valid(user, password) {
+			w.Header().Set("Proxy-Authenticate", `Basic realm="pptp"`)
+			http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
+			return
+		}
+		r.Header.Del("Proxy-Authorization") // never forwarded
+	}
 	if r.Method == http.MethodConnect {
 		p.connect(w, r)
 		return
@@ -152,6 +195,16 @@ func (p *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.fwd.ServeHTTP(w, r)
+}
+
+// proxyBasicAuth reads Proxy-Authorization as net/http's BasicAuth reads Authorization.
+func proxyBasicAuth(r *http.Request) (user, password string, ok bool) {
+	h := r.Header.Get("Proxy-Authorization")
+	if h == "" {
+		return "", "", false
+	}
+	rr := http.Request{Header: http.Header{"Authorization": {h}}}
+	return rr.BasicAuth()
 }
 
 func (p *httpProxy) connect(w http.ResponseWriter, r *http.Request) {

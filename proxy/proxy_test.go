@@ -378,3 +378,53 @@ func BenchmarkHTTPProxyBig(b *testing.B) {
 		}
 	}
 }
+
+// With credentials set, SOCKS5 refuses a client offering no authentication and one with a
+// wrong password (RFC 1929), and serves one with the right ones; the HTTP proxy answers 407
+// without Proxy-Authorization and forwards with it, never passing the header on.
+func TestProxiesWithAuth(t *testing.T) {
+	tp := newTunnelPair(t)
+	defer tp.stop()
+	a := Auth{User: "me", Password: "s3cret"}
+	addr, stop := serve(t, func(ctx context.Context, ln net.Listener, d Dialer) error { return ServeSOCKS5Auth(ctx, ln, d, a) }, tp.clientNet)
+	defer stop()
+	for _, tc := range []struct {
+		auth *proxy.Auth
+		ok   bool
+	}{{nil, false}, {&proxy.Auth{User: "me", Password: "wrong"}, false}, {&proxy.Auth{User: "me", Password: "s3cret"}, true}} {
+		d, err := proxy.SOCKS5("tcp", addr, tc.auth, proxy.Direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := d.(proxy.ContextDialer).DialContext(context.Background(), "tcp", nsServer.String()+":80")
+		if (err == nil) != tc.ok {
+			t.Errorf("SOCKS5 with %+v: %v", tc.auth, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+
+	haddr, hstop := serve(t, func(ctx context.Context, ln net.Listener, d Dialer) error { return ServeHTTPProxyAuth(ctx, ln, d, a) }, tp.clientNet)
+	defer hstop()
+	for _, tc := range []struct {
+		userinfo string
+		status   int
+	}{{"", http.StatusProxyAuthRequired}, {"me:nope@", http.StatusProxyAuthRequired}, {"me:s3cret@", 200}} {
+		pu, _ := url.Parse("http://" + tc.userinfo + haddr)
+		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}, Timeout: 60 * time.Second}
+		resp, err := c.Get("http://" + webName + "/page")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		if resp.StatusCode != tc.status {
+			t.Errorf("HTTP proxy with %q: %s", tc.userinfo, resp.Status)
+		}
+		if tc.status == 200 && strings.Contains(string(b), "Proxy-Authorization") {
+			t.Errorf("the credentials were forwarded: %q", b)
+		}
+	}
+}

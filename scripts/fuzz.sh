@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module, one after the other, for FUZZTIME each (default 2m),
+# Runs every fuzz target of the module, one after the other, for FUZZTIME each (default 10m),
 # on one worker so the machine stays usable. New crashers land in the package's
 # testdata/fuzz/FuzzX/ and make this script exit non-zero; they then run as regression seeds
 # in the ordinary test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZTIME=${FUZZTIME:-2m}
+FUZZTIME=${FUZZTIME:-10m}
 PARALLEL=${PARALLEL:-1}
 failed=()
 summary=()

@@ -14,6 +14,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,9 @@ type DataStats struct {
 	RxDecryptErrors, RxUnencrypted         atomic.Uint64
 	RxTunErrors                            atomic.Uint64
 	RxBadIP                                atomic.Uint64 // decrypted to a bad IPv4 header: dropped
+	RxSpoofed                              atomic.Uint64 // IPv4 source not the peer's (server): dropped
+	RxSanity                               atomic.Uint64 // MPPE packets past the receiver's sanity limit (a hostile or broken peer)
+	RxDown                                 atomic.Uint64 // data after the network layer went down: dropped
 }
 
 // cryptoState is what the engine installs when the network layer comes up.
@@ -54,6 +58,30 @@ type cryptoState struct {
 	acfc bool // we may omit FF 03
 	// stateful MPPE: a GRE gap asks for a CCP reset at once (see onGap)
 	stateful bool
+	// down: the network layer went down; nothing is carried until the next Up, which
+	// brings fresh keys (the old ones must not keep a half-closed link alive).
+	down bool
+	// src, when valid, is the one IPv4 source the peer may use besides the routed
+	// prefixes (the server's anti-spoofing: the address IPCP gave the client).
+	src    netip.Addr
+	routed []netip.Prefix
+}
+
+// srcOK reports whether the IPv4 packet ip (≥ 20 bytes) may come from the peer.
+func (st *cryptoState) srcOK(ip []byte) bool {
+	if !st.src.IsValid() {
+		return true
+	}
+	a := netip.AddrFrom4([4]byte(ip[12:16]))
+	if a == st.src {
+		return true
+	}
+	for _, p := range st.routed {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // onGap is the GRE link's gap handler. A stateful MPPE receiver drops every packet after a
@@ -83,6 +111,13 @@ type datapath struct {
 func (d *datapath) setUp(st *cryptoState) {
 	d.state.Store(st)
 	d.once.Do(func() { close(d.up) })
+}
+
+// setDown stops the datapath until the next setUp (the engine's Down).
+func (d *datapath) setDown() {
+	if st := d.state.Load(); st != nil {
+		d.state.Store(&cryptoState{down: true, acfc: st.acfc})
+	}
 }
 
 // txBatch is one TUN read's worth of buffers, handed from RoutineReadFromTUN to its writer.
@@ -159,6 +194,10 @@ func (d *datapath) RoutineReadFromTUN(done <-chan struct{}) error {
 // the GRE header goes in front of it.
 func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, start int) {
 	st := d.state.Load()
+	if st.down {
+		d.stats.TxDropped.Add(uint64(len(bufs)))
+		return 0, 0
+	}
 	// Every packet of a batch gets the same headers, so they all start at the same offset.
 	start = TunOffset - 2 // inner protocol
 	if st.enc != nil {
@@ -206,6 +245,8 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 		}
 		infoAt := len(b) - len(info)
 		switch {
+		case st != nil && st.down && (proto == ppp.ProtoCompressed || proto == ppp.ProtoIPv4):
+			d.stats.RxDown.Add(1)
 		case proto == ppp.ProtoCompressed && st != nil && st.dec != nil:
 			if len(info) < mppe.HeaderLen+1 {
 				d.stats.RxDecryptErrors.Add(1)
@@ -216,7 +257,16 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				d.engine.SendResetRequest()
 			}
 			if err != nil {
-				d.stats.RxDecryptErrors.Add(1)
+				switch err {
+				case mppe.ErrImplausible:
+					d.stats.RxBadIP.Add(1) // forged, corrupted, or under a key out of step
+				case mppe.ErrSanity:
+					if d.stats.RxSanity.Add(1) == 1 {
+						d.logf("MPPE: the peer keeps sending invalid packets (dropped and counted; the link stays up)")
+					}
+				default:
+					d.stats.RxDecryptErrors.Add(1)
+				}
 				continue
 			}
 			inner := info[mppe.HeaderLen:]
@@ -235,7 +285,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 					d.stats.RxBadIP.Add(1)
 					continue
 				}
-				out = d.appendIP(out, b, at)
+				out = d.appendIP(out, st, b, at)
 			} else {
 				// Encrypted non-IP (IPv6 from a peer we did not negotiate it with): the
 				// engine answers with a Protocol-Reject.
@@ -246,7 +296,7 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				d.stats.RxUnencrypted.Add(1) // clear text while MPPE is on, or before IPCP
 				continue
 			}
-			out = d.appendIP(out, b, infoAt)
+			out = d.appendIP(out, st, b, infoAt)
 		case proto == ppp.ProtoCompressed:
 			// Encrypted data before keys exist: nothing can read it.
 			d.stats.RxDecryptErrors.Add(1)
@@ -263,8 +313,12 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 	return out
 }
 
-func (d *datapath) appendIP(out [][]byte, b []byte, at int) [][]byte {
+func (d *datapath) appendIP(out [][]byte, st *cryptoState, b []byte, at int) [][]byte {
 	if at < tunWriteOffset || len(b)-at < 20 {
+		return out
+	}
+	if !st.srcOK(b[at:]) {
+		d.stats.RxSpoofed.Add(1)
 		return out
 	}
 	d.stats.RxPackets.Add(1)

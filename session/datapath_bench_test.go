@@ -411,3 +411,74 @@ func TestDatapathDropsBadIPv4Header(t *testing.T) {
 		})
 	}
 }
+
+// setIPv4Source rewrites a packet's source address and its header checksum.
+func setIPv4Source(p []byte, src netip.Addr) {
+	a := src.As4()
+	copy(p[12:16], a[:])
+	p[10], p[11] = 0, 0
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(p[i])<<8 | uint32(p[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	p[10], p[11] = ^byte(sum>>8), ^byte(sum)
+}
+
+// The server's receiver passes only packets whose IPv4 source is the address the client was
+// given (or inside a routed subnet); the others are counted and dropped, in every mode.
+func TestDatapathAntiSpoofing(t *testing.T) {
+	peer := netip.MustParseAddr("84.91.98.105") // the template's source
+	for _, m := range benchModes {
+		t.Run(m.name, func(t *testing.T) {
+			p := newPair(t, m, 64)
+			st := *p.rx.state.Load()
+			st.src = peer
+			st.routed = []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24")}
+			p.rx.setUp(&st)
+			p.roundTrip(true)
+			p.batch.refill(true)
+			spoofed := []string{"10.99.0.7", "127.0.0.1", "192.168.78.1", "84.91.98.104"}
+			for i, a := range spoofed {
+				setIPv4Source(p.batch.bufs[i][TunOffset:], netip.MustParseAddr(a))
+			}
+			setIPv4Source(p.batch.bufs[10][TunOffset:], netip.MustParseAddr("192.168.77.9")) // routed: passes
+			p.tx.sendBatch(p.batch.bufs, p.batch.sizes, p.batch.out)
+			p.sent += benchBatch - int64(len(spoofed))
+			p.dev.waitFor(p.sent)
+			p.roundTrip(true)
+			if got, bad := p.dev.n.Load(), p.rx.stats.RxSpoofed.Load(); got != p.sent || bad != uint64(len(spoofed)) {
+				t.Fatalf("TUN got %d packets (want %d), RxSpoofed %d (want %d)", got, p.sent, bad, len(spoofed))
+			}
+		})
+	}
+}
+
+// Once the network layer is down the datapath carries nothing either way, even with the
+// old keys still at hand.
+func TestDatapathStopsWhenDown(t *testing.T) {
+	p := newPair(t, benchModes[1], 64)
+	p.roundTrip(true)
+	p.rx.setDown()
+	p.tx.setDown()
+	p.batch.refill(true)
+	m, _ := p.tx.frameBatch(p.batch.bufs, p.batch.sizes, p.batch.out)
+	if m != 0 {
+		t.Fatalf("sender framed %d packets after Down", m)
+	}
+	// Packets framed before Down still reach the receiver: it must drop them.
+	q := newPair(t, benchModes[1], 64)
+	q.roundTrip(true)
+	q.rx.setDown()
+	q.batch.refill(true)
+	q.tx.sendBatch(q.batch.bufs, q.batch.sizes, q.batch.out)
+	deadline := time.Now().Add(5 * time.Second)
+	for q.rx.stats.RxDown.Load() < benchBatch && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := q.rx.stats.RxDown.Load(); n != benchBatch || q.dev.n.Load() != benchBatch {
+		t.Fatalf("after Down: %d dropped (want %d), TUN has %d (want %d)", n, benchBatch, q.dev.n.Load(), benchBatch)
+	}
+}

@@ -33,6 +33,11 @@ type PPPConfig struct {
 	// configuration is undone, if the link had come up (pppd's ip-down runs there).
 	LinkDown func()
 	Logf     func(format string, args ...any)
+	// AntiSpoof (the server): IPv4 packets from the peer whose source is neither the address
+	// it was given nor inside Routed (its routed subnets, e.g. a Framed-Route) are counted
+	// (DataStats.RxSpoofed) and dropped instead of reaching the device.
+	AntiSpoof bool
+	Routed    []netip.Prefix
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -82,6 +87,7 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 		}
 	}
 	ec.Down = func() {
+		s.dp.setDown()
 		if userDown != nil {
 			userDown()
 		}
@@ -102,6 +108,9 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 // linkUp runs in the engine goroutine when IPCP (and CCP when required) opened.
 func (s *PPP) linkUp(p ppp.LinkParams) error {
 	st := &cryptoState{acfc: p.TxACFC}
+	if s.cfg.AntiSpoof {
+		st.src, st.routed = p.Peer, s.cfg.Routed
+	}
 	if p.MPPE != nil {
 		st.stateful = !p.MPPE.Stateless
 		var err error
@@ -140,8 +149,19 @@ func (s *PPP) linkUp(p ppp.LinkParams) error {
 	}
 	pp := p
 	s.params = &pp
+	s.link.Grow() // large receive buffers only for a link that is up (DeferPacketSize)
 	s.dp.setUp(st)
 	return nil
+}
+
+// setDevice names the device once it exists (the server makes it at authentication) and
+// sets PPPConfig.Configure for it (nil: none); call it on the engine goroutine before Up
+// (from Config.Assign).
+func (s *PPP) setDevice(name string, configure func(p ppp.LinkParams) (undo func() error, err error)) {
+	s.cfg.IfName = name
+	if configure != nil {
+		s.cfg.Configure = configure
+	}
 }
 
 // Params returns the negotiated link once it is up, else nil.

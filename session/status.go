@@ -63,10 +63,11 @@ func (l *liveSession) counters() Counters {
 	}
 }
 
-// table is the server's live sessions and the counters of those that ended.
+// table is the server's live sessions and the counters of those that ended. A session has
+// its interface name only once it authenticated (Assign); until then IfName is "".
 type table struct {
 	mu     sync.Mutex
-	live   map[string]*liveSession // by interface name
+	live   map[*liveSession]struct{}
 	ended  Counters
 	setUps uint64 // sessions whose PPP came up
 }
@@ -75,19 +76,21 @@ func (tb *table) add(l *liveSession) *liveSession {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if tb.live == nil {
-		tb.live = map[string]*liveSession{}
+		tb.live = map[*liveSession]struct{}{}
 	}
-	tb.live[l.info.IfName] = l
+	tb.live[l] = struct{}{}
 	return l
 }
 
-func (tb *table) up(ifname string, p ppp.LinkParams) {
+func (tb *table) named(l *liveSession, ifname string) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	l := tb.live[ifname]
-	if l == nil {
-		return
-	}
+	l.info.IfName = ifname
+}
+
+func (tb *table) up(l *liveSession, p ppp.LinkParams) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
 	tb.setUps++
 	i := &l.info
 	i.Up, i.UpSince = true, time.Now()
@@ -96,28 +99,31 @@ func (tb *table) up(ifname string, p ppp.LinkParams) {
 }
 
 // remove takes the session out and adds its counters to the ended ones in one step, so the
-// totals never go back. A later session may already hold the interface name (the kernel
-// reuses it once the TUN is closed): that entry stays.
+// totals never go back.
 func (tb *table) remove(l *liveSession) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	tb.ended.add(l.counters())
-	if tb.live[l.info.IfName] == l {
-		delete(tb.live, l.info.IfName)
-	}
+	delete(tb.live, l)
 }
 
-// Sessions lists the live sessions by interface name.
+// Sessions lists the live sessions, by interface name (unnamed ones, not yet
+// authenticated, first), then by start.
 func (s *Server) Sessions() []SessionInfo {
 	s.table.mu.Lock()
 	defer s.table.mu.Unlock()
 	out := make([]SessionInfo, 0, len(s.table.live))
-	for _, l := range s.table.live {
+	for l := range s.table.live {
 		i := l.info
 		i.Counters = l.counters()
 		out = append(out, i)
 	}
-	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.IfName, b.IfName) })
+	slices.SortFunc(out, func(a, b SessionInfo) int {
+		if c := strings.Compare(a.IfName, b.IfName); c != 0 {
+			return c
+		}
+		return a.Started.Compare(b.Started)
+	})
 	return out
 }
 
@@ -127,21 +133,27 @@ func (s *Server) Totals() (c Counters, setUps uint64) {
 	s.table.mu.Lock()
 	defer s.table.mu.Unlock()
 	c = s.table.ended
-	for _, l := range s.table.live {
+	for l := range s.table.live {
 		c.add(l.counters())
 	}
 	return c, s.table.setUps
 }
 
-// Kick ends the session on ifname as a shutdown would (LCP Terminate-Request, then
-// Call-Disconnect-Notify and the control connection's end); false if there is none.
-func (s *Server) Kick(ifname string) bool {
+// Kick ends the session whose Call ID (ours) is callID as a shutdown would (LCP
+// Terminate-Request, then Call-Disconnect-Notify and the control connection's end); false
+// if there is none.
+func (s *Server) Kick(callID uint16) bool {
 	s.table.mu.Lock()
-	l := s.table.live[ifname]
+	var found *liveSession
+	for l := range s.table.live {
+		if l.info.CallID == callID {
+			found = l
+		}
+	}
 	s.table.mu.Unlock()
-	if l == nil {
+	if found == nil {
 		return false
 	}
-	l.cancel()
+	found.cancel()
 	return true
 }

@@ -732,3 +732,75 @@ func TestProxyListenFailsFirst(t *testing.T) {
 		t.Fatalf("a call was placed:\n%s\nserver:\n%s", c.log.String(), b.srvLog.String())
 	}
 }
+
+// TestFailedLoginsDelayNext: after failed logins from a source, the server answers that
+// source's next call only after a delay that doubles per failure (1 s, 2 s, ...), even for
+// the right password; a login that did not follow failures is not delayed.
+func TestFailedLoginsDelayNext(t *testing.T) {
+	b := newBed(t, "10.99.0.100-103") // a session's address may still be held as the next starts
+	start := time.Now()
+	c := b.startClient("--user", "alice", "--password", "wonderland")
+	b.waitAddr(c, "pptp0")
+	clean := time.Since(start)
+	b.stop(c)
+	for range 2 {
+		c := b.startClient("--user", "alice", "--password", "nope")
+		if code := c.exitCode(); code != 19 {
+			t.Fatalf("exit status %d, want 19\n%s", code, c.log.String())
+		}
+	}
+	// The second failure is recorded when its session ends on the server.
+	if !nstest.WaitFor(10*time.Second, func() bool { return strings.Count(b.srvLog.String(), "authentication failed") >= 2 }) {
+		t.Fatalf("server log:\n%s", b.srvLog.String())
+	}
+	start = time.Now()
+	c = b.startClient("--user", "alice", "--password", "wonderland")
+	b.waitAddr(c, "pptp0")
+	delayed := time.Since(start)
+	b.stop(c)
+	t.Logf("connect: %v without failures before, %v after two", clean, delayed)
+	if delayed < time.Second {
+		t.Errorf("connected %v after two failed logins: no delay", delayed)
+	}
+}
+
+// TestNothingHeldBeforeLogin: a call that never authenticates holds no pool address and no
+// TUN device: with one address in the pool, a real client still gets it while the silent
+// call is open.
+func TestNothingHeldBeforeLogin(t *testing.T) {
+	// One address, so connections 1; both calls come from the one client namespace, so it
+	// may place two.
+	b := newBedConf(t, "10.99.0.100-100", "max-calls-per-source 2\n")
+	c, err := nstest.Dial(b.ns.B, b.ns.AddrA+":1723", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rq := control.SCCRQ(make([]byte, control.SCCRQLen))
+	rq.Init()
+	rq.SetProtocolVersion(control.ProtocolVersion)
+	oc := control.OCRQ(make([]byte, control.OCRQLen))
+	oc.Init()
+	oc.SetCallID(0x4444)
+	oc.SetRecvWindow(64)
+	buf := make([]byte, 4096)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(rq)
+	if _, err := control.ReadMessage(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Write(oc)
+	m, err := control.ReadMessage(c, buf)
+	if err != nil || control.OCRP(m).ResultCode() != control.OCRPConnected {
+		t.Fatalf("silent call not placed: %v %x", err, m)
+	}
+	links, _ := nstest.Output(b.ns.A, "ip", "-o", "link", "show")
+	if strings.Contains(links, "pptpd") {
+		t.Fatalf("a TUN device exists for a call that has not logged in:\n%s", links)
+	}
+	cl := b.startClient("--user", "alice", "--password", "wonderland", "--nohostroute")
+	if addr := b.waitAddr(cl, "pptp0"); !strings.HasPrefix(addr, "10.99.0.100") {
+		t.Fatalf("client got %s", addr)
+	}
+	b.stop(cl)
+}
