@@ -60,8 +60,8 @@ func authFailureReason(err error) string {
 	return "other"
 }
 
-// sessionDown counts an ended session's authentication failure.
-func (m *serverMetrics) sessionDown(_ string, err error) {
+// authFailed counts a call whose client failed to authenticate (ServerConfig.AuthFailed).
+func (m *serverMetrics) authFailed(_ netip.Addr, _ string, err error) {
 	if r := authFailureReason(err); r != "" {
 		m.mu.Lock()
 		m.authFail[r]++

@@ -78,8 +78,8 @@ func PPTPDMain(args []string) int {
 	}
 	var metrics *serverMetrics
 	if a.metrics.IsValid() {
-		metrics = newServerMetrics() // before the server: its SessionDown counts failures
-		cfg.SessionDown = chainDown(cfg.SessionDown, func(ifname string, err error) { metrics.sessionDown(ifname, err) })
+		metrics = newServerMetrics() // before the server: its AuthFailed hook counts failures
+		cfg.AuthFailed = metrics.authFailed
 	}
 	srv, err := session.NewServer(*cfg)
 	if err != nil {
@@ -328,12 +328,4 @@ func daemonize(log *logger) int {
 		return 1
 	}
 	return 0
-}
-
-// chainDown calls first (if any), then then.
-func chainDown(first, then func(string, error)) func(string, error) {
-	if first == nil {
-		return then
-	}
-	return func(ifname string, err error) { first(ifname, err); then(ifname, err) }
 }

@@ -24,7 +24,7 @@ func pptpdSocketPath() string { return filepath.Join(runDir(), "pptpd.sock") }
 // sessionReport is one line of `pptpd status`.
 type sessionReport struct {
 	Interface   string    `json:"interface,omitempty"` // none before authentication
-	State       string    `json:"state"` // "up", or "starting" before PPP is up
+	State       string    `json:"state"`               // "up", or "starting" before PPP is up
 	User        string    `json:"user,omitempty"`
 	Client      string    `json:"client"`            // the control connection's source
 	Address     string    `json:"address,omitempty"` // what the client was given

@@ -88,6 +88,9 @@ type ServerConfig struct {
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
+	// AuthFailed, when set, is told of every call whose client failed to authenticate
+	// (user: the name it claimed, "" if none; err wraps ppp.ErrAuthFailed): pptpd's metrics.
+	AuthFailed func(client netip.Addr, user string, err error)
 	// Stack, when set, ends each session in a user-space stack instead of a TUN (pptpd's
 	// "egress netstack"): it is called once the link is up and returns the session's
 	// stack (netstack.NewForwarding's, on p.Local) and what to stop when the session ends.
@@ -483,6 +486,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		err = context.Cause(sctx) // a hook ended the session (RADIUS timeout, disconnect)
 	}
 	if errors.Is(err, ppp.ErrAuthFailed) {
+		if s.cfg.AuthFailed != nil {
+			s.cfg.AuthFailed(client, claimed, err)
+		}
 		s.fails.add("source " + client.String())
 		if claimed != "" {
 			s.fails.add("user " + claimed)
