@@ -118,9 +118,10 @@ const (
 
 // DefaultLinkOptions is the datapath of a Config whose Link is zero: GRE sent through the
 // packet-socket path whenever that is safe (gre.Options.FastPath), the socket in the runtime's
-// poller (a process may hold many tunnels), gre's defaults for the rest.
+// poller (a process may hold many tunnels), the adaptive reorder hold, gre's defaults for the
+// rest.
 func DefaultLinkOptions() gre.LinkOptions {
-	return gre.LinkOptions{Socket: gre.Options{FastPath: true}}
+	return gre.LinkOptions{Socket: gre.Options{FastPath: true}, Reorder: gre.ReorderConfig{MinTimeout: gre.DefaultMinTimeout}}
 }
 
 // policy sets e's MPPE policy from enc and returns the methods a (zero: MS-CHAPv2),

@@ -88,7 +88,7 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 	t := &Tunnel{up: make(chan struct{}), done: make(chan struct{})}
 
 	var dev tun.Device
-	pc := session.PPPConfig{Logf: logf}
+	pc := session.PPPConfig{Logf: logf, NoMSSClamp: cfg.Link.NoMSSClamp}
 	if tc == nil {
 		lazy := session.NewLazyDevice()
 		dev, pc.IfName = lazy, "netstack"

@@ -28,9 +28,10 @@ const (
 	exitFatal       = 1
 	exitOptions     = 2
 	exitNotRoot     = 3
+	exitNoGRE       = 8 // pppd's "connect script failed": the call is up but GRE does not pass
 	exitNegotiation = 10
-	exitPeerTerm    = 15
-	exitHangup      = 16
+	exitPeerDead    = 15 // pppd's: a keepalive (LCP echo or the control connection's) gave up
+	exitHangup      = 16 // pppd's "modem hang-up": the server ended the link or the call
 	exitAuthFailed  = 19
 )
 
@@ -76,11 +77,13 @@ func classify(err error) int {
 		return exitOK
 	case errors.As(err, &f), errors.Is(err, ppp.ErrAuthFailed):
 		return exitAuthFailed
+	case errors.Is(err, session.ErrNoGRE):
+		return exitNoGRE
+	case errors.Is(err, ppp.ErrPeerDead), errors.Is(err, control.ErrNoEchoReply):
+		return exitPeerDead
 	case errors.Is(err, ppp.ErrNegotiation):
 		return exitNegotiation
-	case errors.Is(err, ppp.ErrPeerTerminated), errors.Is(err, ppp.ErrPeerDead):
-		return exitPeerTerm
-	case errors.Is(err, session.ErrCallEnded), errors.As(err, &re):
+	case errors.Is(err, ppp.ErrPeerTerminated), errors.Is(err, session.ErrCallEnded), errors.As(err, &re):
 		return exitHangup
 	}
 	return exitFatal

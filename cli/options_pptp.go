@@ -63,7 +63,7 @@ type PPTPArgs struct {
 	Timeout        time.Duration // --timeout: reorder hold time, default 300ms
 	NoBuffer       bool          // --nobuffer
 	IdleWait       time.Duration // --idle-wait, default 60s; 0 = no echo
-	MaxEchoWait    time.Duration // --max-echo-wait, default 60s (implemented, unlike 1.10.0)
+	MaxEchoWait    time.Duration // --max-echo-wait; 0 = the idle wait, as 1.10.0 (which ignores the option)
 	LogString      string        // --logstring, default "anon"
 	LocalBind      netip.Addr    // --localbind
 	RTMark         int           // --rtmark (0 = none)
@@ -79,6 +79,7 @@ type PPTPArgs struct {
 	// Ours.
 	PidFile    string   // --pidfile
 	GRETx      string   // --gre-tx: "auto" (default) or "ip"
+	NoMSSClamp bool     // --nomssclamp: leave TCP SYNs' MSS alone
 	SendWindow int      // --send-window as session.DialConfig.SendWindow: 0 = the peer's (unset), -1 = no limit (given as 0)
 	LaunchPPPD bool     // --launch-pppd
 	PPPD       []string // --pppd "opts": extra pppd words for launch mode
@@ -364,7 +365,7 @@ var pptpLinuxOpts = []pptpOpt{
 		a.IdleWait = n
 		return err
 	}},
-	{"max-echo-wait", "SECS", "give up when an Echo-Reply takes longer than SECS (default 60)", func(a *PPTPArgs, v string) error {
+	{"max-echo-wait", "SECS", "give up when an Echo-Reply takes longer than SECS (default: the idle wait)", func(a *PPTPArgs, v string) error {
 		n, err := pptpSeconds("--max-echo-wait", v)
 		a.MaxEchoWait = n
 		return err
@@ -431,6 +432,7 @@ var pptpOwnOpts = []pptpOpt{
 		a.GRETx = m
 		return nil
 	}},
+	{"nomssclamp", "", "leave the MSS of TCP SYNs crossing the tunnel alone (default: clamp it to the MTU - 40)", func(a *PPTPArgs, _ string) error { a.NoMSSClamp = true; return nil }},
 }
 
 func pptpSeconds(name, v string) (time.Duration, error) {
@@ -490,13 +492,12 @@ var pptpSpecs, pptpSetters = func() ([]getoptSpec, map[string]func(*PPTPArgs, st
 // needed). Errors are *UsageError.
 func ParsePPTPArgs(args []string) (*PPTPArgs, error) {
 	a := &PPTPArgs{
-		Timeout:     300 * time.Millisecond,
-		IdleWait:    60 * time.Second,
-		MaxEchoWait: 60 * time.Second,
-		LogString:   "anon",
-		LogLevel:    1,
-		TestRate:    100,
-		set:         map[string]bool{},
+		Timeout:   300 * time.Millisecond,
+		IdleWait:  60 * time.Second,
+		LogString: "anon",
+		LogLevel:  1,
+		TestRate:  100,
+		set:       map[string]bool{},
 	}
 	ops, err := getoptLong(args, pptpSpecs, func(s *getoptSpec, v string) error {
 		a.set[s.name] = true

@@ -132,7 +132,7 @@ func TestPPTPArgsValues(t *testing.T) {
 		t.Error("IsSet/Mode")
 	}
 	d, _ := ParsePPTPArgs([]string{"h"})
-	if d.Timeout != 300*time.Millisecond || d.IdleWait != time.Minute || d.MaxEchoWait != time.Minute ||
+	if d.Timeout != 300*time.Millisecond || d.IdleWait != time.Minute || d.MaxEchoWait != 0 ||
 		d.LogLevel != 1 || d.LogString != "anon" || d.TestRate != 100 || d.MissingWindow != 0 || d.Mode() != PPTPModeBuiltin || d.IsSet("timeout") {
 		t.Errorf("defaults %+v", d)
 	}

@@ -109,11 +109,13 @@ func dialConfig(a *PPTPArgs, log *logger) session.DialConfig {
 		Control: cc,
 		Link: gre.LinkOptions{
 			// One call per process: its GRE reads may hold a thread (see gre.Options.Blocking).
-			Socket: gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP, Blocking: true},
+			Socket:     gre.Options{Local: a.LocalBind, Mark: a.RTMark, FastPath: a.GRETx != pppconf.GRETxIP, Blocking: true},
+			NoMSSClamp: a.NoMSSClamp,
 			Reorder: gre.ReorderConfig{
 				Timeout:       a.Timeout,
 				NoBuffer:      a.NoBuffer,
 				MissingWindow: a.MissingWindow,
+				MinTimeout:    gre.DefaultMinTimeout, // --timeout is the longest hold
 			},
 			LogLevel: a.LogLevel,
 			TestType: a.TestType,

@@ -222,6 +222,8 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		Link: gre.LinkOptions{
 			Socket:     gre.Options{FastPath: conf.GRETx != pppconf.GRETxIP},
 			PacketSize: 16384, // GRO of up to 11 segments per TUN write; 2 MiB of buffers per session
+			NoMSSClamp: conf.NoMSSClamp,
+			Reorder:    gre.ReorderConfig{MinTimeout: gre.DefaultMinTimeout},
 		},
 		Connections:   min(conf.Connections, len(pairs)),
 		OwnGRESockets: ownGRESockets(conf.GREOwn),

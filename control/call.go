@@ -188,6 +188,24 @@ func (c *Call) reader() {
 	}
 }
 
+// ErrNoEchoReply is matched (errors.Is) by a call's error when the peer stopped answering
+// our control-connection Echo-Requests; the error is an *EchoTimeoutError.
+var ErrNoEchoReply = errors.New("no Echo-Reply")
+
+// EchoTimeoutError says that the control-connection keepalive gave the peer up: nothing
+// came for Idle, our Echo-Request then went unanswered for Wait.
+type EchoTimeoutError struct {
+	Peer       string // "server" or "client"
+	Idle, Wait time.Duration
+}
+
+func (e *EchoTimeoutError) Error() string {
+	return fmt.Sprintf("control connection keepalive: the %s sent no Echo-Reply within %v of our Echo-Request; nothing heard from it for %v",
+		e.Peer, e.Wait, e.Idle+e.Wait)
+}
+
+func (e *EchoTimeoutError) Is(target error) bool { return target == ErrNoEchoReply }
+
 // end records why the call ended and closes Done. Only the first reason counts.
 func (c *Call) end(err error) {
 	if c.ended {
@@ -231,7 +249,7 @@ func (c *Call) run() {
 		case <-tick:
 			if c.echoOutstanding {
 				c.logf("closing control connection due to missing echo reply")
-				c.end(fmt.Errorf("no Echo-Reply from %s within %v", c.peer, c.maxEchoWait))
+				c.end(&EchoTimeoutError{Peer: c.peer, Idle: c.idleWait, Wait: c.maxEchoWait})
 				c.abort()
 				return
 			}

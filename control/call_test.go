@@ -487,9 +487,33 @@ func TestClientEchoTimeout(t *testing.T) {
 		if d := time.Since(start); d != 15*time.Second {
 			t.Errorf("call ended after %v, want 15s", d)
 		}
-		wantErr(t, cl.Err(), "no Echo-Reply from server within 5s")
+		wantErr(t, cl.Err(), "control connection keepalive: the server sent no Echo-Reply within 5s of our Echo-Request; nothing heard from it for 15s")
+		var et *EchoTimeoutError
+		if !errors.Is(cl.Err(), ErrNoEchoReply) || !errors.As(cl.Err(), &et) || et.Wait != 5*time.Second {
+			t.Errorf("error %v does not match ErrNoEchoReply with the wait", cl.Err())
+		}
 		if !log.has("closing control connection due to missing echo reply") {
 			t.Error("no log line")
+		}
+		p.drain()
+		cl.Close()
+	})
+}
+
+// Without --max-echo-wait the reply wait is the idle wait (pptp-linux 1.10.0): a dead server
+// with --idle-wait 5 is given up after 10 s, not after 5 + 60.
+func TestClientEchoWaitFollowsIdleWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, cl := setupAgainst(t, ClientConfig{IdleWait: 5 * time.Second})
+		start := time.Now()
+		p.expect(TypeEchoRQ)
+		p.expect(TypeCCRQ)
+		<-cl.Done()
+		if d := time.Since(start); d != 10*time.Second {
+			t.Errorf("call ended after %v, want 10s (2 × idle wait)", d)
+		}
+		if !errors.Is(cl.Err(), ErrNoEchoReply) {
+			t.Errorf("error %v, want ErrNoEchoReply", cl.Err())
 		}
 		p.drain()
 		cl.Close()
@@ -862,7 +886,7 @@ func TestServerEchoTimeoutAndEOF(t *testing.T) {
 		if d := time.Since(start); d != 120*time.Second {
 			t.Errorf("gave up after %v", d)
 		}
-		wantErr(t, (*call).Err(), "no Echo-Reply from client within 1m0s")
+		wantErr(t, (*call).Err(), "control connection keepalive: the client sent no Echo-Reply within 1m0s of our Echo-Request; nothing heard from it for 2m0s")
 		(*call).Close()
 	})
 	synctest.Test(t, func(t *testing.T) {

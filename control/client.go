@@ -27,8 +27,11 @@ type ClientConfig struct {
 	ReplyTimeout   time.Duration // SCCRP and OCRP each, default 10s
 	// IdleWait (--idle-wait, whose default is 60s): send an Echo-Request after this much
 	// silence. 0 (or negative) = no echo of ours; the peer's are always answered.
-	IdleWait    time.Duration
-	MaxEchoWait time.Duration                    // --max-echo-wait: Echo-Reply deadline; default 60s
+	IdleWait time.Duration
+	// MaxEchoWait (--max-echo-wait): how long an Echo-Request of ours waits for its reply.
+	// 0 follows IdleWait, as pptp-linux 1.10.0 does (it times the reply with the idle timer,
+	// so a dead server is found after about twice the idle wait).
+	MaxEchoWait time.Duration
 	LocalAddr   netip.Addr                       // --localbind (zero = any)
 	Mark        int                              // --rtmark SO_MARK (0 = none)
 	Quirk       string                           // "" or "BEZEQ_ISRAEL"
@@ -69,6 +72,9 @@ func (cfg *ClientConfig) setDefaults() {
 	}
 	if cfg.MaxEchoWait <= 0 {
 		cfg.MaxEchoWait = defaultMaxEchoWait
+		if cfg.IdleWait > 0 {
+			cfg.MaxEchoWait = cfg.IdleWait
+		}
 	}
 }
 

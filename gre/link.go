@@ -44,6 +44,10 @@ type LinkOptions struct {
 	// TestType and TestRate: pptp --test-type/--test-rate (LinkConfig).
 	TestType, TestRate int
 	LogLevel           int // pptp --loglevel (LinkConfig)
+	// NoMSSClamp (pptp --nomssclamp, pptpd.conf nomssclamp) is for the session's datapath
+	// above the Link: leave the MSS of TCP SYNs crossing the tunnel alone instead of
+	// clamping it to the tunnel MTU − 40.
+	NoMSSClamp bool
 }
 
 // LinkConfig is the configuration of the call with Call IDs local and peer whose peer
@@ -169,6 +173,7 @@ type Link struct {
 		ackNew  bool
 		dl      time.Time // read deadline currently set
 		onGap   func()
+		resync  func(payload []byte) bool // SetResyncHint
 	}
 }
 
@@ -599,6 +604,10 @@ func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 		keep = true
 		if rx.onGap != nil {
 			rx.onGap()
+		}
+		if rx.resync != nil && rx.resync(b[off:off+len(payload)]) {
+			// Nothing held before it can be used any more: no waiting for the hold time.
+			rx.reorder.ReleaseThrough(seq)
 		}
 		if l.cfg.LogLevel >= 1 {
 			l.log.printf("buffering packet %d (expecting %d, lost or reordered)", seq, expect)

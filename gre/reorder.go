@@ -11,11 +11,16 @@ type ReorderConfig struct {
 	Timeout       time.Duration // hold time per packet (--timeout, default 300ms)
 	NoBuffer      bool          // --nobuffer: deliver ahead-of-sequence packets at once
 	MissingWindow int           // --missing-window: drop packets ≥ expected+N (0 = off)
+	// MinTimeout > 0 makes the hold adaptive between it and Timeout (see adaptive.go):
+	// as long as reordered packets are seen to come, not longer.
+	MinTimeout time.Duration
 }
 
 const (
 	DefaultWindow  = 64
 	DefaultTimeout = 300 * time.Millisecond
+	// DefaultMinTimeout is the floor of the adaptive hold that pptp and pptpd use.
+	DefaultMinTimeout = 10 * time.Millisecond
 )
 
 func (c ReorderConfig) withDefaults() ReorderConfig {
@@ -46,6 +51,7 @@ const (
 type reorderEntry[T any] struct {
 	seq      uint32
 	deadline time.Time
+	arrived  time.Time
 	v        T
 }
 
@@ -80,6 +86,8 @@ type Reorder[T any] struct {
 	ring []reorderEntry[T] // len == Window
 	head int
 	n    int
+
+	late time.Duration // adaptive hold: how late reordered packets come (adaptive.go)
 }
 
 // NewReorder returns a Reorder that passes in-order values to deliver and
@@ -89,7 +97,7 @@ func NewReorder[T any](cfg ReorderConfig, stats *Stats, deliver func(seq uint32,
 	if stats == nil {
 		stats = new(Stats)
 	}
-	return &Reorder[T]{cfg: cfg, stats: stats, deliver: deliver, ring: make([]reorderEntry[T], cfg.Window)}
+	return &Reorder[T]{cfg: cfg, stats: stats, deliver: deliver, ring: make([]reorderEntry[T], cfg.Window), late: cfg.Timeout}
 }
 
 // Len is the number of packets held.
@@ -125,8 +133,12 @@ func (r *Reorder[T]) Push(seq uint32, v T, now time.Time) Verdict {
 		switch {
 		case d < 0:
 			r.stats.RxUnderWin.Add(1)
+			r.tooLate()
 			return Duplicate
 		case d == 0:
+			if r.n > 0 {
+				r.filled(now.Sub(r.at(0).arrived))
+			}
 			r.emit(seq, v)
 			r.drain()
 			return Delivered
@@ -162,7 +174,7 @@ func (r *Reorder[T]) Push(seq uint32, v T, now time.Time) Verdict {
 			r.forceHead()
 			continue
 		}
-		r.insert(i, reorderEntry[T]{seq: seq, deadline: now.Add(r.cfg.Timeout), v: v})
+		r.insert(i, reorderEntry[T]{seq: seq, deadline: now.Add(r.hold()), arrived: now, v: v})
 		r.stats.RxBuffered.Add(1)
 		return Buffered
 	}
@@ -182,6 +194,7 @@ func (r *Reorder[T]) Expire(now time.Time) {
 		return
 	}
 	target := r.at(last).seq
+	r.expired()
 	for r.n > 0 && !SeqAfter(r.at(0).seq, target) {
 		r.forceHead()
 	}

@@ -226,6 +226,10 @@ type Decrypter struct {
 	count     uint16
 	discard   bool
 	sanity    int
+	lastLen   int // stateful: the last decrypted packet's length, for conceal
+	// Concealed counts lost packets a stateful receiver stepped over without a reset
+	// (conceal.go). Read it only from the goroutine that owns the Decrypter.
+	Concealed uint64
 	// Stateless catch-up budget, in re-keys: refilled at catchUpRate per second up to
 	// catchUpMax, spent by every packet more than one count ahead.
 	budget     int
@@ -330,7 +334,9 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 		if !d.discard {
 			d.count = (d.count + 1) & countMask
 		}
-		if count != d.count || d.discard {
+		if count != d.count && !d.discard && !flushed && d.conceal(count, b) {
+			d.count = count
+		} else if count != d.count || d.discard {
 			if !flushed || !d.resync(count, b) {
 				// Lost packets: drop until a flushed packet brings the keys back.
 				d.discard = true
@@ -343,6 +349,7 @@ func (d *Decrypter) Decrypt(hdr, b []byte) (sendReset bool, err error) {
 		}
 	}
 	d.k.rc.xor(b)
+	d.lastLen = len(b)
 	d.sanity >>= 1
 	return false, nil
 }

@@ -448,7 +448,9 @@ func TestEngineEchoFailure(t *testing.T) {
 		s.out.setDrop(func(uint16, []byte) bool { return true })
 		start := time.Now()
 		err := waitDone(t, c, 2*time.Minute)
-		if err == nil || err.Error() != "peer not responding to LCP echo (3 missed)" {
+		var et *EchoTimeoutError
+		if err == nil || err.Error() != "LCP keepalive: the server answered none of 3 Echo-Requests in 30s and sent no data (lcp-echo-interval 10, lcp-echo-failure 3)" ||
+			!errors.Is(err, ErrPeerDead) || !errors.As(err, &et) {
 			t.Fatalf("client error %v", err)
 		}
 		// Three unanswered echoes at 10 s intervals, declared dead at the fourth tick, plus
@@ -461,6 +463,29 @@ func TestEngineEchoFailure(t *testing.T) {
 		}
 		s.e.Close()
 		waitDone(t, s, 10*time.Second)
+	})
+}
+
+// The server's keepalive drops a client that vanished (pptpd's pppd with Debian's options).
+func TestEngineServerEchoDropsVanishedClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ccfg, scfg := clientConfig(), serverConfig()
+		scfg.EchoInterval, scfg.EchoFailure = 30*time.Second, 4
+		c, s := pair(t, ccfg, scfg)
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: %v %v", c.err, s.err)
+		}
+		c.out.setDrop(func(uint16, []byte) bool { return true })
+		start := time.Now()
+		err := waitDone(t, s, 5*time.Minute)
+		if !errors.Is(err, ErrPeerDead) || !strings.Contains(err.Error(), "the client answered none of 4 Echo-Requests in 2m0s") {
+			t.Fatalf("server error %v", err)
+		}
+		if d := time.Since(start); d < 2*time.Minute || d > 2*time.Minute+35*time.Second {
+			t.Fatalf("vanished client dropped after %v", d)
+		}
+		c.e.Close()
+		waitDone(t, c, 10*time.Second)
 	})
 }
 
@@ -497,7 +522,7 @@ func TestEngineEchoAnyFrameIsLiveness(t *testing.T) {
 		time.Sleep(40 * time.Second)
 		select {
 		case <-c.done:
-			if c.err == nil || !strings.Contains(c.err.Error(), "peer not responding to LCP echo") {
+			if c.err == nil || !errors.Is(c.err, ErrPeerDead) {
 				t.Fatalf("client error %v", c.err)
 			}
 		default:

@@ -22,6 +22,10 @@ var (
 	ErrIPCP = errors.New("IPCP")
 )
 
+// ErrNoAnswer is matched by a layer's failure after its Configure-Requests ran out without
+// an Ack: the peer never agreed, or never heard us (the session tells which from GRE).
+var ErrNoAnswer = errors.New("no answer to Configure-Requests")
+
 // inLayer tags err with the layer it failed in, keeping its text and kind.
 func inLayer(layer, err error) error { return &kindError{layer, err} }
 

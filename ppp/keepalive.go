@@ -39,10 +39,23 @@ func (e *Engine) echoTimeout() {
 		e.echoPending = 0
 	}
 	if e.cfg.EchoFailure > 0 && e.echoPending >= e.cfg.EchoFailure {
-		e.fail(withKind(ErrPeerDead, fmt.Errorf("peer not responding to LCP echo (%d missed)", e.echoPending)), "Peer not responding")
+		e.fail(withKind(ErrPeerDead, &EchoTimeoutError{Peer: e.cfg.peerRole(), Missed: e.echoPending, Interval: e.cfg.EchoInterval}), "Peer not responding")
 		return
 	}
 	e.lcpc.echo()
 	e.echoPending++
 	e.echoDeadline = e.now().Add(e.cfg.EchoInterval)
+}
+
+// EchoTimeoutError says that the LCP keepalive gave the peer up: Missed Echo-Requests in a
+// row, Interval apart, went unanswered and no data came meanwhile. It matches ErrPeerDead.
+type EchoTimeoutError struct {
+	Peer     string // "server" or "client"
+	Missed   int
+	Interval time.Duration
+}
+
+func (e *EchoTimeoutError) Error() string {
+	return fmt.Sprintf("LCP keepalive: the %s answered none of %d Echo-Requests in %v and sent no data (lcp-echo-interval %d, lcp-echo-failure %d)",
+		e.Peer, e.Missed, time.Duration(e.Missed)*e.Interval, int(e.Interval.Seconds()), e.Missed)
 }

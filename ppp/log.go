@@ -35,6 +35,9 @@ func protoName(p uint16) string {
 	case ProtoCompressed:
 		return "CompressedDatagram"
 	}
+	if n := extraProtoNames[p]; n != "" {
+		return n
+	}
 	return fmt.Sprintf("0x%04x", p)
 }
 
@@ -96,6 +99,10 @@ func describePacket(proto uint16, info []byte) string {
 		if proto == ProtoLCP && len(d) >= 4 {
 			fmt.Fprintf(&sb, " magic=%#x", binary.BigEndian.Uint32(d))
 		}
+	case CodeIdentification, CodeTimeRemaining:
+		if proto == ProtoLCP {
+			sb.WriteString(describeRFC1570(p.Code(), d))
+		}
 	case CodeProtocolReject:
 		if proto == ProtoLCP && len(d) >= 2 {
 			fmt.Fprintf(&sb, " %s", protoName(binary.BigEndian.Uint16(d)))
@@ -109,6 +116,9 @@ func describeOption(proto uint16, o Option) string {
 	d := o.Data()
 	switch proto {
 	case ProtoLCP:
+		if s := describeLCPExtra(o); s != "" {
+			return s
+		}
 		switch {
 		case o.Type() == LCPOptMRU && len(d) == 2:
 			return fmt.Sprintf("mru %d", binary.BigEndian.Uint16(d))

@@ -160,7 +160,7 @@ func (e *Engine) lcpFinished() {
 	case e.peerTerm != "":
 		e.err = cmpErr(e.err, withKind(ErrPeerTerminated, fmt.Errorf("peer terminated the link: %s", e.peerTerm)))
 	default:
-		e.err = cmpErr(e.err, withKind(ErrNegotiation, inLayer(ErrLCP, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.cfg.peerRole(), e.lcp.maxConfigure))))
+		e.err = cmpErr(e.err, withKind(ErrNegotiation, inLayer(ErrLCP, inLayer(ErrNoAnswer, fmt.Errorf("LCP negotiation failed: no agreement with the %s after %d Configure-Requests", e.cfg.peerRole(), e.lcp.maxConfigure)))))
 	}
 }
 

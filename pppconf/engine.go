@@ -53,8 +53,16 @@ func (o *Options) EngineConfig(server bool) (ppp.Config, error) {
 	if o.MTU > 0 {
 		e.MTU = uint16(o.MTU)
 	}
+	// Each keeps its default unless set: a file with only lcp-echo-interval still gives
+	// the peer up after DefaultEchoFailure misses.
 	if o.IsSet("lcp-echo-interval") {
-		e.EchoInterval, e.EchoFailure = time.Duration(o.LCPEchoInterval)*time.Second, o.LCPEchoFailure
+		e.EchoInterval = time.Duration(o.LCPEchoInterval) * time.Second
+	}
+	if o.IsSet("lcp-echo-failure") {
+		e.EchoFailure = o.LCPEchoFailure
+	}
+	if o.IsSet("lcp-restart") {
+		e.Restart = time.Duration(o.LCPRestart) * time.Second
 	}
 	e.Debug = o.Debug
 	var err error

@@ -62,14 +62,14 @@ func TestMPPEPolicy(t *testing.T) {
 // TestEngineConfig: a file's options land in the engine's configuration, on each side.
 func TestEngineConfig(t *testing.T) {
 	var o Options
-	if err := o.ParseWords(strings.Fields("mtu 1300 mru 1200 lcp-echo-interval 7 lcp-echo-failure 2 require-mppe-128 remotename gw usepeerdns refuse-pap debug"), Source{}); err != nil {
+	if err := o.ParseWords(strings.Fields("mtu 1300 mru 1200 lcp-echo-interval 7 lcp-echo-failure 2 lcp-restart 1 require-mppe-128 remotename gw usepeerdns refuse-pap debug"), Source{}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := o.EngineConfig(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server || c.MTU != 1300 || c.MRU != 1200 || c.EchoInterval != 7*time.Second || c.EchoFailure != 2 || !c.MPPE.Require || c.MPPE.Allow40 ||
+	if c.Server || c.MTU != 1300 || c.MRU != 1200 || c.EchoInterval != 7*time.Second || c.EchoFailure != 2 || c.Restart != time.Second || !c.MPPE.Require || c.MPPE.Allow40 ||
 		c.Name != "gw" || !c.UsePeerDNS || !c.Refuse.Has(auth.PAP) || c.Refuse.Has(auth.MSCHAPv2) || !c.Debug {
 		t.Errorf("client: %+v", c)
 	}
@@ -86,6 +86,29 @@ func TestEngineConfig(t *testing.T) {
 	}
 	if d, _ := new(Options).EngineConfig(true); d.Require != DefaultServerConfig().Require || d.Name != "pptpd" {
 		t.Errorf("server defaults: %+v", d)
+	}
+	// Both roles keep Debian's LCP echo unless told; each option may come alone.
+	for _, tc := range []struct {
+		words    string
+		interval time.Duration
+		failure  int
+	}{
+		{"", 30 * time.Second, 4},
+		{"lcp-echo-interval 10", 10 * time.Second, 4},
+		{"lcp-echo-failure 2", 30 * time.Second, 2},
+		{"lcp-echo-interval 0", 0, 4},
+	} {
+		if c, _ := new(Options).EngineConfig(false); c.Restart != 0 {
+			t.Errorf("default restart %v, want the engine's", c.Restart)
+		}
+		for _, server := range []bool{false, true} {
+			var o Options
+			o.ParseWords(strings.Fields(tc.words), Source{})
+			c, _ := o.EngineConfig(server)
+			if c.EchoInterval != tc.interval || c.EchoFailure != tc.failure {
+				t.Errorf("%q server=%v: echo %v × %d, want %v × %d", tc.words, server, c.EchoInterval, c.EchoFailure, tc.interval, tc.failure)
+			}
+		}
 	}
 	var bad Options
 	bad.ParseWords(strings.Fields("refuse-mschap-v2 refuse-mschap refuse-chap"), Source{})

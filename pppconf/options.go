@@ -61,6 +61,7 @@ type Options struct {
 	Asyncmap        uint32 // asyncmap (hex; pty mode only)
 	LCPEchoInterval int    // lcp-echo-interval, seconds; 0 = no echo
 	LCPEchoFailure  int    // lcp-echo-failure
+	LCPRestart      int    // lcp-restart, seconds
 	Persist         bool   // persist / nopersist
 	MaxFail         int    // maxfail (pppd default 10; 0 = unlimited)
 	Holdoff         int    // holdoff, seconds (pppd default 30)
@@ -237,6 +238,7 @@ var table = []option{
 		num: func(o *Options, v int) { o.Asyncmap = uint32(v) }},
 	intOpt(GroupLink, "lcp-echo-interval", "SECS", "send LCP Echo-Request every SECS (0 = never)", 0, 1<<30, func(o *Options, v int) { o.LCPEchoInterval = v }),
 	intOpt(GroupLink, "lcp-echo-failure", "N", "declare the link dead after N unanswered echoes", 0, 1<<30, func(o *Options, v int) { o.LCPEchoFailure = v }),
+	intOpt(GroupLink, "lcp-restart", "SECS", "retransmit Configure- and Terminate-Requests every SECS (default 3; the set-up budget is 10 of them)", 1, 86400, func(o *Options, v int) { o.LCPRestart = v }),
 	flagOpt(GroupLink, "persist", "redial after the link goes down", func(o *Options) { o.Persist = true }),
 	flagOpt(GroupLink, "nopersist", "exit when the link goes down (default)", func(o *Options) { o.Persist = false }),
 	intOpt(GroupLink, "maxfail", "N", "give up after N failed attempts (0 = never, default 10)", 0, 1<<30, func(o *Options, v int) { o.MaxFail = v }),

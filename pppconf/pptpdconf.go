@@ -46,6 +46,7 @@ type PPTPDConf struct {
 	PPP          string        // ppp (accepted and ignored: the built-in engine runs PPP)
 	GRETx        string        // gre-tx: "auto" (default) or "ip" (ours; see pptpd(8))
 	GREOwn       int           // gre-own-sockets: calls with a GRE socket of their own (ours), -1 = default
+	NoMSSClamp   bool          // nomssclamp (ours): leave TCP SYNs' MSS alone (default: clamp to MTU − 40)
 	// Limits against hostile clients (ours; see pptpd(8)). Zero = the default.
 	AuthTimeout    time.Duration  // auth-timeout: from the call to authentication done (default 60 s)
 	HalfOpen       int            // max-half-open: connections per source not logged in yet (default 8; -1 = no limit)
@@ -96,7 +97,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
 	"auth-timeout", "max-half-open", "max-calls-per-source", "fail-delay", "routed-subnet",
-	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "metrics"}
+	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "nomssclamp", "metrics"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -174,7 +175,7 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s:%d: %q repeated; the first one (line %d) is used, as poptop does", c.Path, n, kw, first))
 		return nil
 	}
-	flag := kw == "debug" || kw == "noipparam" || kw == "logwtmp"
+	flag := kw == "debug" || kw == "noipparam" || kw == "logwtmp" || kw == "nomssclamp"
 	switch {
 	case flag && val != "":
 		return fail("keyword %q takes no value, got %q", kw, val)
@@ -195,6 +196,8 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 		c.Debug = true
 	case "noipparam":
 		c.NoIPParam = true
+	case "nomssclamp":
+		c.NoMSSClamp = true
 	case "logwtmp":
 		c.LogWTMP = true
 		c.Notes = append(c.Notes, fmt.Sprintf("%s:%d: logwtmp accepted; wtmp is not written", c.Path, n))

@@ -26,6 +26,7 @@ type Tunnel struct {
 	Server netip.Addr
 
 	idClaim io.Closer // holds our Call ID against other clients of this namespace; nil if given
+	watch   *greWatch // why GRE does not pass, while it does not
 }
 
 // DialConfig is what a client needs to place a call.
@@ -77,6 +78,9 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 		release()
 		return nil, kindError{ErrGRESocket, err}
 	}
+	// The watch listens before the call is placed: the server's first GRE (or an ICMP
+	// error for ours) may come right after the Outgoing-Call-Reply.
+	watch := watchGRE("server", server, cfg.Control.CallID, true, cfg.Logf)
 	cfg.Control.RecvWindow = recvWindow(cfg.Control.RecvWindow, conn, cfg.Logf)
 	addr := server.String()
 	if _, port, err := net.SplitHostPort(cfg.Server); err == nil {
@@ -84,12 +88,14 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	}
 	call, err := control.Dial(ctx, addr, cfg.Control)
 	if err != nil {
+		watch.stop()
 		conn.Close()
 		release()
 		return nil, err
 	}
 	link := newLink(conn, call, cfg.Link, cfg.Logf)
-	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim}, nil
+	watch.setLink(link)
+	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim, watch: watch}, nil
 }
 
 // recvWindow is the Packet Recv. Window Size to advertise for conn: the configured one if
@@ -166,8 +172,8 @@ var ErrCallEnded = errors.New("call ended")
 // call ends; then it tears everything down in order: fn's own shutdown (through its context),
 // the GRE link, and the control call (Call-Clear-Request → Call-Disconnect-Notify → Stop).
 func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error) error {
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	res := make(chan error, 1)
 	go func() { res <- fn(fctx) }()
 	var err error
@@ -177,18 +183,22 @@ func (d *Tunnel) RunOver(ctx context.Context, fn func(ctx context.Context) error
 		// The server usually clears the call right after telling PPP why (an MS-CHAP
 		// Failure, an LCP Terminate-Request); give that frame a moment to win, because it
 		// says more than "call cleared".
+		callErr := fmt.Errorf("%w: %w", ErrCallEnded, d.Call.Err())
 		var ferr error
 		select {
 		case ferr = <-res:
 		case <-time.After(500 * time.Millisecond):
-			cancel()
+			// The cause tells fn that this is no local request to close (PPP stops at once).
+			cancel(callErr)
 			ferr = <-res
 		}
 		err = ferr
-		if err == nil {
-			err = fmt.Errorf("%w: %v", ErrCallEnded, d.Call.Err())
+		if err == nil || (errors.Is(err, context.Canceled) && ctx.Err() == nil) {
+			err = callErr
 		}
 	}
+	err = d.watch.explain(err)
+	d.watch.stop()
 	d.Link.Close()
 	if cerr := d.Call.Close(); cerr != nil && err == nil && ctx.Err() == nil {
 		err = cerr

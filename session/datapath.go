@@ -58,6 +58,7 @@ type cryptoState struct {
 	acfc bool // we may omit FF 03
 	// stateful MPPE: a GRE gap asks for a CCP reset at once (see onGap)
 	stateful bool
+	mss      uint16 // TCP SYN MSS clamp both ways (mss.go); 0 = off
 	// down: the network layer went down; nothing is carried until the next Up, which
 	// brings fresh keys (the old ones must not keep a half-closed link alive).
 	down bool
@@ -213,6 +214,9 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 			continue
 		}
 		end := TunOffset + size
+		if st.mss != 0 {
+			clampMSS(b[TunOffset:end], st.mss)
+		}
 		b[TunOffset-2], b[TunOffset-1] = 0x00, 0x21
 		p := TunOffset - 2
 		if st.enc != nil {
@@ -320,6 +324,9 @@ func (d *datapath) appendIP(out [][]byte, st *cryptoState, b []byte, at int) [][
 	if !st.srcOK(b[at:]) {
 		d.stats.RxSpoofed.Add(1)
 		return out
+	}
+	if st.mss != 0 {
+		clampMSS(b[at:], st.mss)
 	}
 	d.stats.RxPackets.Add(1)
 	d.stats.RxBytes.Add(uint64(len(b) - at))

@@ -4,6 +4,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -38,6 +39,9 @@ type PPPConfig struct {
 	// (DataStats.RxSpoofed) and dropped instead of reaching the device.
 	AntiSpoof bool
 	Routed    []netip.Prefix
+	// NoMSSClamp leaves the MSS of TCP SYNs crossing the tunnel alone (gre.LinkOptions'
+	// NoMSSClamp, which both roles copy here); by default it is clamped to the MTU − 40.
+	NoMSSClamp bool
 }
 
 // PPP is a running built-in PPP session over a GRE link.
@@ -108,6 +112,13 @@ func NewPPP(link *gre.Link, cfg PPPConfig) *PPP {
 // linkUp runs in the engine goroutine when IPCP (and CCP when required) opened.
 func (s *PPP) linkUp(p ppp.LinkParams) error {
 	st := &cryptoState{acfc: p.TxACFC}
+	if !s.cfg.NoMSSClamp {
+		mtu := p.MTU
+		if mtu <= 0 {
+			mtu = 1400 // never reached: the engine always says
+		}
+		st.mss = mssFor(mtu)
+	}
 	if s.cfg.AntiSpoof {
 		st.src, st.routed = p.Peer, s.cfg.Routed
 	}
@@ -186,6 +197,7 @@ func (s *PPP) Close() { s.engine.Close() }
 func (s *PPP) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	s.link.SetGapHandler(s.dp.onGap)
+	s.link.SetResyncHint(s.dp.resyncPoint)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -207,8 +219,16 @@ func (s *PPP) Run(ctx context.Context) error {
 			out = s.dp.deliver(bufs, offs, out)
 		})
 	}()
-	stop := context.AfterFunc(ctx, s.engine.Close)
-	err := s.engine.Run(context.WithoutCancel(ctx))
+	ectx, ecancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer ecancel()
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), ErrCallEnded) {
+			ecancel() // the call is gone under us: one Terminate-Request, no wait for its Ack
+			return
+		}
+		s.engine.Close()
+	})
+	err := s.engine.Run(ectx)
 	stop()
 	close(done)
 	s.mu.Lock()

@@ -387,7 +387,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer release()
 
 	link := newLink(conn, call, s.cfg.Link, logf)
-	t := &Tunnel{Call: call, Link: link, Server: client}
+	t := &Tunnel{Call: call, Link: link, Server: client, watch: watchGRE("client", client, call.LocalCallID(), false, func(f string, a ...any) { logf("client %s: "+f, append([]any{client}, a...)...) })}
+	t.watch.setLink(link)
 	ec := s.cfg.PPP
 	ec.Server = true
 	// Until the device exists the session is named by its client.
@@ -471,7 +472,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	ifnameSet = func(name string) { hc.IfName = name }
 	sess = NewPPP(link, PPPConfig{Engine: ec, Dev: lazy, Logf: ec.Logf, LinkDown: scriptDown,
-		AntiSpoof: true, Routed: s.cfg.RoutedSubnets})
+		AntiSpoof: true, Routed: s.cfg.RoutedSubnets, NoMSSClamp: s.cfg.Link.NoMSSClamp})
 	hc.sess = sess
 	entry = s.table.add(&liveSession{
 		info: SessionInfo{Client: client, CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), Started: time.Now()},

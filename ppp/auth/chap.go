@@ -196,10 +196,15 @@ func (c *chapPeer) Timeout() ([]byte, *Result) {
 	if c.done {
 		return nil, nil
 	}
-	// The authenticator drives retransmission (RFC 1994 §4.1): we only
-	// give up.
+	// The authenticator drives retransmission (RFC 1994 §4.1), but only of its
+	// Challenge: once pppd has sent Success it moves on to the network phase and never
+	// sends it again, so a lost Success left us waiting for good. Repeating our Response
+	// gets it back (pppd answers a repeated Response with the same status, as we do).
 	c.waits++
 	if c.waits < MaxTries {
+		if c.have {
+			return c.resp, nil
+		}
 		return nil, nil
 	}
 	c.done = true
