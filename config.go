@@ -223,4 +223,5 @@ type Stats struct {
 	TxFailed                               uint64        // packets the kernel refused to send
 	CCPResets                              uint64        // CCP Reset-Requests we sent (stateful MPPE losses)
 	RTT                                    time.Duration // smoothed GRE round trip, 0 = unknown
+	EchoRTT                                time.Duration // last control-connection Echo-Request's round trip, 0 = none yet
 }

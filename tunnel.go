@@ -303,6 +303,7 @@ func (t *Tunnel) Stats() Stats {
 		TxFailed:        gs.TxFailed.Load(),
 		CCPResets:       t.sess.ResetRequests(),
 		RTT:             rtt(gs),
+		EchoRTT:         t.call.Call.EchoRTT(),
 	}
 }
 

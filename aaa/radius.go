@@ -251,7 +251,7 @@ func (s *sess) Down(err error, shutdown bool) {
 		cause = rfc2866.AcctTerminateCause_Value_SessionTimeout
 	case errors.Is(s.cause, ErrIdleTimeout) || errors.Is(err, ErrIdleTimeout):
 		cause = rfc2866.AcctTerminateCause_Value_IdleTimeout
-	case errors.Is(s.cause, ErrAdminReset) || errors.Is(err, ErrAdminReset):
+	case errors.Is(s.cause, ErrAdminReset) || errors.Is(err, ErrAdminReset) || errors.Is(err, session.ErrKicked):
 		cause = rfc2866.AcctTerminateCause_Value_AdminReset
 	case shutdown:
 		cause = rfc2866.AcctTerminateCause_Value_NASReboot

@@ -117,6 +117,8 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	cs := &clientStatus{server: s.server} // `pptp status`, from the first link up to exit
+	defer cs.close()
 	fails := 0 // consecutive attempts that did not bring the link up (pppd's maxfail)
 	for {
 		// SIGHUP ends this link only: as pppd, we redial with persist and exit without.
@@ -131,7 +133,7 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 			case <-watched:
 			}
 		}()
-		up, err := clientOnce(actx, log, s)
+		up, err := clientOnce(actx, log, s, cs)
 		close(watched)
 		cancel()
 		code := classify(err)
@@ -168,7 +170,7 @@ func runClient(ctx context.Context, log *logger, s *clientSettings) int {
 }
 
 // clientOnce places one call and runs it until it ends; up reports whether the link came up.
-func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, error) {
+func clientOnce(ctx context.Context, log *logger, s *clientSettings, cs *clientStatus) (bool, error) {
 	proxyMode := s.socksAddr != "" || s.httpAddr != ""
 	var lns proxyListeners
 	if proxyMode {
@@ -230,6 +232,13 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 		ifname = t.Params().Interface
 	}
 
+	cs.linkUp(log, t, ifname)
+	defer cs.linkDown()
+	stopStatusFile := func() {}
+	if s.statusFile != "" {
+		stopStatusFile = keepStatusFile(log, s.statusFile, t)
+	}
+
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
@@ -250,8 +259,11 @@ func clientOnce(ctx context.Context, log *logger, s *clientSettings) (bool, erro
 	if s.debug {
 		log.Logf("GRE statistics:\n%s", t.LinkStats())
 	}
+	stopStatusFile()
 	if s.statusFile != "" {
-		writeStatus(s.statusFile, t)
+		if err := writeStatus(s.statusFile, t); err != nil {
+			log.Warnf("status file: %v", err)
+		}
 	}
 	if err == nil {
 		log.Logf("disconnected; %s removed", ifname)

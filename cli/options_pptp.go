@@ -95,6 +95,12 @@ type PPTPArgs struct {
 	pppFlags [][2]string // --name value pairs applied to PPP, in order, for PPPOptions
 }
 
+// LaunchFlags are the built-in PPP flags as pppd words for launch mode, the password
+// apart (see launchWords), and notes on the flags pppd has no word for.
+func (a *PPTPArgs) LaunchFlags() (words []string, password string, warnings []string, err error) {
+	return launchWords(a.pppFlags)
+}
+
 // IsSet reports whether the long option name (e.g. "timeout", "user") was given.
 func (a *PPTPArgs) IsSet(name string) bool { return a.set[name] }
 
@@ -529,7 +535,7 @@ func ParsePPTPArgs(args []string) (*PPTPArgs, error) {
 	if a.NoLaunchPPPD && a.LaunchPPPD {
 		return nil, usageErr("--nolaunchpppd and --launch-pppd exclude each other")
 	}
-	if a.Mode() != PPTPModeBuiltin && len(a.pppFlags) > 0 {
+	if a.Mode() == PPTPModePty && len(a.pppFlags) > 0 {
 		a.Warnings = append(a.Warnings, fmt.Sprintf("--%s and other built-in PPP options are ignored in %s mode (give pppd its options)", a.pppFlags[0][0], a.Mode()))
 	}
 	if len(a.PPPD) > 0 && a.Mode() != PPTPModeLaunch {
@@ -545,6 +551,7 @@ func PPTPUsage() string {
   pptp <host> [<pptp options>] [[--] <pppd options>]          built-in PPP (default)
   pppd pty "pptp <host> --nolaunchpppd <pptp options>" ...    under pppd (pty mode)
   pptp <host> --launch-pppd [<pptp options>] [--] <pppd options>  start pppd (launch mode)
+  pptp status [<ifname>|--all] [--json]                       running clients' state and counters
   pptp setup --create <name> --server <host> --username <user> [--encrypt]  write a peers file (pptpsetup)
 
 Options may come before or after <host>; unique prefixes work (--nolaunch). The words

@@ -35,6 +35,8 @@ type PPTPDArgs struct {
 
 	Notes []string // remarks to log at start (ignored options)
 
+	metrics netip.AddrPort // pptpd.conf's metrics, kept by serverConfig
+
 	set map[string]bool
 }
 
@@ -178,6 +180,8 @@ func (a *PPTPDArgs) Merge(c *pppconf.PPTPDConf) {
 func PPTPDUsage() string {
 	var b strings.Builder
 	b.WriteString(`Usage: pptpd [options]
+       pptpd status [--json]         the running server's sessions
+       pptpd kick USER|IP [--json]   end a user's sessions, or the one with that address
 
 A PPTP server (RFC 2637) with PPP, MS-CHAPv2 and MPPE built in: no pppd, no kernel PPP.
 Each call gets its own TUN interface. Command-line options override ` + pppconf.DefaultPPTPDConfPath + `.

@@ -29,6 +29,9 @@ var Version = "dev"
 func PPTPMain(args []string) int {
 	defer cpuProfile("pptp")()
 	usePPPDirEnv()
+	if isStatusCommand(args) {
+		return pptpStatusMain(args[1:])
+	}
 	if isSetupCommand(args) {
 		return setupMain(args[1:])
 	}
@@ -67,7 +70,17 @@ func PPTPMain(args []string) int {
 		if a.NoLaunchPPPD {
 			return runNoLaunch(ctx, log, s)
 		}
-		s.pppdArgs = append(append([]string(nil), a.PPPD...), a.PPPDWords...)
+		words, password, warns, err := a.LaunchFlags()
+		if err != nil {
+			log.Logf("%v", err)
+			return exitOptions
+		}
+		for _, w := range warns {
+			log.Warnf("%s", w)
+		}
+		// pppd reads its words in order, later ones winning: our flags, --pppd, then the rest.
+		s.pppdArgs = append(append(words, a.PPPD...), a.PPPDWords...)
+		s.pppdPassword = password
 		return runLaunch(ctx, log, s)
 	}
 	s, err := builtinSettings(a, log)

@@ -35,6 +35,9 @@ const daemonEnv = "PPTPD_GO_DAEMON"
 func PPTPDMain(args []string) int {
 	defer cpuProfile("pptpd")()
 	usePPPDirEnv()
+	if len(args) > 0 && (args[0] == "status" || args[0] == "kick") {
+		return pptpdStatusMain(args[0], args[1:])
+	}
 	a, err := ParsePPTPDArgs(args)
 	if err != nil {
 		var ue *UsageError
@@ -84,10 +87,28 @@ func PPTPDMain(args []string) int {
 		defer r.Close()
 		cfg.IPv6.RA = r
 	}
+	var metrics *serverMetrics
+	if a.metrics.IsValid() {
+		metrics = newServerMetrics() // before the server: its AuthFailed hook counts failures
+		cfg.AuthFailed = metrics.authFailed
+	}
 	srv, err := session.NewServer(*cfg)
 	if err != nil {
 		log.Logf("%v", err)
 		return 1
+	}
+	if metrics != nil {
+		metrics.srv = srv
+		if MetricsExporter == nil {
+			log.Logf("metrics %s: this pptpd binary was built without the metrics exporter (internal/promexp)", a.metrics)
+			return 1
+		}
+		stopMetrics, err := MetricsExporter(a.metrics, metrics.snapshot, log.Logf)
+		if err != nil {
+			log.Logf("metrics %s: %v", a.metrics, err)
+			return 1
+		}
+		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp4", listen)
 	if err != nil {
@@ -99,6 +120,7 @@ func PPTPDMain(args []string) int {
 	if err := sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=listening on %s", os.Getpid(), ln.Addr())); err != nil {
 		log.Warnf("sd_notify: %v", err)
 	}
+	defer serveServerStatus(log, srv)()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if rad != nil {
@@ -160,6 +182,7 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		conf = c
 	}
 	a.Merge(conf)
+	a.metrics = conf.Metrics
 	if conf.Debug {
 		log.debug, log.stamp = true, true // "debug" in pptpd.conf is -d
 	}

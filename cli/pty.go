@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/pptp-go/pptp/control"
@@ -27,8 +26,11 @@ type ptySettings struct {
 	noHostRoute bool
 	pppdPath    string
 	pppdArgs    []string // launch mode: options after the tty and speed
-	debug       bool
-	pidFile     string
+	// pppdPassword (launch mode, from --password/--password-file) reaches pppd through a
+	// pipe read by its passwordfd plugin, never on its command line.
+	pppdPassword string
+	debug        bool
+	pidFile      string
 }
 
 // runNoLaunch is `pppd pty "pptp HOST --nolaunchpppd"`: fd 0 is pppd's pty, read and written;
@@ -64,7 +66,7 @@ func runLaunch(ctx context.Context, log *logger, s *ptySettings) int {
 		log.Logf("launch mode needs kernel PPP (/dev/ppp is missing: no ppp_generic module?); the built-in mode needs none: drop --launch-pppd")
 		return exitFatal
 	}
-	master, slave, err := pty.Open()
+	master, slave, err := openPTY()
 	if err != nil {
 		log.Logf("cannot open a pty: %v", err)
 		return exitFatal
@@ -109,17 +111,38 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 	var pppd *exec.Cmd
 	pppdExited := make(chan struct{}) // closed once Wait has returned; ProcessState is then safe to read
 	if slave != nil {
-		args := append([]string{slave.Name(), "38400"}, s.pppdArgs...)
+		// nodetach: pppd is our child, and its exit ends the call; a pppd that forked into
+		// the background would look like one that had exited.
+		args := append([]string{slave.Name(), "38400", "nodetach"}, s.pppdArgs...)
+		var pw *os.File
+		if s.pppdPassword != "" {
+			if pw, err = passwordPipe(s.pppdPassword); err != nil {
+				log.Logf("password pipe for pppd: %v", err)
+				t.Link.Close()
+				t.Call.Close()
+				return exitFatal
+			}
+			args = append(args, "plugin", "passwordfd.so", "passwordfd", "3") // ExtraFiles[0] is fd 3
+		}
 		pppd = exec.Command(s.pppdPath, args...)
 		pppd.Stdin, pppd.Stdout, pppd.Stderr = slave, slave, os.Stderr
+		if pw != nil {
+			pppd.ExtraFiles = []*os.File{pw}
+		}
 		pppd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := pppd.Start(); err != nil {
 			log.Logf("starting pppd: %v", err)
+			if pw != nil {
+				pw.Close()
+			}
 			t.Link.Close()
 			t.Call.Close()
 			return exitFatal
 		}
 		slave.Close()
+		if pw != nil {
+			pw.Close() // pppd has its copy
+		}
 		go func() { pppd.Wait(); close(pppdExited) }()
 	} else {
 		log.quiet()
@@ -197,4 +220,20 @@ func pppdStatus(ps *os.ProcessState) string {
 		return fmt.Sprintf("status %d: %s", c, w)
 	}
 	return fmt.Sprintf("status %d", c)
+}
+
+// passwordPipe returns the read end of a pipe that holds password and is closed for writing
+// (pppd's passwordfd plugin reads it to EOF when it authenticates).
+func passwordPipe(password string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = w.WriteString(password)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }

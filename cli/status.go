@@ -4,17 +4,21 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/pptp-go/pptp"
 )
 
-// status is the machine-readable summary written to the status-file path when a call ends
-// (not while it runs; --debug logs the GRE counters as text at the same point).
+// status is the machine-readable summary in the status-file: written when the link comes up,
+// every statusFileInterval while it runs, and when the call ends.
 type status struct {
-	Link *linkStatus      `json:"link,omitempty"`
-	GRE  map[string]int64 `json:"gre"`
-	Data map[string]int64 `json:"data,omitempty"`
+	State   string           `json:"state"` // "up" while running, "ended" at the end
+	Updated time.Time        `json:"updated"`
+	Link    *linkStatus      `json:"link,omitempty"`
+	GRE     map[string]int64 `json:"gre"`
+	Data    map[string]int64 `json:"data,omitempty"`
 }
 
 type linkStatus struct {
@@ -26,7 +30,7 @@ type linkStatus struct {
 
 func writeStatus(path string, t *pptp.Tunnel) error {
 	gs := t.LinkStats()
-	st := status{GRE: map[string]int64{
+	st := status{State: "up", Updated: time.Now().UTC().Truncate(time.Millisecond), GRE: map[string]int64{
 		"rx_accepted": int64(gs.RxAccepted.Load()), "rx_lost": int64(gs.RxLost.Load()),
 		"rx_under_win": int64(gs.RxUnderWin.Load()), "rx_over_win": int64(gs.RxOverWin.Load()),
 		"rx_buffered": int64(gs.RxBuffered.Load()), "rx_errors": int64(gs.RxErrors.Load()),
@@ -53,9 +57,52 @@ func writeStatus(path string, t *pptp.Tunnel) error {
 			st.Link = ls
 		}
 	}
+	select {
+	case <-t.Done():
+		st.State = "ended"
+	default:
+	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	// A new file renamed over the old: a reader sees the last whole status, never half of one.
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// statusFileInterval is how often a running client rewrites its status-file.
+const statusFileInterval = 5 * time.Second
+
+// keepStatusFile writes path now and every statusFileInterval until the returned stop is
+// called (which waits for a write under way).
+func keepStatusFile(log *logger, path string, t *pptp.Tunnel) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(statusFileInterval)
+		defer tick.Stop()
+		warned := false
+		for {
+			if err := writeStatus(path, t); err != nil && !warned {
+				log.Warnf("status file: %v", err) // once: the next writes would say the same
+				warned = true
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,7 +64,9 @@ type Call struct {
 	echoLogged      int
 	echoID          uint32
 	echoOutstanding bool
-	readErr         error // the reader's final error, once received
+	echoSent        time.Time    // when the outstanding Echo-Request went out
+	echoRTT         atomic.Int64 // the last Echo-Request's round trip, ns (EchoRTT)
+	readErr         error        // the reader's final error, once received
 	ended           bool
 
 	msgs     chan []byte
@@ -108,6 +111,10 @@ func tcpAddr(a net.Addr) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// EchoRTT is the round trip of our last answered control-connection Echo-Request (sent
+// after IdleWait of silence); 0 until one was answered.
+func (c *Call) EchoRTT() time.Duration { return time.Duration(c.echoRTT.Load()) }
 
 // LocalCallID is the Call ID we chose; the peer puts it in the GRE packets it sends us.
 func (c *Call) LocalCallID() uint16 { return c.localID }
@@ -262,7 +269,7 @@ func (c *Call) run() {
 				c.end(err)
 				return
 			}
-			c.echoOutstanding = true
+			c.echoOutstanding, c.echoSent = true, time.Now()
 			timer.Reset(c.maxEchoWait)
 		case <-c.closeReq:
 			c.end(nil)
@@ -293,6 +300,10 @@ func (c *Call) handle(m []byte) bool {
 		c.logEcho("Echo Reply received.")
 		if c.echoOutstanding && r.Identifier() != c.echoID {
 			c.logf("Echo Reply with identifier %d, expected %d.", r.Identifier(), c.echoID)
+		}
+		if r.Identifier() == c.echoID && !c.echoSent.IsZero() { // once per request: a late or repeated reply is not measured again
+			c.echoRTT.Store(max(int64(time.Since(c.echoSent)), 1)) // 0 means none yet
+			c.echoSent = time.Time{}
 		}
 	case TypeStopCCRQ:
 		reason := StopCCRQ(m).Reason()

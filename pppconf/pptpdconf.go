@@ -62,6 +62,8 @@ type PPTPDConf struct {
 	// Ours, for IPv6 inside the tunnel (pptpd(8) IPV6):
 	RemoteIP6 netip.Prefix // remoteip6: a /64 of it per session, in Router Advertisements
 	DNS6      []netip.Addr // dns6: IPv6 DNS servers in those RAs (RDNSS, RFC 8106)
+	// Metrics (ours) is the address:port of a Prometheus /metrics listener; zero = none.
+	Metrics netip.AddrPort
 
 	Notes []string // non-fatal remarks (ignored keywords, duplicates) to log at start
 
@@ -98,7 +100,7 @@ func ParsePPTPDConf(path string) (*PPTPDConf, error) {
 var pptpdKeywords = []string{"option", "debug", "stimeout", "noipparam", "logwtmp", "connections",
 	"localip", "remoteip", "listen", "pidfile", "speed", "ppp", "bcrelay", "delegate", "vrf", "gre-tx", "gre-own-sockets",
 	"auth-timeout", "max-half-open", "max-calls-per-source", "fail-delay", "routed-subnet",
-	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "nomssclamp", "remoteip6", "dns6"}
+	"egress", "egress-proxy", "egress-deny", "egress-flows", "egress-resolver", "nomssclamp", "remoteip6", "dns6", "metrics"}
 
 // GRE send modes (pptp --gre-tx, pptpd gre-tx).
 const (
@@ -274,6 +276,12 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			}
 			c.EgressDNS = append(c.EgressDNS, a.Unmap())
 		}
+	case "metrics":
+		a, err := netip.ParseAddrPort(val)
+		if err != nil || a.Port() == 0 {
+			return fail("keyword %q needs ADDRESS:PORT (127.0.0.1:9523), got %q", kw, val)
+		}
+		c.Metrics = a
 	case "egress-flows":
 		v, err := positive()
 		if err != nil {

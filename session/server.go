@@ -88,6 +88,9 @@ type ServerConfig struct {
 	// SessionUp and SessionDown, when set, observe sessions (tests, status).
 	SessionUp   func(ifname string, p ppp.LinkParams)
 	SessionDown func(ifname string, err error)
+	// AuthFailed, when set, is told of every call whose client failed to authenticate
+	// (user: the name it claimed, "" if none; err wraps ppp.ErrAuthFailed): pptpd's metrics.
+	AuthFailed func(client netip.Addr, user string, err error)
 	// Stack, when set, ends each session in a user-space stack instead of a TUN (pptpd's
 	// "egress netstack"): it is called once the link is up and returns the session's
 	// stack (netstack.NewForwarding's, on p.Local) and what to stop when the session ends.
@@ -158,6 +161,7 @@ type Server struct {
 	wg       sync.WaitGroup
 	sessions atomic.Int64
 	stackSeq atomic.Uint64 // names user-space stacks netstack0, netstack1, … in logs
+	table    table         // live sessions and totals (Sessions, Totals, Kick)
 
 	greMu sync.Mutex
 	muxes map[netip.Addr]*gre.Mux // shared GRE receivers by local address, closed with their last call
@@ -410,6 +414,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 	}
 	var sess *PPP
+	var entry *liveSession     // in the session table (Sessions, Kick), from before Run
 	var ifnameSet func(string) // tells the hooks the interface's name
 	// Assign runs once the client authenticated: only then are an address, a connection
 	// slot and a device committed to it. granted is the verifier's (RADIUS
@@ -437,6 +442,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		name.Store(&ifname)
 		sess.setDevice(ifname, configure)
 		ifnameSet(ifname)
+		s.table.named(entry, ifname)
 		if granted.IsValid() {
 			return pair.Local, granted, nil
 		}
@@ -453,6 +459,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		if scriptUp != nil {
 			scriptUp(ifname, p)
 		}
+		s.table.up(entry, p)
 		if s.cfg.SessionUp != nil {
 			s.cfg.SessionUp(ifname, p)
 		}
@@ -492,6 +499,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	sess = NewPPP(link, pc)
 	hc.sess = sess
+	entry = s.table.add(&liveSession{
+		info: SessionInfo{Client: client, CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), Started: time.Now()},
+		link: link, sess: sess, cancel: func() { cancel(ErrKicked) }, // as a shutdown ends them all
+	})
+	defer s.table.remove(entry)
 	err = t.RunOver(sctx, func(ctx context.Context) error {
 		defer release()
 		return sess.Run(ctx)
@@ -500,6 +512,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		err = context.Cause(sctx) // a hook ended the session (RADIUS timeout, disconnect)
 	}
 	if errors.Is(err, ppp.ErrAuthFailed) {
+		if s.cfg.AuthFailed != nil {
+			s.cfg.AuthFailed(client, claimed, err)
+		}
 		s.fails.add("source " + client.String())
 		if claimed != "" {
 			s.fails.add("user " + claimed)

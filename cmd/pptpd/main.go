@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/pptp-go/pptp/cli"
+	_ "github.com/pptp-go/pptp/internal/promexp" // pptpd.conf "metrics": Prometheus, in this binary only
 )
 
 func main() {

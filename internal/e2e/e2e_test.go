@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 	pppDir = filepath.Join(dir, "ppp")
 	os.Mkdir(pppDir, 0o700)
 	os.Setenv("PPTP_GO_PPPDIR", pppDir)
+	os.Setenv("PPTP_GO_RUNDIR", filepath.Join(dir, "run")) // status sockets: not in the host's /run
 	pptpBin, pptpdBin = os.Getenv("PPTP_BIN"), os.Getenv("PPTPD_BIN")
 	if pptpBin == "" || pptpdBin == "" {
 		pptpBin, pptpdBin = filepath.Join(dir, "pptp"), filepath.Join(dir, "pptpd")

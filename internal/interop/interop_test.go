@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 	// host's /etc/ppp.
 	os.Mkdir(filepath.Join(dir, "ppp"), 0o700)
 	os.Setenv("PPTP_GO_PPPDIR", filepath.Join(dir, "ppp"))
+	os.Setenv("PPTP_GO_RUNDIR", filepath.Join(dir, "run")) // status sockets: not in the host's /run
 	pptpBin, pptpdBin = os.Getenv("PPTP_BIN"), os.Getenv("PPTPD_BIN")
 	if pptpBin == "" || pptpdBin == "" {
 		pptpBin, pptpdBin = filepath.Join(dir, "pptp"), filepath.Join(dir, "pptpd")
@@ -377,4 +378,106 @@ func TestCallPeersFileBuiltin(t *testing.T) {
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit status %d", code)
 	}
+}
+
+// TestLaunchModeDebianPppd: our pptp in launch mode inside the client VM starts Debian's pppd
+// on a pty (kernel PPP, ppp_mppe) and links to Debian's pptpd; the built-in flags reach pppd
+// as its own options and the password through passwordfd. Then ping through the kernel's
+// ppp interface and a clean teardown on SIGINT. The client VM only stays up after a first
+// link (refvm's contract), so Debian's pptp-linux first links to our pptpd on the host side.
+func TestLaunchModeDebianPppd(t *testing.T) {
+	serverStart(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "options"), []byte("name pptpd\nrequire-mschap-v2\nrequire-mppe-128\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "pptpd.conf"), []byte("option "+filepath.Join(dir, "options")+"\nlocalip 10.88.0.1\nremoteip 10.88.0.100-120\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "chap-secrets"), []byte("test * test *\n"), 0o600)
+	s := start(t, pptpdBin, "--fg", "--conf", filepath.Join(dir, "pptpd.conf"),
+		"--chap-secrets", filepath.Join(dir, "chap-secrets"), "--listen", "192.0.2.1", "--pidfile", filepath.Join(dir, "pid"))
+	time.Sleep(300 * time.Millisecond)
+	hold := []string{"client", "192.0.2.1", "--ping", "0", "--hold", "120", "--detach", "--pptp-bin", pptpBin}
+	out, err := run(t, 120*time.Second, hold...)
+	if err != nil {
+		t.Logf("refvm client failed once (%v); retrying:\n%s", err, out)
+		run(t, 30*time.Second, "client", "stop")
+		out, err = run(t, 120*time.Second, hold...)
+	}
+	if err != nil {
+		t.Fatalf("refvm client --hold: %v\n%s\nour server:\n%s", err, out, s.log.String())
+	}
+	t.Cleanup(func() { run(t, 30*time.Second, "client", "stop") })
+	vm := func(timeout time.Duration, cmd string) (string, error) {
+		return run(t, timeout+15*time.Second, "exec", "--vm", "client", "--timeout", fmt.Sprint(int(timeout.Seconds())), cmd)
+	}
+	// /shared/pptp-bin is our static binary (refvm copied it for --pptp-bin).
+	out, err = vm(10*time.Second, "setsid /shared/pptp-bin 192.0.2.2 --launch-pppd --loglevel 2"+
+		" --user test --password test --require-mppe-128 --novj --nobsdcomp --nodefaultroute --noauth"+
+		" --pppd 'ipparam launch' -- debug logfile /tmp/launch-pppd.log > /tmp/launch.log 2>&1 < /dev/null & echo pid=$!")
+	pid := keyValues(out)["pid"]
+	if err != nil || pid == "" {
+		t.Fatalf("starting launch mode in the client VM: %v\n%s", err, out)
+	}
+	logs := func() string {
+		o, _ := vm(10*time.Second, "echo '--- pptp'; cat /tmp/launch.log; echo '--- pppd'; cat /tmp/launch-pppd.log; echo '--- ps'; ps -o pid,args | grep -e pppd -e pptp")
+		return o
+	}
+	var peer string
+	for i := 0; i < 40 && peer == ""; i++ {
+		o, _ := vm(10*time.Second, "for d in /sys/class/net/ppp*; do ip -4 -o addr show dev ${d##*/}; done")
+		for _, line := range strings.Split(o, "\n") {
+			if f := strings.Fields(line); len(f) >= 6 && strings.HasPrefix(f[3], "10.99.0.") && f[4] == "peer" {
+				peer = strings.TrimSuffix(f[5], "/32")
+			}
+		}
+		if peer == "" {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	if peer != "10.99.0.1" {
+		t.Fatalf("no kernel ppp interface with an address from Debian's pptpd (peer %q):\n%s\nserver VM:\n%s", peer, logs(), tail(serverLog(t), 40))
+	}
+	pl, _ := vm(10*time.Second, "cat /tmp/launch-pppd.log")
+	if !strings.Contains(pl, "MPPE 128-bit stateless compression enabled") {
+		t.Errorf("pppd did not enable MPPE-128:\n%s", pl)
+	}
+	// The built-in flags on pppd's command line, the password not.
+	args := psArgs(vm)
+	for _, want := range []string{"nodetach", "require-mppe-128", "novj", "nobsdcomp", "nodefaultroute", "noauth", "user test", "passwordfd 3", "ipparam launch"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("pppd's command line lacks %q: %s", want, args)
+		}
+	}
+	if strings.Contains(args, "password test") {
+		t.Errorf("the password is on pppd's command line: %s", args)
+	}
+	po, err := vm(20*time.Second, "ping -c 5 -i 0.3 -W 2 "+peer)
+	t.Logf("ping through Debian pppd's ppp interface:\n%s", lastLine(po))
+	if err != nil {
+		t.Fatalf("ping %s: %v\n%s\n%s", peer, err, po, logs())
+	}
+	// SIGINT: pptp ends pppd (LCP Terminate from pppd), clears the call and exits 0.
+	vm(5*time.Second, "kill -INT "+pid)
+	gone := false
+	for i := 0; i < 30 && !gone; i++ {
+		o, _ := vm(5*time.Second, "kill -0 "+pid+" 2>/dev/null && echo alive || echo gone; pidof pppd | wc -w")
+		gone = strings.HasPrefix(strings.TrimSpace(o), "gone")
+		if !gone {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	if !gone {
+		t.Fatalf("launch-mode pptp still running 15 s after SIGINT:\n%s", logs())
+	}
+	if o, _ := vm(5*time.Second, "ip -4 -o addr | grep 10.99.0. || echo none"); !strings.Contains(o, "none") {
+		t.Errorf("a ppp interface with 10.99.0.x is left after the teardown:\n%s", o)
+	}
+	if sl := serverLog(t); !strings.Contains(sl, "control connection finished") {
+		t.Errorf("Debian's pptpd did not log the end of the control connection:\n%s", tail(sl, 30))
+	}
+	s.stop(t)
+}
+
+// psArgs lists the pppd command lines in the client VM.
+func psArgs(vm func(time.Duration, string) (string, error)) string {
+	o, _ := vm(5*time.Second, "for p in $(pidof pppd); do tr '\\0' ' ' < /proc/$p/cmdline; echo; done")
+	return o
 }
