@@ -51,14 +51,7 @@ var defaultHalves = [2]netip.Prefix{
 // what it did and returns the error (joined with any cleanup error).
 func Apply(cfg Config) (undo func() error, err error) {
 	u := &undoer{logf: logfOrDiscard(cfg.Logf)}
-	defer func() {
-		if err != nil {
-			if uerr := u.run(); uerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleaning up after the failure: %w", uerr))
-			}
-			undo = nil
-		}
-	}()
+	defer u.undoOnError(&err, &undo)
 	if err := checkIfName(cfg.IfName, false); err != nil {
 		return nil, err
 	}
@@ -313,6 +306,18 @@ func (u *undoer) push(what string, fn func() error) {
 }
 
 // run executes every step even when some fail, and reports all failures.
+// undoOnError, deferred by Apply and Apply6, undoes what they did if they fail (*err set),
+// joins any cleanup error to theirs and returns no undo.
+func (u *undoer) undoOnError(err *error, undo *func() error) {
+	if *err == nil {
+		return
+	}
+	if uerr := u.run(); uerr != nil {
+		*err = errors.Join(*err, fmt.Errorf("cleaning up after the failure: %w", uerr))
+	}
+	*undo = nil
+}
+
 func (u *undoer) run() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()

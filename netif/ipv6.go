@@ -51,14 +51,7 @@ func NoAutoLinkLocal(ifname string) error {
 // routes; the sysctls go with the interface.
 func Apply6(cfg Config6) (undo func() error, err error) {
 	u := &undoer{logf: logfOrDiscard(cfg.Logf)}
-	defer func() {
-		if err != nil {
-			if uerr := u.run(); uerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleaning up after the failure: %w", uerr))
-			}
-			undo = nil
-		}
-	}()
+	defer u.undoOnError(&err, &undo)
 	if err := checkIfName(cfg.IfName, false); err != nil {
 		return nil, err
 	}

@@ -352,12 +352,14 @@ func (d *datapath) appendIP(out [][]byte, st *cryptoState, b []byte, at int) [][
 	if at < tunWriteOffset || len(b)-at < 20 {
 		return out
 	}
-	if ok := b[at]>>4 == 6 && d.src6OK(b[at:]) || b[at]>>4 != 6 && st.srcOK(b[at:]); !ok {
+	ip := b[at:]
+	v6 := ip[0]>>4 == 6
+	if v6 && !d.src6OK(ip) || !v6 && !st.srcOK(ip) {
 		d.stats.RxSpoofed.Add(1)
 		return out
 	}
-	if st.mss != 0 && b[at]>>4 == 4 { // IPv4 only: IPv6 SYNs are not clamped yet
-		clampMSS(b[at:], st.mss)
+	if st.mss != 0 && !v6 { // IPv4 only: IPv6 SYNs are not clamped yet
+		clampMSS(ip, st.mss)
 	}
 	d.stats.RxPackets.Add(1)
 	d.stats.RxBytes.Add(uint64(len(b) - at))
