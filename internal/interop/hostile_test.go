@@ -112,8 +112,8 @@ func (a *attacker) halt() {
 	case <-a.stop:
 	default:
 		close(a.stop)
-		syscall.Close(a.fd) // ends the GRE reader
-		a.wg.Wait()
+		a.wg.Wait() // the GRE reader sees stop within its receive timeout
+		syscall.Close(a.fd)
 	}
 }
 
@@ -133,7 +133,13 @@ func (a *attacker) start(talkers, silent int) {
 	err := nstest.In(a.ns, func() error {
 		var err error
 		a.fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_GRE)
-		return err
+		if err != nil {
+			return err
+		}
+		// Closing the socket does not wake a blocked recvfrom; with no packet left to come
+		// (the server ended every call) halt would wait forever. readGRE polls instead.
+		tv := syscall.Timeval{Usec: 200000}
+		return syscall.SetsockoptTimeval(a.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
 	})
 	if err != nil {
 		t.Fatalf("raw GRE socket: %v", err)
@@ -296,13 +302,10 @@ func (tk *talker) sendFrame(proto uint16, info []byte, seq, ack uint32, hasAck b
 func (a *attacker) readGRE(calls *sync.Map) {
 	defer a.wg.Done()
 	buf := make([]byte, 65536)
-	for {
+	for !a.stopped() {
 		n, _, err := syscall.Recvfrom(a.fd, buf, 0)
 		if err != nil {
-			if a.stopped() {
-				return
-			}
-			if err == syscall.EINTR {
+			if err == syscall.EINTR || err == syscall.EAGAIN {
 				continue
 			}
 			return
