@@ -228,7 +228,7 @@ func (d *datapath) frameBatch(bufs [][]byte, sizes []int, out [][]byte) (m, star
 			continue
 		}
 		end := TunOffset + size
-		if st.mss != 0 && proto == 0x21 { // IPv4 only: IPv6 SYNs are not clamped yet
+		if st.mss != 0 {
 			clampMSS(b[TunOffset:end], st.mss)
 		}
 		b[TunOffset-2], b[TunOffset-1] = 0x00, proto
@@ -358,7 +358,7 @@ func (d *datapath) appendIP(out [][]byte, st *cryptoState, b []byte, at int) [][
 		d.stats.RxSpoofed.Add(1)
 		return out
 	}
-	if st.mss != 0 && !v6 { // IPv4 only: IPv6 SYNs are not clamped yet
+	if st.mss != 0 {
 		clampMSS(ip, st.mss)
 	}
 	d.stats.RxPackets.Add(1)

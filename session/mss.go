@@ -13,6 +13,7 @@ import "encoding/binary"
 // users do with iptables' TCPMSS target, but in the datapath, without a firewall.
 
 // mssFor is the MSS that fits a tunnel MTU: 20 bytes of IPv4 and 20 of TCP header less.
+// IPv6 segments get 20 less again (clampMSS).
 func mssFor(mtu int) uint16 {
 	if mtu <= 40+536 {
 		return 536 // RFC 879's minimum; a smaller MTU is not worth clamping for
@@ -20,26 +21,68 @@ func mssFor(mtu int) uint16 {
 	return uint16(mtu - 40)
 }
 
-// clampMSS lowers the MSS option of a TCP SYN (or SYN-ACK) in the IPv4 packet pkt to max and
-// fixes the TCP checksum incrementally (RFC 1624). It reports whether it changed pkt.
-// Anything that is not an unfragmented IPv4 TCP SYN with a well-formed MSS option above max
-// is left alone. It does not allocate.
+// clampMSS lowers the MSS option of a TCP SYN (or SYN-ACK) in the IP packet pkt to max (for
+// IPv4; max − 20 for IPv6's longer header) and fixes the TCP checksum incrementally (RFC
+// 1624; the MSS is not in the pseudo-header of either family). It reports whether it changed
+// pkt. Anything that is not an unfragmented TCP SYN with a well-formed MSS option above the
+// limit is left alone. It does not allocate.
 func clampMSS(pkt []byte, max uint16) bool {
-	if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 6 {
+	if len(pkt) < 1 {
 		return false
+	}
+	switch pkt[0] >> 4 {
+	case 4:
+		return clampTCP(tcp4(pkt), max)
+	case 6:
+		return clampTCP(tcp6(pkt), max-20)
+	}
+	return false
+}
+
+// tcp4 is the TCP segment of an unfragmented IPv4 packet, or nil.
+func tcp4(pkt []byte) []byte {
+	if len(pkt) < 20 || pkt[9] != 6 {
+		return nil
 	}
 	ihl := int(pkt[0]&0x0F) * 4
 	// A later fragment has no TCP header; the first one has it whole (RFC 791 allows
 	// 8-byte fragments, but no stack sends a SYN so).
 	if ihl < 20 || binary.BigEndian.Uint16(pkt[6:8])&0x1FFF != 0 {
-		return false
+		return nil
 	}
 	tot := int(binary.BigEndian.Uint16(pkt[2:4]))
 	if tot > len(pkt) || tot < ihl+20 {
-		return false
+		return nil
 	}
-	tcp := pkt[ihl:tot]
-	if tcp[13]&0x02 == 0 { // SYN
+	return pkt[ihl:tot]
+}
+
+// tcp6 is the TCP segment of an IPv6 packet, past Hop-by-Hop, Routing and Destination
+// Options headers (RFC 8200 §4), or nil. A fragmented SYN is left alone, as for IPv4.
+func tcp6(pkt []byte) []byte {
+	if len(pkt) < 40 {
+		return nil
+	}
+	end := 40 + int(binary.BigEndian.Uint16(pkt[4:6]))
+	if end > len(pkt) {
+		return nil
+	}
+	next, off := pkt[6], 40
+	for next == 0 || next == 43 || next == 60 {
+		if off+8 > end {
+			return nil
+		}
+		next, off = pkt[off], off+(int(pkt[off+1])+1)*8
+	}
+	if next != 6 || off+20 > end {
+		return nil
+	}
+	return pkt[off:end]
+}
+
+// clampTCP lowers the MSS option of the TCP SYN segment tcp (nil: none) to max.
+func clampTCP(tcp []byte, max uint16) bool {
+	if len(tcp) < 20 || tcp[13]&0x02 == 0 { // SYN
 		return false
 	}
 	off := int(tcp[12]>>4) * 4

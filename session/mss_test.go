@@ -167,6 +167,8 @@ func FuzzClampMSS(f *testing.F) {
 	f.Add(synPacket(0x02, []byte{2, 4, 5, 0xB4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7}, 0), uint16(1360))
 	f.Add(synPacket(0x12, []byte{1, 2, 4, 0xFF, 0xD7}, 10), uint16(536))
 	f.Add([]byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}, uint16(1000))
+	v6, _ := synPacket6(0x02, []byte{2, 4, 5, 0xB4}, []byte{0, 0, 1, 4, 0, 0, 0, 0})
+	f.Add(v6, uint16(1360))
 	f.Fuzz(func(t *testing.T, pkt []byte, max uint16) {
 		valid := len(pkt) >= 40 && pkt[0] == 0x45 && int(binary.BigEndian.Uint16(pkt[2:4])) <= len(pkt) &&
 			int(binary.BigEndian.Uint16(pkt[2:4])) >= 40 && func() bool { c := tcpChecksum(pkt); return c == 0 || c == 0xFFFF }()
@@ -192,4 +194,96 @@ func FuzzClampMSS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// tcpChecksum6 computes the TCP checksum of seg, carried in IPv6 from src to dst (RFC 8200
+// §8.1 pseudo-header), from scratch.
+func tcpChecksum6(src, dst, seg []byte) uint16 {
+	var s uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			s += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		if len(b)%2 == 1 {
+			s += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(src)
+	add(dst)
+	s += uint32(len(seg)) + 6
+	add(seg)
+	for s > 0xFFFF {
+		s = s&0xFFFF + s>>16
+	}
+	return ^uint16(s)
+}
+
+// synPacket6 is synPacket's segment in IPv6, behind the extension headers ext (each a
+// multiple of 8 bytes, its first byte rewritten to chain to the next), checksum set.
+func synPacket6(flags byte, opts []byte, ext ...[]byte) (pkt, seg []byte) {
+	v4 := synPacket(flags, opts, 0)
+	seg = v4[20:]
+	hdr := make([]byte, 40)
+	hdr[0] = 0x60
+	hdr[7] = 64
+	copy(hdr[8:], []byte{0x20, 1, 0xd, 0xb8, 0, 0x99, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10})
+	copy(hdr[24:], []byte{0x20, 1, 0xd, 0xb8, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	next := &hdr[6]
+	pkt = hdr
+	for _, e := range ext {
+		*next = e[0]
+		e = append([]byte(nil), e...)
+		pkt = append(pkt, e...)
+		next = &pkt[len(pkt)-len(e)]
+	}
+	*next = 6
+	pkt = append(pkt, seg...)
+	binary.BigEndian.PutUint16(pkt[4:], uint16(len(pkt)-40))
+	seg = pkt[len(pkt)-len(seg):]
+	binary.BigEndian.PutUint16(seg[16:], 0)
+	binary.BigEndian.PutUint16(seg[16:], tcpChecksum6(pkt[8:24], pkt[24:40], seg))
+	return pkt, seg
+}
+
+func TestClampMSSIPv6(t *testing.T) {
+	mss := []byte{2, 4, 0x05, 0xB4, 4, 2, 1, 1} // 1460, SACK-permitted
+	hopByHop := []byte{0, 0, 1, 4, 0, 0, 0, 0} // the type byte (0) is the header's own code
+	destOpts := []byte{60, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	fragment := []byte{44, 0, 0, 0, 0, 0, 0, 1}
+	for _, tc := range []struct {
+		name    string
+		ext     [][]byte
+		changed bool
+	}{
+		{"plain", nil, true},
+		{"behind hop-by-hop options", [][]byte{hopByHop}, true},
+		{"behind hop-by-hop and destination options", [][]byte{hopByHop, destOpts}, true},
+		{"in a fragment", [][]byte{fragment}, false},
+	} {
+		p, seg := synPacket6(0x02, mss, tc.ext...)
+		// An IPv4 limit of 1360 is 1340 for IPv6: its header is 20 bytes longer.
+		if got := clampMSS(p, 1360); got != tc.changed {
+			t.Errorf("%s: changed %v, want %v", tc.name, got, tc.changed)
+		}
+		want := uint16(1460)
+		if tc.changed {
+			want = 1340
+		}
+		if got := binary.BigEndian.Uint16(seg[22:]); got != want {
+			t.Errorf("%s: MSS %d, want %d", tc.name, got, want)
+		}
+		if c := tcpChecksum6(p[8:24], p[24:40], seg); c != 0 && c != 0xFFFF {
+			t.Errorf("%s: checksum wrong after clamping (residue %#04x)", tc.name, c)
+		}
+	}
+	p, _ := synPacket6(0x02, mss, hopByHop)
+	long := append([]byte(nil), p...)
+	binary.BigEndian.PutUint16(long[4:], uint16(len(p))) // payload length past the end
+	runaway := append([]byte(nil), p...)
+	runaway[41] = 200 // the extension header's length runs past the packet
+	for name, q := range map[string][]byte{"payload length too long": long, "extension header too long": runaway, "header only": p[:40]} {
+		if clampMSS(q, 1360) {
+			t.Errorf("%s: changed", name)
+		}
+	}
 }
