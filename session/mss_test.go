@@ -247,7 +247,7 @@ func synPacket6(flags byte, opts []byte, ext ...[]byte) (pkt, seg []byte) {
 
 func TestClampMSSIPv6(t *testing.T) {
 	mss := []byte{2, 4, 0x05, 0xB4, 4, 2, 1, 1} // 1460, SACK-permitted
-	hopByHop := []byte{0, 0, 1, 4, 0, 0, 0, 0} // the type byte (0) is the header's own code
+	hopByHop := []byte{0, 0, 1, 4, 0, 0, 0, 0}  // the type byte (0) is the header's own code
 	destOpts := []byte{60, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	fragment := []byte{44, 0, 0, 0, 0, 0, 0, 1}
 	for _, tc := range []struct {
