@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc3162"
 
 	"github.com/pptp-go/pptp/mppe"
 	"github.com/pptp-go/pptp/mschap"
@@ -288,5 +290,34 @@ func TestDeadTime(t *testing.T) {
 	time.Sleep(600 * time.Millisecond)
 	if d := login(); d < 200*time.Millisecond {
 		t.Errorf("after the dead time the first server was not tried again (%v)", d)
+	}
+}
+
+// TestFramedIPv6Prefix: a /64 becomes the session's advertised prefix; anything else is
+// kept for radattr, not advertised, and said.
+func TestFramedIPv6Prefix(t *testing.T) {
+	for _, tc := range []struct{ attr, grant, warn string }{
+		{"2001:db8:77:5::/64", "2001:db8:77:5::/64", ""},
+		{"2001:db8:77:5:1::/64", "2001:db8:77:5::/64", ""}, // host bits dropped
+		{"2001:db8:77::/48", "invalid Prefix", "not a /64"},
+		{"2001:db8:77:5::1/128", "invalid Prefix", "not a /64"},
+	} {
+		req, _ := buildAccess(papRequest(), &nasInfo{}, []byte("s"))
+		reply := req.Response(radius.CodeAccessAccept)
+		ip, n, _ := net.ParseCIDR(tc.attr)
+		n.IP = ip // as sent, host bits and all
+		if err := rfc3162.FramedIPv6Prefix_Set(reply, n); err != nil {
+			t.Fatal(err)
+		}
+		v, r := parseAccess(reply, req, auth.PAP)
+		if !v.OK || r.Grant.IPv6Prefix.String() != tc.grant {
+			t.Errorf("%s: granted %v, want %s", tc.attr, r.Grant.IPv6Prefix, tc.grant)
+		}
+		if w := strings.Join(r.Warnings, "; "); tc.warn == "" && w != "" || !strings.Contains(w, tc.warn) {
+			t.Errorf("%s: warnings %q, want %q", tc.attr, w, tc.warn)
+		}
+		if !slices.ContainsFunc(r.Attrs, func(a string) bool { return strings.HasPrefix(a, "Framed-IPv6-Prefix ") }) {
+			t.Errorf("%s: not in the radattr lines %q", tc.attr, r.Attrs)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc3162"
 
 	"github.com/pptp-go/pptp/ppp/auth"
 )
@@ -28,6 +29,7 @@ type Reply struct {
 	MPPEPolicy     uint32   // MS-MPPE-Encryption-Policy (1 allowed, 2 required), 0 = absent
 	MPPETypes      uint32   // MS-MPPE-Encryption-Types (bit 1: 40-bit, bit 2: 128-bit)
 	Attrs          []string // "Name Value" lines for radattr
+	Warnings       []string // attributes the reply had but this server cannot honour
 }
 
 // nasInfo is what every request of a session says about the NAS and the call.
@@ -188,6 +190,19 @@ func parseAccess(reply, req *radius.Packet, m auth.Method) (*auth.Verdict, *Repl
 		if a, ok := vendorAddr(reply, typ); ok {
 			r.Grant.DNS = append(r.Grant.DNS, a)
 			r.Attrs = append(r.Attrs, map[byte]string{msPrimaryDNS: "MS-Primary-DNS-Server ", msSecondaryDNS: "MS-Secondary-DNS-Server "}[typ]+a.String())
+		}
+	}
+	if pfx, err := rfc3162.FramedIPv6Prefix_Lookup(reply); err == nil && pfx != nil {
+		ones, _ := pfx.Mask.Size()
+		a, _ := netip.AddrFromSlice(pfx.IP)
+		p := netip.PrefixFrom(a, ones).Masked()
+		r.Attrs = append(r.Attrs, "Framed-IPv6-Prefix "+p.String())
+		// Router Advertisements make addresses (SLAAC) only from a /64 (RFC 4862 §5.5.3);
+		// anything else stays in radattr but is not advertised.
+		if p.Addr().Is6() && !p.Addr().Is4In6() && p.Bits() == 64 {
+			r.Grant.IPv6Prefix = p
+		} else {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("Framed-IPv6-Prefix %v is not a /64: not advertised", p))
 		}
 	}
 	if n, err := rfc2865.FramedMTU_Lookup(reply); err == nil && n >= 64 {

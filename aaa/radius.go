@@ -133,6 +133,9 @@ func (s *sess) Verify(req *auth.VerifyRequest) *auth.Verdict {
 		s.reply, s.nas.username = reply, req.User
 		s.mu.Unlock()
 		s.r.logf("%s: RADIUS accepted %q (%v) in %v", s.nas.ifname, req.User, req.Method, time.Since(t0).Round(time.Millisecond))
+		for _, w := range reply.Warnings {
+			s.r.logf("%s: RADIUS: %s", s.nas.ifname, w)
+		}
 	} else {
 		s.r.logf("%s: RADIUS refused %q (%v): %v", s.nas.ifname, req.User, req.Method, v.Err)
 	}

@@ -77,7 +77,8 @@ func PPTPDMain(args []string) int {
 		}
 		defer release()
 	}
-	if cfg.IPv6.Pool != nil {
+	if cfg.IPv6.Pool != nil || cfg.Hooks != nil && cfg.PPP.IPv6.Mode != ppp.IPv6Off && cfg.Stack == nil {
+		// With RADIUS a Framed-IPv6-Prefix may come for any session.
 		// After daemonizing: the socket and its goroutine belong to the serving process.
 		r, err := ra.NewResponder(log.Debugf)
 		if err != nil {

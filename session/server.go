@@ -18,6 +18,7 @@ import (
 	"github.com/pptp-go/pptp/gre"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ppp/auth"
 	"github.com/pptp-go/pptp/pppconf"
 )
 
@@ -467,11 +468,18 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var hooks Hooks
+	var granted6 netip.Prefix // the verifier's Framed-IPv6-Prefix
 	// The interface is made at authentication: until then the call goes by its client.
 	hc := &Call{Client: client, Local: local.Addr().Unmap(), CallID: call.LocalCallID(), PeerCallID: call.PeerCallID(), IfName: client.String(), cancel: cancel}
 	if s.cfg.Hooks != nil {
 		if hooks = s.cfg.Hooks(hc); hooks != nil {
-			ec.Verify = hooks.Verify
+			ec.Verify = func(r *auth.VerifyRequest) *auth.Verdict {
+				v := hooks.Verify(r)
+				if v.OK && v.Grant != nil {
+					granted6 = v.Grant.IPv6Prefix // read by configure6, on this goroutine too
+				}
+				return v
+			}
 			up := ec.Up
 			ec.Up = func(p ppp.LinkParams) { up(p); hooks.Up(p) }
 		}
@@ -484,7 +492,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	} else {
 		// IPV6CP opens after authentication, when the device and its name exist.
 		ifname := func() string { return *name.Load() }
-		pc.Configure6 = s.configure6(ifname, ec.Logf, func() *PPP { return sess })
+		pc.Configure6 = s.configure6(ifname, ec.Logf, func() *PPP { return sess }, func() netip.Prefix { return granted6 })
 		if s.cfg.LinkScripts6 != nil {
 			up6, down6 := s.cfg.LinkScripts6(client)
 			pc.LinkDown6 = down6

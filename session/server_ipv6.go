@@ -18,7 +18,7 @@ import (
 type ServerIPv6 struct {
 	Pool *IPv6Pool     // a /64 per session, advertised by RA; nil: none
 	DNS  []netip.Addr  // RDNSS in the advertisements
-	RA   *ra.Responder // sends them; required with Pool
+	RA   *ra.Responder // sends them; required with Pool or prefixes granted by Hooks
 }
 
 // IPv6Pool hands out the /64s of a prefix, one per session; safe for concurrent use.
@@ -95,16 +95,23 @@ func (p *IPv6Pool) Put(s netip.Prefix) {
 }
 
 // configure6 is a TUN session's IPv6 set-up when IPV6CP opened: the link-local addresses
-// and, with a pool, the session's /64 routed to its interface and advertised on it.
-func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), sess func() *PPP) func(ppp.IPv6Params) (func() error, error) {
+// and the session's /64 (the verifier's grant, else the pool's) routed to its interface
+// and advertised on it.
+func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), sess func() *PPP, granted func() netip.Prefix) func(ppp.IPv6Params) (func() error, error) {
 	return func(p ppp.IPv6Params) (func() error, error) {
 		ifname := ifnameOf()
 		v6 := s.cfg.IPv6
 		nc := netif.Config6{IfName: ifname, Local: p.Local(), Peer: p.Peer(), Logf: logf}
-		var prefix netip.Prefix
-		if v6.Pool != nil {
+		prefix, pooled := granted(), false
+		if prefix.IsValid() {
+			nc.Routes = []netip.Prefix{prefix}
+			if v6.RA == nil {
+				logf("IPv6: granted prefix %v, but nothing sends Router Advertisements (ServerIPv6.RA)", prefix)
+			}
+		} else if v6.Pool != nil {
 			var ok bool
 			if prefix, ok = v6.Pool.Get(); ok {
+				pooled = true
 				nc.Routes = []netip.Prefix{prefix}
 			} else {
 				logf("IPv6 pool exhausted: link-local addresses only")
@@ -112,7 +119,9 @@ func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), s
 		}
 		undo, err := netif.Apply6(nc)
 		if err != nil {
-			v6.Pool.Put(prefix)
+			if pooled {
+				v6.Pool.Put(prefix)
+			}
 			return nil, err
 		}
 		idx := 0
@@ -139,7 +148,7 @@ func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), s
 				v6.RA.Remove(idx)
 			}
 			err := undo()
-			if v6.Pool != nil {
+			if pooled {
 				v6.Pool.Put(prefix)
 			}
 			return err

@@ -528,3 +528,61 @@ func TestRadiusTwoServers(t *testing.T) {
 		t.Errorf("both sessions have Acct-Session-Id %s", s1["Acct-Session-Id"])
 	}
 }
+
+// TestRadiusFramedIPv6Prefix: FreeRADIUS's Framed-IPv6-Prefix is the /64 our pptpd routes to
+// the session and advertises (no remoteip6 pool at all); a prefix that is not a /64 is
+// refused with a line and the session keeps IPv4 and its link-local addresses.
+func TestRadiusFramedIPv6Prefix(t *testing.T) {
+	users := `frank	Cleartext-Password := "fpass"
+	Framed-IPv6-Prefix = 2001:db8:77:5::/64
+gina	Cleartext-Password := "gpass"
+	Framed-IPv6-Prefix = 2001:db8:77::/48
+`
+	b, _ := newRadiusBed(t, users, nil, "+ipv6")
+	const behind = "2001:db8:77:ff::1"
+	if out, err := nstest.Output(b.ns.A, "ip", "-6", "addr", "add", behind+"/128", "dev", "lo"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	c := b.startClient("--user", "frank", "--password", "fpass", "--defaultroute6")
+	b.waitAddr(c, "pptp0")
+	var global string
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		global, _ = nstest.Output(b.ns.B, "ip", "-6", "-o", "addr", "show", "dev", "pptp0", "scope", "global")
+		return strings.Contains(global, "2001:db8:77:5:")
+	}) {
+		t.Fatalf("no address from the granted prefix:\n%s\nclient:\n%s", global, c.log.String())
+	}
+	if r, _ := nstest.Output(b.ns.A, "ip", "-6", "route", "show", "2001:db8:77:5::/64"); !strings.Contains(r, "dev pptpd0") {
+		t.Errorf("the server routes the granted /64 %q, want via pptpd0", r)
+	}
+	if out, err := nstest.Output(b.ns.B, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", behind); err != nil {
+		t.Fatalf("ping -6 %s: %v\n%s", behind, err, out)
+	}
+	ra, _ := os.ReadFile(filepath.Join(b.dir, "run", "radattr.pptpd0"))
+	if !strings.Contains(string(ra), "Framed-IPv6-Prefix 2001:db8:77:5::/64") {
+		t.Errorf("radattr.pptpd0: %q", ra)
+	}
+	b.stop(c)
+	b.waitEnded(t)
+	if !nstest.WaitFor(5*time.Second, func() bool {
+		r, _ := nstest.Output(b.ns.A, "ip", "-6", "route", "show", "2001:db8:77:5::/64")
+		return strings.TrimSpace(r) == ""
+	}) {
+		t.Errorf("the server kept the granted /64's route")
+	}
+
+	c = b.startClient("--user", "gina", "--password", "gpass")
+	b.waitAddr(c, "pptp0")
+	if !nstest.WaitFor(5*time.Second, func() bool { return strings.Contains(b.srvLog.String(), "Framed-IPv6-Prefix 2001:db8:77::/48 is not a /64") }) {
+		t.Errorf("no line about the /48:\n%s", tailLines(b.srvLog.String(), 30))
+	}
+	var ll string
+	nstest.WaitFor(5*time.Second, func() bool {
+		ll, _ = nstest.Output(b.ns.B, "ip", "-6", "-o", "addr", "show", "dev", "pptp0")
+		return strings.Contains(ll, "fe80::")
+	})
+	if !strings.Contains(ll, "fe80::") || strings.Contains(ll, "2001:db8:77") {
+		t.Errorf("with the /48 refused: want the link-local address alone:\n%s", ll)
+	}
+	b.stop(c)
+}

@@ -56,6 +56,9 @@ type Grant struct {
 	PeerIP netip.Addr   // Framed-IP-Address: the peer's address instead of the pool's
 	DNS    []netip.Addr // MS-Primary/Secondary-DNS-Server
 	MTU    int          // Framed-MTU
+	// IPv6Prefix is the /64 advertised on the link (Framed-IPv6-Prefix) instead of the
+	// server's pool's; invalid: none.
+	IPv6Prefix netip.Prefix
 	// RequireMPPE makes MPPE required for this link (MS-MPPE-Encryption-Policy
 	// Encryption-Required), whatever the local policy says.
 	RequireMPPE bool
