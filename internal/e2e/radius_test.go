@@ -573,7 +573,9 @@ gina	Cleartext-Password := "gpass"
 
 	c = b.startClient("--user", "gina", "--password", "gpass")
 	b.waitAddr(c, "pptp0")
-	if !nstest.WaitFor(5*time.Second, func() bool { return strings.Contains(b.srvLog.String(), "Framed-IPv6-Prefix 2001:db8:77::/48 is not a /64") }) {
+	if !nstest.WaitFor(5*time.Second, func() bool {
+		return strings.Contains(b.srvLog.String(), "Framed-IPv6-Prefix 2001:db8:77::/48 is not a /64")
+	}) {
 		t.Errorf("no line about the /48:\n%s", tailLines(b.srvLog.String(), 30))
 	}
 	var ll string
