@@ -7,6 +7,12 @@
 // Responder per server.
 //
 // The messages are ICMPv6 bodies; the kernel adds the IPv6 header and the checksum.
+//
+// Deviation: RFC 4861 §6.2.5 asks a router that stops advertising on an interface for
+// final advertisements with a Router Lifetime of 0. A session's link stops advertising only
+// as the link itself ends (LCP Terminate), and the client's routes and addresses go with its
+// interface; an advertisement sent then would race the Terminate-Request and be dropped by
+// the datapath that is closing, so none is sent.
 package ra
 
 import (
