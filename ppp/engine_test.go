@@ -177,6 +177,12 @@ func shutdown(t *testing.T, c, s *side) {
 
 // runOne starts a single engine whose peer is the test itself.
 func runOne(t *testing.T, cfg Config) (*Engine, *pipe) {
+	x, low := runSide(t, cfg)
+	return x.e, low
+}
+
+// runSide is runOne that returns the whole side (its error, its log); call inside a bubble.
+func runSide(t *testing.T, cfg Config) (*side, *pipe) {
 	low := &pipe{}
 	x := newSide(cfg)
 	x.out = low
@@ -190,7 +196,7 @@ func runOne(t *testing.T, cfg Config) (*Engine, *pipe) {
 		}
 	})
 	synctest.Wait()
-	return x.e, low
+	return x, low
 }
 
 func waitDone(t *testing.T, x *side, within time.Duration) error {

@@ -3,7 +3,6 @@
 package ppp
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -14,23 +13,6 @@ import (
 	"github.com/pptp-go/pptp/ppp/auth"
 )
 
-// hostile runs one engine whose peer is the test, playing an attacker; call inside a bubble.
-func hostile(t *testing.T, cfg Config) (*side, *pipe) {
-	low := &pipe{}
-	x := newSide(cfg)
-	x.out = low
-	x.e.lower = low
-	go func() { x.err = x.e.Run(context.Background()); close(x.done) }()
-	t.Cleanup(func() {
-		x.e.Close()
-		<-x.done
-		if t.Failed() {
-			t.Logf("log:\n%s", strings.Join(x.logs, "\n"))
-		}
-	})
-	synctest.Wait()
-	return x, low
-}
 
 func lastOf(low *pipe, proto uint16, code uint8) Packet {
 	ps := low.find(proto, code)
@@ -68,7 +50,7 @@ func openLCP(t *testing.T, x *side, low *pipe, id uint8) {
 func TestEnginePreAuthDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := serverConfig()
-		x, low := hostile(t, cfg)
+		x, low := runSide(t, cfg)
 		start := time.Now()
 		openLCP(t, x, low, 1)
 		if x.e.phase != phaseAuthenticate {
@@ -100,7 +82,7 @@ func TestEngineAuthTimerOnlyProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := serverConfig()
 		cfg.AuthTimeout = time.Hour
-		x, low := hostile(t, cfg)
+		x, low := runSide(t, cfg)
 		start := time.Now()
 		openLCP(t, x, low, 1)
 		for i := 0; i < 200 && !ended(x); i++ {
@@ -124,7 +106,7 @@ func TestEngineLCPRestartsBeforeAuth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := serverConfig()
 		cfg.AuthTimeout = time.Hour
-		x, low := hostile(t, cfg)
+		x, low := runSide(t, cfg)
 		rounds := 0
 		for ; rounds < 50 && !ended(x); rounds++ {
 			openLCP(t, x, low, uint8(rounds+1))
@@ -150,7 +132,7 @@ func TestEngineNakOfUnrequestedOption(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := clientConfig()
 		cfg.AuthTimeout = time.Hour
-		x, low := hostile(t, cfg)
+		x, low := runSide(t, cfg)
 		for i := 0; i < 100 && !ended(x); i++ {
 			req := lastOf(low, ProtoLCP, CodeConfigureRequest)
 			x.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeConfigureNak, req.ID(), []byte{0x1F, 2})))
@@ -174,7 +156,7 @@ func TestEngineClientRefusesKeylessAuthWithMPPE(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := clientConfig()
 				cfg.MPPE.Require = true
-				x, low := hostile(t, cfg)
+				x, low := runSide(t, cfg)
 				opt := append([]byte{LCPOptAuthProtocol, byte(2 + len(m.ConfigData()))}, m.ConfigData()...)
 				x.e.Input(appendFrame(nil, ProtoLCP, appendPacket(nil, CodeConfigureRequest, 7, opt)))
 				synctest.Wait()

@@ -6,8 +6,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -268,48 +266,9 @@ func TestConnectPingTransferDisconnect(t *testing.T) {
 // namespace through the tunnel and compares SHA-256 on both ends.
 func transfer(t *testing.T, b *bed, n int64) {
 	t.Helper()
-	ln, err := nstest.Listen(b.ns.A, pppLocal+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan [32]byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(got)
-			return
-		}
-		defer c.Close()
-		h := sha256.New()
-		io.Copy(h, c)
-		var s [32]byte
-		copy(s[:], h.Sum(nil))
-		got <- s
-	}()
-	conn, err := nstest.Dial(b.ns.B, ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial through the tunnel: %v", err)
-	}
-	conn.SetDeadline(time.Now().Add(90 * time.Second))
-	h := sha256.New()
 	start := time.Now()
-	if _, err := io.Copy(io.MultiWriter(conn, h), io.LimitReader(rand.Reader, n)); err != nil {
-		t.Fatalf("sending: %v", err)
-	}
-	conn.Close()
-	var want [32]byte
-	copy(want[:], h.Sum(nil))
-	select {
-	case s, ok := <-got:
-		if !ok || s != want {
-			t.Fatalf("%d bytes through the tunnel arrived corrupted or incomplete", n)
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatalf("transfer of %d bytes did not finish", n)
-	}
-	d := time.Since(start)
-	t.Logf("%d MB through the tunnel intact in %v (%.0f Mbit/s)", n>>20, d.Round(time.Millisecond), float64(n*8)/d.Seconds()/1e6)
+	r := rate(t, b, pppLocal, n)
+	t.Logf("%d MB through the tunnel intact in %v (%.0f Mbit/s)", n>>20, time.Since(start).Round(time.Millisecond), r)
 }
 
 // TestWrongPassword: non-zero exit with the server's E=691 in words; no address consumed.
