@@ -24,6 +24,7 @@
 #   --bin DIR     measure the pptp and pptpd in DIR instead of building them (A/B against
 #                 another build: run it for each build in turn)
 #   --only LIST   comma-separated subset of: veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,
+#                 pptp-ipv6 (pptp-stateless carrying IPv6 to a host behind the server),
 #                 pptpd-netstack (the server's egress netstack mode: no TUN on the server),
 #                 pptp-netstack (the library without a TUN: one Go TCP stream each way),
 #                 refvm-connect (connect time vs pptp-linux + pppd; needs `../shared/refvm/refvm build`),
@@ -40,7 +41,7 @@ rounds=1
 perf_dir=
 pprof_dir=
 bin_dir=
-only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptpd-netstack,pptp-netstack,refvm-connect,scale,scale-egress
+only=veth,wireguard,pptp-nomppe,pptp-stateless,pptp-stateful,pptp-ipv6,pptpd-netstack,pptp-netstack,refvm-connect,scale,scale-egress
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json_out=$2; shift 2 ;;
@@ -71,6 +72,7 @@ WG_SRV=10.98.0.1 WG_CLI=10.98.0.2
 # every namespace, so two "wg0" would answer each other's `wg set`.
 WG_IF_SRV=pptpbench-wg0 WG_IF_CLI=pptpbench-wg1
 PPP_LOCAL=10.99.0.1 PPP_POOL=10.99.0.100-109
+BEHIND6=2001:db8:b6:ff::1 # pptp-ipv6: a host behind the server, in the session prefixes' /56
 WG_VERSION=v0.0.0-20260522210424-ecfc5a8d5446 # golang.zx2c4.com/wireguard, pinned
 WG_BIN=/var/tmp/pptp-bench/bin
 HZ=$(getconf CLK_TCK)
@@ -266,9 +268,10 @@ suite() {
 
 	# UDP: -l is the datagram payload, so 36 and 1372 make 64- and 1400-byte IP packets, which
 	# fit both tunnels' MTU without fragmenting.
-	local size len
+	local size len hdr=28 # IPv4 + UDP headers; IPv6's is 20 bytes longer
+	[[ $dst == *:* ]] && hdr=48
 	for size in 64 1400; do
-		len=$((size - 28))
+		len=$((size - hdr))
 		say "$c: iperf3 UDP ${size}-byte packets, unlimited rate (3 s)"
 		ip netns exec $CLI iperf3 -c "$dst" -u -b 0 -l $len -t 3 -J >"$f.udp$size.json" 2>/dev/null || true
 		# iperf3 3.12 puts the receiver's (the server's) counts in .end.sum.
@@ -358,8 +361,8 @@ chmod 600 "$work/password"
 printf 'test\n' >"$work/refvm-password" # refvm's default chap-secrets entry test/test
 chmod 600 "$work/refvm-password"
 
-run_pptp() { # config server-option-lines client-flags [pptpd.conf-lines]
-	local c=$1 sopts=$2 cflags=$3 sconf=${4:-}
+run_pptp() { # config server-option-lines client-flags [pptpd.conf-lines [destination]]
+	local c=$1 sopts=$2 cflags=$3 sconf=${4:-} dst=${5:-$PPP_LOCAL}
 	add_config "$c"
 	say "$c: pptpd in $SRV, pptp in $CLI"
 	printf 'option %s\nlocalip %s\nremoteip %s\n%b' "$work/$c-options" $PPP_LOCAL $PPP_POOL "$sconf" >"$work/$c.conf"
@@ -386,11 +389,18 @@ run_pptp() { # config server-option-lines client-flags [pptpd.conf-lines]
 	fi
 	t1=$(now)
 	R[$c.connect_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	if [[ $dst == *:* ]]; then # IPv6: the global address from the server's advertisement
+		for _ in $(seq 1 100); do
+			ip -n $CLI -6 -o addr show dev pptp0 scope global 2>/dev/null | grep -q inet6 && break
+			sleep 0.1
+		done
+		ip -n $CLI -6 -o addr show dev pptp0 scope global | grep -q inet6 || die "$c: no IPv6 address from the Router Advertisement"
+	fi
 	sleep 0.3 # let the server finish configuring its side
 	grep -ho 'MPPE [0-9]*-bit [a-z]*\|no encryption\|unencrypted' "$work/$c-pptpd.log" "$work/$c-pptp.log" 2>/dev/null |
 		sort -u | sed "s/^/   $c negotiated: /" >&2 || true
 	R[$c.mtu]=$(ip -n $CLI -o link show dev pptp0 | awk '{ for (i = 1; i < NF; i++) if ($i == "mtu") print $(i + 1) }')
-	suite "$c" $PPP_LOCAL "$cpid" "$spid"
+	suite "$c" "$dst" "$cpid" "$spid"
 	if [ -n "$perf_dir" ] && [ -e "$perf_dir/$c-client.data" ]; then
 		for side in client server; do
 			perf report -i "$perf_dir/$c-$side.data" --stdio --no-children --percent-limit 1.5 \
@@ -417,6 +427,13 @@ if want pptpd-netstack; then
 	ip -n $SRV addr add $PPP_LOCAL/32 dev lo
 	run_pptp pptpd-netstack 'require-mppe-128' '--require-mppe-128' 'egress netstack\n'
 	ip -n $SRV addr del $PPP_LOCAL/32 dev lo
+fi
+# pptp-ipv6: pptp-stateless carrying IPv6 (IPV6CP, the session's /64 from remoteip6 by Router
+# Advertisement), measured to an address behind the server (on its namespace's loopback).
+if want pptp-ipv6; then
+	ip -n $SRV -6 addr add $BEHIND6/128 dev lo
+	run_pptp pptp-ipv6 'require-mppe-128' '--require-mppe-128 --defaultroute6' 'remoteip6 2001:db8:b6::/56\n' $BEHIND6
+	ip -n $SRV -6 addr del $BEHIND6/128 dev lo
 fi
 
 # pptp-netstack: the library's netstack mode (pptp.Dial, no TUN) against the same pptpd as
