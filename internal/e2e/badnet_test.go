@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,20 +216,24 @@ func TestGREOneWay(t *testing.T) {
 
 // TestMSSClamping: a host behind the client announces MSS 1460 (a LAN behind a client that
 // routes; here the route's advmss), a far host behind the server answers with full-size
-// segments, and the server's namespace drops the ICMP "fragmentation needed" that would
-// shrink them to the tunnel's 1400 bytes. With the clamp (default, either end) bulk TCP from
-// the far host completes; with it off at both ends the connection stalls after the
-// handshake, the classic "some sites hang over PPTP".
+// segments, and the server's namespace drops the ICMP "fragmentation needed" (ICMPv6
+// "packet too big") that would shrink them to the tunnel's 1400 bytes. With the clamp
+// (default, either end) bulk TCP from the far host completes; with it off at both ends the
+// connection stalls after the handshake, the classic "some sites hang over PPTP". IPv6
+// inside the tunnel likewise, with the session's /64 from the server's advertisement.
 func TestMSSClamping(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		client, server bool // clamping on
+		v6             bool
 		wantComplete   bool
 	}{
-		{"both", true, true, true},
-		{"server only", false, true, true},
-		{"client only", true, false, true},
-		{"off", false, false, false},
+		{"both", true, true, false, true},
+		{"server only", false, true, false, true},
+		{"client only", true, false, false, true},
+		{"off", false, false, false, false},
+		{"IPv6 both", true, true, true, true},
+		{"IPv6 off", false, false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -236,20 +241,28 @@ func TestMSSClamping(t *testing.T) {
 			if !tc.server {
 				conf = "nomssclamp\n"
 			}
+			// The far host's network, both ends' addresses on it, and the route's advmss.
+			fnet, fsrv, fhost, advmss, flag := "10.98.0.0/24", "10.98.0.1/24", "10.98.0.2", "1460", "-4"
+			if tc.v6 {
+				conf += "remoteip6 2001:db8:99::/56\n"
+				fnet, fsrv, fhost, advmss, flag = "2001:db8:98::/64", "2001:db8:98::1/64", "2001:db8:98::2", "1440", "-6"
+			}
 			b := newBedConf(t, "10.99.0.100-101", conf)
 			far := nstest.New(t, "e2ef")
 			fa, ff := "f"+b.ns.DevA, "g"+b.ns.DevA
 			nstest.Run(t, b.ns.A, "ip", "link", "add", fa, "type", "veth", "peer", "name", ff, "netns", far)
-			nstest.Run(t, b.ns.A, "ip", "addr", "add", "10.98.0.1/24", "dev", fa)
+			nstest.Run(t, b.ns.A, "ip", flag, "addr", "add", fsrv, "dev", fa, "nodad")
 			nstest.Run(t, b.ns.A, "ip", "link", "set", fa, "up")
-			nstest.Run(t, far, "ip", "addr", "add", "10.98.0.2/24", "dev", ff)
+			nstest.Run(t, far, "ip", flag, "addr", "add", fhost+"/"+strings.Split(fsrv, "/")[1], "dev", ff, "nodad")
 			nstest.Run(t, far, "ip", "link", "set", ff, "up")
-			nstest.Run(t, far, "ip", "route", "add", "default", "via", "10.98.0.1")
-			nstest.Run(t, b.ns.A, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward") // no procps needed
+			nstest.Run(t, far, "ip", flag, "route", "add", "default", "via", strings.Split(fsrv, "/")[0])
+			// No procps needed.
+			nstest.Run(t, b.ns.A, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding")
 			nft(t, b.ns.A, `table inet noicmp {
 	chain out {
 		type filter hook output priority 0
 		icmp type destination-unreachable drop
+		icmpv6 type packet-too-big drop
 	}
 }`)
 			args := []string{"--user", "alice", "--password", "wonderland", "--route", "10.98.0.0/24"}
@@ -258,9 +271,16 @@ func TestMSSClamping(t *testing.T) {
 			}
 			c := b.startClient(args...)
 			b.waitAddr(c, "pptp0")
-			nstest.Run(t, b.ns.B, "ip", "route", "replace", "10.98.0.0/24", "dev", "pptp0", "advmss", "1460")
+			if tc.v6 && !nstest.WaitFor(10*time.Second, func() bool {
+				g, _ := nstest.Output(b.ns.B, "ip", "-6", "-o", "addr", "show", "dev", "pptp0", "scope", "global")
+				return strings.Contains(g, "2001:db8:99:")
+			}) {
+				t.Fatalf("no IPv6 address from the server's advertisement:\n%s", c.log.String())
+			}
+			nstest.Run(t, b.ns.B, "ip", flag, "route", "replace", fnet, "dev", "pptp0", "advmss", advmss)
 
-			ln, err := nstest.Listen(far, "10.98.0.2:0")
+			var ln net.Listener
+			err := nstest.In(far, func() (err error) { ln, err = net.Listen("tcp", net.JoinHostPort(fhost, "0")); return })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +295,8 @@ func TestMSSClamping(t *testing.T) {
 				conn.SetDeadline(time.Now().Add(20 * time.Second))
 				conn.Write(make([]byte, n))
 			}()
-			conn, err := nstest.Dial(b.ns.B, ln.Addr().String(), 5*time.Second)
+			var conn net.Conn
+			err = nstest.In(b.ns.B, func() (err error) { conn, err = net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second); return })
 			if err != nil {
 				t.Fatalf("dial through the tunnel: %v", err)
 			}
