@@ -327,16 +327,9 @@ func TestDebPackage(t *testing.T) {
 		t.Fatalf("pptp@.service runs %v", cargv)
 	}
 	b := &bed{t: t, ns: ns, srvLog: srvLog}
-	cl := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
 	// With the unit's capabilities: the host's setpriv, our binary.
 	cwrap := setpriv(t, readFile(t, filepath.Join(root, "lib/systemd/system/pptp@.service")))
-	cl.cmd = nstest.Cmd(context.Background(), ns.B, cwrap[0], append(append(cwrap[1:], pptpBin), cargv[1:]...)...)
-	cl.cmd.Stdout, cl.cmd.Stderr = cl.log, cl.log
-	if err := cl.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cl.err = cl.cmd.Wait(); close(cl.done) }()
-	t.Cleanup(func() { cl.cmd.Process.Kill(); <-cl.done })
+	cl := startCmd(t, nstest.Cmd(context.Background(), ns.B, cwrap[0], append(append(cwrap[1:], pptpBin), cargv[1:]...)...))
 	if addr := b.waitAddr(cl, "pptp0"); addr != "10.99.0.100" {
 		t.Errorf("client address %q, want 10.99.0.100", addr)
 	}
@@ -916,16 +909,10 @@ func TestSetupStart(t *testing.T) {
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		t.Skip("systemd runs here: --start would use systemctl")
 	}
-	c := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
-	c.cmd = nstest.Cmd(context.Background(), b.ns.B, pptpBin, "setup", "--create", "started", "--server", b.ns.AddrA,
+	cmd := nstest.Cmd(context.Background(), b.ns.B, pptpBin, "setup", "--create", "started", "--server", b.ns.AddrA,
 		"--username", "alice", "--password", "wonderland", "--encrypt", "--start")
-	c.cmd.Env = append(os.Environ(), "PATH=/nonexistent") // no pppd to find
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { c.cmd.Process.Kill(); <-c.done })
+	cmd.Env = append(os.Environ(), "PATH=/nonexistent") // no pppd to find
+	c := startCmd(t, cmd)
 	if addr := b.waitAddr(c, "pptp0"); addr != "10.99.0.100" {
 		t.Errorf("address %q, want 10.99.0.100", addr)
 	}

@@ -164,15 +164,19 @@ func (b *bed) startClient(args ...string) *client {
 
 // startClientVia runs the client under a wrapper command (e.g. setpriv).
 func (b *bed) startClientVia(wrap []string, args ...string) *client {
-	c := &client{log: nstest.NewBuffer(), done: make(chan struct{})}
 	argv := append(append(wrap, pptpBin, b.ns.AddrA), args...)
-	c.cmd = nstest.Cmd(context.Background(), b.ns.B, argv[0], argv[1:]...)
+	return startCmd(b.t, nstest.Cmd(context.Background(), b.ns.B, argv[0], argv[1:]...))
+}
+
+// startCmd starts cmd as a client: its output in the log, killed at the end of the test.
+func startCmd(t testing.TB, cmd *exec.Cmd) *client {
+	c := &client{log: nstest.NewBuffer(), done: make(chan struct{}), cmd: cmd}
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	if err := c.cmd.Start(); err != nil {
-		b.t.Fatal(err)
+		t.Fatal(err)
 	}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	b.t.Cleanup(func() {
+	t.Cleanup(func() {
 		c.cmd.Process.Signal(syscall.SIGKILL)
 		<-c.done
 	})
