@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
 
 	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/netif"
@@ -278,6 +280,7 @@ func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminat
 	inP, outP := st.RxPackets.Load(), st.TxPackets.Load()
 	secs := uint32(time.Since(s.start) / time.Second)
 	nas, user, peer, class := s.nas, s.nas.username, s.params.Peer, s.reply.Class
+	prefix6 := s.reply.Grant.IPv6Prefix
 	event := time.Now()
 	what := fmt.Sprintf("accounting %v of session %s", status, nas.sessID)
 	enqueue := s.r.queue
@@ -293,6 +296,9 @@ func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminat
 		nas.add(p)
 		if peer.Is4() {
 			rfc2865.FramedIPAddress_Set(p, peer.AsSlice())
+		}
+		if prefix6.IsValid() { // as granted, like the address (RFC 3162 §3)
+			rfc3162.FramedIPv6Prefix_Set(p, &net.IPNet{IP: prefix6.Addr().AsSlice(), Mask: net.CIDRMask(prefix6.Bits(), 128)})
 		}
 		for _, c := range class {
 			rfc2865.Class_Add(p, c)

@@ -538,7 +538,7 @@ func TestRadiusFramedIPv6Prefix(t *testing.T) {
 gina	Cleartext-Password := "gpass"
 	Framed-IPv6-Prefix = 2001:db8:77::/48
 `
-	b, _ := newRadiusBed(t, users, nil, "+ipv6")
+	b, rad := newRadiusBed(t, users, nil, "+ipv6")
 	const behind = "2001:db8:77:ff::1"
 	if out, err := nstest.Output(b.ns.A, "ip", "-6", "addr", "add", behind+"/128", "dev", "lo"); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -564,6 +564,9 @@ gina	Cleartext-Password := "gpass"
 	}
 	b.stop(c)
 	b.waitEnded(t)
+	if r := waitStop(t, rad, "frank"); r["Framed-IPv6-Prefix"] != "2001:db8:77:5::/64" {
+		t.Errorf("Stop record without the granted prefix: %v", r)
+	}
 	if !nstest.WaitFor(5*time.Second, func() bool {
 		r, _ := nstest.Output(b.ns.A, "ip", "-6", "route", "show", "2001:db8:77:5::/64")
 		return strings.TrimSpace(r) == ""
