@@ -204,8 +204,8 @@ type Params struct {
 	Encryption string
 	MPPEBits   int
 
-	// Local6 and Peer6 are the link-local addresses IPV6CP agreed (TUN mode), zero until
-	// it opened; a global address, if any, comes from the server's Router Advertisement.
+	// Local6 and Peer6 are the link-local addresses IPV6CP agreed, zero until it opened;
+	// a global address, if any, comes from the server's Router Advertisement.
 	Local6, Peer6 netip.Addr
 }
 

@@ -56,9 +56,13 @@
 //
 // DialContext, Listen and ListenPacket work like their net package namesakes, through the
 // tunnel's user-space stack (gVisor's TCP/IP, package netstack); DialContext also opens
-// ICMP echo sockets ("ping4"). Names are resolved with the DNS servers the server assigned,
+// ICMP echo sockets ("ping4", "ping6"). Names are resolved with the DNS servers the server assigned,
 // through the tunnel: Resolver returns a *net.Resolver that does so for other code, and
-// LookupHost is a shortcut. The tunnel carries IPv4.
+// LookupHost is a shortcut. The tunnel carries IPv4, and IPv6 when the server opens IPV6CP
+// (Config.PPP's IPv6.Mode; the default answers a server that does): the stack takes its
+// global address, default route and DNS servers from the server's Router Advertisement,
+// and DialContext reaches IPv6 destinations ("tcp6", "udp6", or an IPv6 literal; a name
+// goes to its IPv4 address first). Listen and ListenPacket are IPv4's.
 //
 // DialTUN puts the link on a kernel TUN device instead, configured with the negotiated
 // addresses, the routes of TUNConfig and, if asked, DNS; Close removes every change. Its

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -17,10 +19,10 @@ import (
 )
 
 // DialContext connects to address through the tunnel, as net.Dialer.DialContext does
-// ("tcp", "tcp4", "udp", "udp4"; in netstack mode also "ping4", an ICMP echo socket to a
-// host given without a port). Host names are resolved with the server's DNS
-// servers, through the tunnel. With a TUN the connection is a kernel socket bound to the
-// tunnel's interface.
+// ("tcp", "tcp4", "tcp6", "udp", "udp4", "udp6"; in netstack mode also "ping4" and "ping6",
+// an ICMP echo socket to a host given without a port). Host names are resolved with the
+// server's DNS servers, through the tunnel, IPv4 addresses first, IPv6 ones once IPV6CP is
+// open. With a TUN the connection is a kernel socket bound to the tunnel's interface.
 func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if st := t.netstack(); st != nil {
 		return st.DialContext(ctx, network, address)
@@ -36,10 +38,19 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 	if _, err := netip.ParseAddr(host); err == nil {
 		return d.DialContext(ctx, network, address)
 	}
-	addrs, err := t.Resolver().LookupNetIP(ctx, "ip4", host) // the tunnel is IPv4
+	family := "ip4"
+	switch {
+	case strings.HasSuffix(network, "6"):
+		family = "ip6"
+	case !strings.HasSuffix(network, "4") && t.Params().Local6.IsValid():
+		family = "ip"
+	}
+	addrs, err := t.Resolver().LookupNetIP(ctx, family, host)
 	if err != nil {
 		return nil, err
 	}
+	v6 := func(a netip.Addr) int { return b2i(!a.Unmap().Is4()) }
+	slices.SortStableFunc(addrs, func(a, b netip.Addr) int { return v6(a) - v6(b) }) // IPv4 first
 	for _, a := range addrs {
 		var c net.Conn
 		if c, err = d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port)); err == nil {
@@ -47,7 +58,7 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 		}
 	}
 	if err == nil {
-		err = &net.DNSError{Err: "no IPv4 address", Name: host, IsNotFound: true}
+		err = &net.DNSError{Err: "no address the tunnel carries", Name: host, IsNotFound: true}
 	}
 	return nil, err
 }
@@ -173,4 +184,11 @@ func (t *Tunnel) bindToDevice(_, _ string, rc syscall.RawConn) error {
 		return fmt.Errorf("pptp: binding to %s: %w", ifname, serr)
 	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -99,10 +99,19 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 	if tc == nil {
 		lazy := session.NewLazyDevice()
 		dev, pc.IfName = lazy, "netstack"
+		// IPCP makes the stack; IPV6CP, which may open first, adds IPv6 to it (both run on
+		// the engine goroutine).
+		var pending6 *ppp.IPv6Params
 		pc.Configure = func(p ppp.LinkParams) (func() error, error) {
 			st, err := netstack.New(p.Local, p.DNS, p.MTU)
 			if err != nil {
 				return nil, err
+			}
+			st.SetLogf(logf)
+			if pending6 != nil {
+				if err := st.SetIPv6(pending6.Local(), pending6.Peer()); err != nil {
+					logf("IPv6: %v; continuing with IPv4 alone", err)
+				}
 			}
 			lazy.Set(st)
 			t.mu.Lock()
@@ -110,10 +119,14 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 			t.mu.Unlock()
 			return func() error { return nil }, nil // the device closes with the session
 		}
+		pc.Configure6 = func(p6 ppp.IPv6Params) (func() error, error) {
+			if st := t.netstack(); st != nil {
+				return func() error { return nil }, st.SetIPv6(p6.Local(), p6.Peer())
+			}
+			pending6 = &p6
+			return func() error { return nil }, nil
+		}
 		ec.UsePeerDNS = true // the stack resolves names with the server's DNS
-		// The user-space stack is IPv4 only: refuse IPV6CP rather than agree to IPv6 that
-		// nothing would carry.
-		ec.IPv6.Mode = ppp.IPv6Off
 	} else {
 		name := tc.Name
 		if name == "" {
@@ -131,20 +144,20 @@ func dial(ctx context.Context, cfg Config, tc *TUNConfig) (*Tunnel, error) {
 		pc.LinkDown = tc.Down
 		pc.Netif6 = netif.Config6{AcceptRA: true, DefaultRoute: tc.DefaultRoute6}
 		pc.LinkDown6 = tc.Down6
-		userUp6 := ec.IPv6.Up
-		ec.IPv6.Up = func(p6 ppp.IPv6Params) {
-			t.mu.Lock()
-			t.params.Local6, t.params.Peer6 = p6.Local(), p6.Peer()
-			t.params.Interface = pc.IfName // IPV6CP may open before IPCP
-			params := t.params
-			t.mu.Unlock()
-			logf("IPv6 up on %s: local %v, peer %v", pc.IfName, p6.Local(), p6.Peer())
-			if userUp6 != nil {
-				userUp6(p6)
-			}
-			if tc.Up6 != nil {
-				tc.Up6(params)
-			}
+	}
+	userUp6 := ec.IPv6.Up
+	ec.IPv6.Up = func(p6 ppp.IPv6Params) {
+		t.mu.Lock()
+		t.params.Local6, t.params.Peer6 = p6.Local(), p6.Peer()
+		t.params.Interface = pc.IfName // IPV6CP may open before IPCP
+		params := t.params
+		t.mu.Unlock()
+		logf("IPv6 up on %s: local %v, peer %v", pc.IfName, p6.Local(), p6.Peer())
+		if userUp6 != nil {
+			userUp6(p6)
+		}
+		if tc != nil && tc.Up6 != nil {
+			tc.Up6(params)
 		}
 	}
 

@@ -29,6 +29,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
@@ -48,7 +49,7 @@ const (
 	DefaultMTU = 1400
 )
 
-// Stack is a TCP/IP stack on one point-to-point IPv4 link. Its tun.Device methods are the
+// Stack is a TCP/IP stack on one point-to-point link: IPv4, and IPv6 after SetIPv6. Its tun.Device methods are the
 // link's side (the datapath's); the others are the network's (the program's).
 type Stack struct {
 	s     *stack.Stack
@@ -56,10 +57,19 @@ type Stack struct {
 	link  *linkEndpoint
 	gro   gro.GRO // owned by Write's caller (the session's receive goroutine)
 	local netip.Addr
-	dns   []netip.Addr
 	mtu   int
 
-	// RxDropped counts packets from the link that Write dropped (not IPv4, bad checksums);
+	// IPv6 (ipv6.go), and the DNS servers RDNSS adds to, under mu.
+	mu            sync.Mutex
+	dns           []netip.Addr
+	local6, peer6 netip.Addr  // link-local, from IPV6CP
+	global6       netip.Addr  // from the server's Router Advertisement
+	route6        bool        // the default route is in
+	v6            atomic.Bool // SetIPv6 ran: Write takes IPv6
+	logf          func(string, ...any)
+
+	// RxDropped counts packets from the link that Write dropped (not IP, IPv6 before
+	// SetIPv6, bad checksums);
 	// TxTooBig those of the stack that did not fit Read's buffers.
 	RxDropped, TxTooBig atomic.Uint64
 
@@ -94,8 +104,12 @@ func newStack(local netip.Addr, dns []netip.Addr, mtu int, forwarding bool) (*St
 	}
 	st := &Stack{
 		s: stack.New(stack.Options{
-			NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocolWithOptions(ipv4.Options{AllowExternalLoopbackTraffic: forwarding})},
-			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+			NetworkProtocols: []stack.NetworkProtocolFactory{
+				ipv4.NewProtocolWithOptions(ipv4.Options{AllowExternalLoopbackTraffic: forwarding}),
+				// The zero NDP configuration: no autoconfiguration, no DAD, no MLD (ipv6.go).
+				ipv6.NewProtocolWithOptions(ipv6.Options{AllowExternalLoopbackTraffic: forwarding}),
+			},
+			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 			HandleLocal:        !forwarding,
 		}),
 		ep:     channel.New(queueLen, uint32(mtu), ""),
@@ -182,9 +196,10 @@ func copyOut(b []byte, pkt *stack.PacketBuffer) int {
 	return n
 }
 
-// Write hands IPv4 packets bufs[i][offset:] arriving on the link to the stack, the TCP
-// segments of a flow merged; packets that are not IPv4 or whose checksums are wrong are
-// dropped and counted (RxDropped), as the stack would. Calls must not overlap.
+// Write hands IP packets bufs[i][offset:] arriving on the link to the stack, the TCP
+// segments of a flow merged; packets that are not IP (or IPv6 before SetIPv6) or whose
+// checksums are wrong are dropped and counted (RxDropped), as the stack would. Router
+// Advertisements configure the stack (ipv6.go). Calls must not overlap.
 func (st *Stack) Write(bufs [][]byte, offset int) (int, error) {
 	defer st.gro.Flush()
 	for _, b := range bufs {
@@ -192,12 +207,20 @@ func (st *Stack) Write(bufs [][]byte, offset int) (int, error) {
 		if len(p) == 0 {
 			continue
 		}
-		if p[0]>>4 != 4 || !checksumsOK(p) {
+		proto := header.IPv4ProtocolNumber
+		switch {
+		case p[0]>>4 == 4 && checksumsOK(p):
+		case p[0]>>4 == 6 && st.v6.Load() && checksums6OK(p):
+			if st.routerAdvertisement(p) {
+				continue
+			}
+			proto = header.IPv6ProtocolNumber
+		default:
 			st.RxDropped.Add(1)
 			continue
 		}
 		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(p)})
-		pkt.NetworkProtocolNumber = header.IPv4ProtocolNumber
+		pkt.NetworkProtocolNumber = proto
 		pkt.RXChecksumValidated = true // GRO need not check again
 		st.gro.Enqueue(pkt)
 		pkt.DecRef()
@@ -255,7 +278,34 @@ func (st *Stack) Name() (string, error)    { return "netstack", nil }
 func (st *Stack) Events() <-chan tun.Event { return st.events }
 func (st *Stack) BatchSize() int           { return BatchSize }
 func (st *Stack) LocalAddr() netip.Addr    { return st.local }
-func (st *Stack) DNSServers() []netip.Addr { return append([]netip.Addr(nil), st.dns...) }
+
+// DNSServers are the link's DNS servers: IPCP's, then any the Router Advertisement named.
+func (st *Stack) DNSServers() []netip.Addr {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]netip.Addr(nil), st.dns...)
+}
+
+// IPv6Addr is the stack's global IPv6 address, invalid until an advertisement gave one.
+func (st *Stack) IPv6Addr() netip.Addr {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.global6
+}
+
+// SetLogf sets where the stack's debug lines go (IPv6 configuration); nil: nowhere.
+func (st *Stack) SetLogf(logf func(string, ...any)) {
+	st.mu.Lock()
+	st.logf = logf
+	st.mu.Unlock()
+}
+
+// debugf logs with SetLogf's function; st.mu may be held.
+func (st *Stack) debugf(format string, args ...any) {
+	if l := st.logf; l != nil {
+		l(format, args...)
+	}
+}
 
 // Close ends every connection of the stack and wakes a waiting Read. It is idempotent.
 func (st *Stack) Close() error {
@@ -269,23 +319,28 @@ func (st *Stack) Close() error {
 	return nil
 }
 
-func fullAddr(a netip.AddrPort) tcpip.FullAddress {
+// fullAddr is a in gVisor's form and its network protocol (IPv4 for an unspecified address).
+func fullAddr(a netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber) {
 	fa := tcpip.FullAddress{NIC: nicID, Port: a.Port()}
+	proto := ipv4.ProtocolNumber
 	if a.Addr().IsValid() && !a.Addr().IsUnspecified() {
-		fa.Addr = tcpip.AddrFrom4(a.Addr().Unmap().As4())
+		fa.Addr, proto = addrProto(a.Addr())
 	}
-	return fa
+	return fa, proto
 }
 
-// DialContext connects to address ("host:port"; host a name or an IPv4 address) over
-// "tcp", "tcp4", "udp" or "udp4", or sends ICMP echoes to a host with "ping4" (address
-// without a port). Names are resolved with the stack's DNS servers, through the stack.
+// DialContext connects to address ("host:port"; host a name or an IP address) over
+// "tcp", "tcp4", "tcp6", "udp", "udp4" or "udp6", or sends ICMP echoes to a host with
+// "ping4" or "ping6" (address without a port). Names are resolved with the stack's DNS
+// servers, through the stack; "tcp" and "udp" take a name's IPv4 address first, its IPv6
+// one when it has none (and the link carries IPv6).
 func (st *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if st.ctx.Err() != nil {
 		return nil, net.ErrClosed
 	}
-	if network == "ping4" {
-		a, err := st.resolveOne(ctx, address)
+	family := network[len(network)-1]
+	if network == "ping4" || network == "ping6" {
+		a, err := st.resolveOne(ctx, address, family)
 		if err != nil {
 			return nil, err
 		}
@@ -299,21 +354,25 @@ func (st *Stack) DialContext(ctx context.Context, network, address string) (net.
 	if err != nil {
 		return nil, fmt.Errorf("netstack: port %q: %w", port, err)
 	}
-	a, err := st.resolveOne(ctx, host)
+	switch network {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	a, err := st.resolveOne(ctx, host, family)
 	if err != nil {
 		return nil, err
 	}
-	ap := netip.AddrPortFrom(a, uint16(pn))
-	switch network {
-	case "tcp", "tcp4":
-		c, err := gonet.DialContextTCP(ctx, st.s, fullAddr(ap), ipv4.ProtocolNumber)
+	raddr, proto := fullAddr(netip.AddrPortFrom(a, uint16(pn)))
+	switch network[:3] {
+	case "tcp":
+		c, err := gonet.DialContextTCP(ctx, st.s, raddr, proto)
 		if err != nil {
 			return nil, err
 		}
 		return c, nil
-	case "udp", "udp4":
-		raddr := fullAddr(ap)
-		c, err := gonet.DialUDP(st.s, nil, &raddr, ipv4.ProtocolNumber)
+	case "udp":
+		c, err := gonet.DialUDP(st.s, nil, &raddr, proto)
 		if err != nil {
 			return nil, err
 		}
@@ -322,27 +381,46 @@ func (st *Stack) DialContext(ctx context.Context, network, address string) (net.
 	return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 }
 
-// resolveOne is host's first IPv4 address.
-func (st *Stack) resolveOne(ctx context.Context, host string) (netip.Addr, error) {
+// resolveOne is host's address of the network's family ('4', '6', else either, IPv4
+// first), an IPv6 one only while the link carries IPv6.
+func (st *Stack) resolveOne(ctx context.Context, host string, family byte) (netip.Addr, error) {
+	v6 := st.v6.Load()
 	if a, err := netip.ParseAddr(host); err == nil {
-		if !a.Unmap().Is4() {
-			return netip.Addr{}, fmt.Errorf("netstack: %v: only IPv4 goes through the link", a)
+		a = a.Unmap()
+		switch {
+		case family == '4' && !a.Is4(), family == '6' && !a.Is6():
+			return netip.Addr{}, fmt.Errorf("netstack: %v is not an IPv%c address", a, family)
+		case a.Is6() && !v6:
+			return netip.Addr{}, fmt.Errorf("netstack: %v: the link carries no IPv6 (IPV6CP is not open)", a)
 		}
-		return a.Unmap(), nil
+		return a.WithZone(""), nil
 	}
-	addrs, err := st.Resolver().LookupNetIP(ctx, "ip4", host)
+	want := "ip4"
+	switch {
+	case family == '6':
+		want = "ip6"
+	case family != '4' && v6:
+		want = "ip"
+	}
+	addrs, err := st.Resolver().LookupNetIP(ctx, want, host)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if len(addrs) == 0 {
-		return netip.Addr{}, &net.DNSError{Err: "no IPv4 address", Name: host, IsNotFound: true}
+	for _, a := range addrs { // IPv4 first
+		if a = a.Unmap(); a.Is4() {
+			return a, nil
+		}
 	}
-	return addrs[0].Unmap(), nil
+	if len(addrs) == 0 || family == '6' && !v6 {
+		return netip.Addr{}, &net.DNSError{Err: "no address the link carries", Name: host, IsNotFound: true}
+	}
+	return addrs[0], nil
 }
 
 // ListenTCP listens on the stack's address (or any, if a's address is unspecified).
 func (st *Stack) ListenTCP(a netip.AddrPort) (net.Listener, error) {
-	ln, err := gonet.ListenTCP(st.s, fullAddr(a), ipv4.ProtocolNumber)
+	laddr, proto := fullAddr(a)
+	ln, err := gonet.ListenTCP(st.s, laddr, proto)
 	if err != nil {
 		return nil, err
 	}
@@ -351,8 +429,8 @@ func (st *Stack) ListenTCP(a netip.AddrPort) (net.Listener, error) {
 
 // ListenUDP opens a UDP socket bound to a.
 func (st *Stack) ListenUDP(a netip.AddrPort) (net.PacketConn, error) {
-	laddr := fullAddr(a)
-	c, err := gonet.DialUDP(st.s, &laddr, nil, ipv4.ProtocolNumber)
+	laddr, proto := fullAddr(a)
+	c, err := gonet.DialUDP(st.s, &laddr, nil, proto)
 	if err != nil {
 		return nil, err
 	}
@@ -366,11 +444,12 @@ var errNoDNS = errors.New("netstack: the link has no DNS server")
 // names (names in /etc/hosts answer first, as for any Go resolver).
 func (st *Stack) Resolver() *net.Resolver {
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		if len(st.dns) == 0 {
+		dns := st.DNSServers()
+		if len(dns) == 0 {
 			return nil, errNoDNS
 		}
 		var err error
-		for _, s := range st.dns {
+		for _, s := range dns {
 			var c net.Conn
 			if c, err = st.DialContext(ctx, network, netip.AddrPortFrom(s, 53).String()); err == nil {
 				return c, nil
@@ -385,15 +464,21 @@ func (st *Stack) LookupHost(ctx context.Context, host string) ([]string, error) 
 	return st.Resolver().LookupHost(ctx, host)
 }
 
-// dialPing opens an ICMP echo socket to a: each Write is an ICMP message (type 8 with
-// identifier, sequence and payload; the stack sets the identifier), each Read a reply.
+// dialPing opens an ICMP echo socket to a: each Write is an ICMP message (type 8, or 128
+// for IPv6, with identifier, sequence and payload; the stack sets the identifier), each
+// Read a reply.
 func (st *Stack) dialPing(a netip.Addr) (net.Conn, error) {
 	var wq waiter.Queue
-	ep, err := st.s.NewEndpoint(icmp.ProtocolNumber4, ipv4.ProtocolNumber, &wq)
+	raddr, proto := fullAddr(netip.AddrPortFrom(a, 0))
+	tp := icmp.ProtocolNumber4
+	if proto == header.IPv6ProtocolNumber {
+		tp = icmp.ProtocolNumber6
+	}
+	ep, err := st.s.NewEndpoint(tp, proto, &wq)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: ICMP endpoint: %v", err)
 	}
-	if err := ep.Connect(fullAddr(netip.AddrPortFrom(a, 0))); err != nil {
+	if err := ep.Connect(raddr); err != nil {
 		ep.Close()
 		return nil, fmt.Errorf("netstack: ICMP connect %v: %v", a, err)
 	}

@@ -100,7 +100,7 @@ func (r tunnelResolver) Resolve(ctx context.Context, name string) (context.Conte
 	if err != nil {
 		return ctx, nil, err
 	}
-	for _, a := range addrs { // the tunnel is IPv4: prefer an A record
+	for _, a := range addrs { // prefer an A record; AAAA when there is none
 		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
 			return ctx, ip, nil
 		}

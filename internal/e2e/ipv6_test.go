@@ -5,6 +5,7 @@ package e2e
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -199,4 +200,49 @@ func TestIPv6OurPair(t *testing.T) {
 	if strings.Count(got, "ll=1") != 4 || !strings.Contains(got, "LLLOCAL="+peer) {
 		t.Errorf("scripts ran without their link-local address:\n%s", got)
 	}
+}
+
+// TestIPv6ProxyMode: proxy mode's user-space stack carries IPv6. It takes its address from
+// the server's Router Advertisement (no interface, no kernel), and its SOCKS5 and HTTP
+// proxies reach a host behind the server by IPv6 literal and by a name that has only an
+// AAAA record, resolved through the tunnel.
+func TestIPv6ProxyMode(t *testing.T) {
+	b := newBedConf(t, "10.99.0.110-119", "remoteip6 2001:db8:99::/56\ndns6 2001:db8:99::53\n")
+	const behind = "2001:db8:99:ff::1"
+	nstest.Run(t, b.ns.A, "ip", "-6", "addr", "add", behind+"/128", "dev", "lo", "nodad")
+	var ln net.Listener
+	if err := nstest.In(b.ns.A, func() (err error) { ln, err = net.Listen("tcp6", "["+behind+"]:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	nstest.Serve(ln, func(c net.Conn) {
+		defer c.Close()
+		c.Read(make([]byte, 4096))
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from "+c.RemoteAddr().String()+"\n")
+	})
+	defer serveDNS(t, b.ns.A, "v6only.test.", netip.MustParseAddr(behind))()
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080", "--http-proxy", "127.0.0.1:8080")
+	if !nstest.WaitFor(15*time.Second, func() bool {
+		l := c.log.String()
+		return strings.Contains(l, "HTTP proxy listening") && strings.Contains(l, "from the server's advertisement")
+	}) {
+		t.Fatalf("no proxies or no IPv6 address:\n%s", c.log.String())
+	}
+	for _, tc := range []struct{ proxy, url []string }{
+		{[]string{"--socks5", "127.0.0.1:1080"}, []string{"http://[" + behind + "]:" + port + "/"}},
+		{[]string{"--socks5-hostname", "127.0.0.1:1080"}, []string{"http://v6only.test:" + port + "/"}},
+		{[]string{"-x", "http://127.0.0.1:8080"}, []string{"http://[" + behind + "]:" + port + "/"}},
+		{[]string{"-x", "http://127.0.0.1:8080"}, []string{"http://v6only.test:" + port + "/"}},
+	} {
+		out, err := nstest.Output(b.ns.B, "curl", append(append([]string{"-s", "--max-time", "10"}, tc.proxy...), tc.url...)...)
+		// The server sees the client's SLAAC address in the session's /64.
+		if err != nil || !strings.Contains(out, "hello from [2001:db8:99:1:") {
+			t.Errorf("curl %v %v: %v %q\n%s", tc.proxy, tc.url, err, out, c.log.String())
+		}
+	}
+	if links, _ := nstest.Output(b.ns.B, "ip", "-o", "link"); strings.Contains(links, "pptp") {
+		t.Errorf("proxy mode created an interface:\n%s", links)
+	}
+	b.stop(c)
 }

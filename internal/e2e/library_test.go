@@ -310,7 +310,7 @@ func sendAndCheck(t *testing.T, c net.Conn, n int) {
 	}
 }
 
-// serveDNS answers A queries for name with addr on UDP port 53 in namespace ns.
+// serveDNS answers A (or AAAA) queries for name with addr on UDP port 53 in namespace ns.
 func serveDNS(t *testing.T, ns, name string, addr netip.Addr) (stop func()) {
 	var pc net.PacketConn
 	if err := nstest.In(ns, func() (err error) {

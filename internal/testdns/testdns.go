@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 
-// Package testdns is a DNS server for tests: it answers A queries for the names it is given
-// and NXDOMAIN for every other name.
+// Package testdns is a DNS server for tests: it answers A (and AAAA) queries for the names it is
+// given and NXDOMAIN for every other name.
 package testdns
 
 import (
@@ -86,9 +86,14 @@ func answer(query []byte, names map[string]netip.Addr) ([]byte, bool) {
 	b.EnableCompression()
 	b.StartQuestions()
 	b.Question(q)
-	if known && q.Type == dnsmessage.TypeA {
+	rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+	switch {
+	case known && q.Type == dnsmessage.TypeA && addr.Is4():
 		b.StartAnswers()
-		b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: addr.As4()})
+		b.AResource(rr, dnsmessage.AResource{A: addr.As4()})
+	case known && q.Type == dnsmessage.TypeAAAA && addr.Is6():
+		b.StartAnswers()
+		b.AAAAResource(rr, dnsmessage.AAAAResource{AAAA: addr.As16()})
 	}
 	out, err := b.Finish()
 	return out, err == nil
