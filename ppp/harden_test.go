@@ -13,7 +13,6 @@ import (
 	"github.com/pptp-go/pptp/ppp/auth"
 )
 
-
 func lastOf(low *pipe, proto uint16, code uint8) Packet {
 	ps := low.find(proto, code)
 	if len(ps) == 0 {
