@@ -364,7 +364,6 @@ func connectError(ctx context.Context, ap netip.AddrPort, timeout time.Duration,
 	return fmt.Errorf("connect to %v: %w", ap, err)
 }
 
-
 // Client runs the PNS side over an established connection (Dial does this after
 // connecting); it is also how tests drive the client over net.Pipe. On error conn is
 // closed.
