@@ -19,8 +19,10 @@ import (
 // Config configures a tunnel. The zero value of every field is the safe default; weaker
 // choices are explicit.
 type Config struct {
-	// Server is the PPTP server: a host name or an IPv4 address, optionally with ":port"
-	// (default 1723).
+	// Server is the PPTP server: a host name or an IPv4 or IPv6 address, optionally with
+	// ":port" (default 1723; "[2001:db8::1]:1723"). A name's addresses are tried happy
+	// eyeballs style (RFC 8305), IPv6 and IPv4 interleaved; GRE goes to the one whose
+	// control connection completed first.
 	Server string
 	// User and Password authenticate us. The password is never logged.
 	User, Password string

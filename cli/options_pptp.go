@@ -343,9 +343,9 @@ var pptpLinuxOpts = []pptpOpt{
 		return nil
 	}},
 	{"logstring", "NAME", "first word of syslog lines (default anon)", func(a *PPTPArgs, v string) error { a.LogString = v; return nil }},
-	{"localbind", "ADDR", "bind the TCP and GRE sockets to this IPv4 address", func(a *PPTPArgs, v string) error {
+	{"localbind", "ADDR", "bind the TCP and GRE sockets to this IPv4 or IPv6 address", func(a *PPTPArgs, v string) error {
 		ip, err := netip.ParseAddr(v)
-		if err != nil || !ip.Is4() {
+		if err != nil {
 			return valueErr("Local bind address %s invalid", v)
 		}
 		a.LocalBind = ip

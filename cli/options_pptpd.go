@@ -71,10 +71,10 @@ var pptpdOpts = []pptpdOpt{
 	{"fg", 'f', "", "run in the foreground", func(a *PPTPDArgs, _ string) error { a.Foreground = true; return nil }},
 	{"help", 'h', "", "show this help and exit", func(a *PPTPDArgs, _ string) error { a.Help = true; return errGetoptStop }},
 	{"noipparam", 'i', "", "do not record the client's IP address as ipparam", func(a *PPTPDArgs, _ string) error { a.NoIPParam = true; return nil }},
-	{"listen", 'l', "ADDR", "listen on this IPv4 address only (default all)", func(a *PPTPDArgs, v string) error {
-		ip, err := netip.ParseAddr(v)
-		if err != nil || !ip.Is4() {
-			return usageErr("invalid listening address %q", v)
+	{"listen", 'l', "ADDR", "listen on this IPv4 or IPv6 address only (default all of both)", func(a *PPTPDArgs, v string) error {
+		ip, err := pppconf.ParseListenAddr(v)
+		if err != nil {
+			return usageErr("invalid listening address: %v", err)
 		}
 		a.Listen = ip
 		return nil

@@ -111,7 +111,7 @@ func PPTPDMain(args []string) int {
 		}
 		defer stopMetrics()
 	}
-	ln, err := net.Listen("tcp4", listen)
+	ln, err := listenTCP(listen)
 	if err != nil {
 		log.Logf("cannot listen on %s: %v", listen, err)
 		return 1
@@ -291,9 +291,9 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 	} else if conf.EgressProxy != "" || conf.EgressDeny != nil || conf.EgressFlows != 0 || conf.EgressDNS != nil {
 		log.Warnf("%s: the egress-* keywords apply only with \"egress netstack\"", conf.Path)
 	}
-	listen = ":1723"
+	listen = ":1723" // both families: one dual-stack socket (IPv4 clients come as ::ffff:a.b.c.d)
 	if conf.Listen.IsValid() {
-		listen = conf.Listen.String() + ":1723"
+		listen = netip.AddrPortFrom(conf.Listen, control.Port).String()
 	}
 	if rad != nil {
 		cfg.Hooks = rad.Hooks // chap-secrets is not consulted, as with pppd's plugin
@@ -368,4 +368,14 @@ func daemonize(log *logger) int {
 		return 1
 	}
 	return 0
+}
+
+// listenTCP listens on addr: an IPv4 address with an IPv4 socket (0.0.0.0 is every IPv4
+// address and no IPv6 one), anything else with Go's "tcp", whose wildcard (":1723" or
+// "[::]:1723") takes both families on one socket.
+func listenTCP(addr string) (net.Listener, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Is4() {
+		return net.Listen("tcp4", addr)
+	}
+	return net.Listen("tcp", addr)
 }

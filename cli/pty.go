@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pptp-go/pptp/control"
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/session"
 )
@@ -84,20 +83,6 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		return exitFatal
 	}
 	defer release()
-	server, err := control.ResolveServer(ctx, s.dial.Server)
-	if err != nil {
-		log.Logf("%v", err)
-		return exitFatal
-	}
-	var callID uint16 // ours once dialled: other clients' calls to server share the host route
-	if !s.noHostRoute {
-		shared := func() bool { return session.OtherCallsTo(server, callID) }
-		if undo, err := netif.HostRoute(server, shared, log.Debugf); err != nil {
-			log.Warnf("host route to %s: %v", server, err)
-		} else {
-			defer undo()
-		}
-	}
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	t, err := session.Dial(dctx, s.dial)
 	cancel()
@@ -105,7 +90,16 @@ func runBridge(ctx context.Context, log *logger, s *ptySettings, tty, slave *os.
 		log.Logf("%v", err)
 		return exitFatal
 	}
-	callID = t.Call.LocalCallID()
+	// The host route goes to the address the control connection reached (of several a
+	// name may have), before pppd starts and brings routes into the tunnel.
+	if server, callID := t.Server, t.Call.LocalCallID(); !s.noHostRoute {
+		shared := func() bool { return session.OtherCallsTo(server, callID) }
+		if undo, err := netif.HostRoute(server, shared, log.Debugf); err != nil {
+			log.Warnf("host route to %s: %v", server, err)
+		} else {
+			defer undo()
+		}
+	}
 	log.Logf("Outgoing call established (call ID %d, peer's call ID %d).", t.Call.LocalCallID(), t.Call.PeerCallID())
 
 	var pppd *exec.Cmd

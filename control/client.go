@@ -12,7 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
 )
 
@@ -82,34 +82,161 @@ func (cfg *ClientConfig) setDefaults() {
 // and OCRQ/OCRP and returns the call. ctx bounds the whole setup; cancelling it afterwards
 // has no effect on the call. Errors are descriptive: "cannot resolve vpn.example: no such
 // host", "connect to 192.0.2.9:1723: connection refused", a timeout naming the missing
-// reply, or a *ResultError for a refusal.
+// reply, or a *ResultError for a refusal. A name with several addresses is dialled as
+// Connect does.
 func Dial(ctx context.Context, server string, cfg ClientConfig) (*Call, error) {
 	cfg.setDefaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	host, port := splitServer(server)
 	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	defer cancel()
-	addr, err := ResolveServer(cctx, host)
+	addrs, err := ResolveServerAddrs(cctx, server)
+	cancel()
 	if err != nil {
 		return nil, connectErr{err}
 	}
-	ap := netip.AddrPortFrom(addr, port)
-	d := net.Dialer{}
-	if cfg.LocalAddr.IsValid() {
-		d.LocalAddr = &net.TCPAddr{IP: cfg.LocalAddr.AsSlice(), Zone: cfg.LocalAddr.Zone()}
-	}
-	if cfg.Mark != 0 {
-		d.Control = markControl(cfg.Mark)
-	}
-	conn, err := d.DialContext(cctx, "tcp", ap.String())
+	conn, err := Connect(ctx, addrs, cfg)
 	if err != nil {
-		return nil, connectErr{connectError(ctx, ap, cfg.ConnectTimeout, err)}
+		return nil, err
 	}
-	conn.(*net.TCPConn).SetNoDelay(true) // control messages are small and latency-bound
 	return Client(ctx, conn, cfg)
 }
+
+// HappyEyeballsDelay is how long Connect lets one address try before it starts the next
+// beside it (RFC 8305 §5 recommends 250 ms).
+const HappyEyeballsDelay = 250 * time.Millisecond
+
+// Connect opens the control connection's TCP to the first of addrs that answers, RFC 8305
+// style: the next address starts HappyEyeballsDelay after the last (at once when the last
+// failed), the first connection completed wins and the others are abandoned. With
+// cfg.LocalAddr only the addresses of its family are tried. The connection's remote
+// address is where GRE goes. Errors match ErrConnect and name each address tried.
+func Connect(ctx context.Context, addrs []netip.AddrPort, cfg ClientConfig) (net.Conn, error) {
+	cfg.setDefaults()
+	if cfg.LocalAddr.IsValid() {
+		var same []netip.AddrPort
+		for _, a := range addrs {
+			if a.Addr().Unmap().Is4() == cfg.LocalAddr.Unmap().Is4() {
+				same = append(same, a)
+			}
+		}
+		if len(same) == 0 && len(addrs) > 0 {
+			return nil, connectErr{fmt.Errorf("connect to %v: no address of the local address %v's family", addrs[0], cfg.LocalAddr)}
+		}
+		addrs = same
+	}
+	if len(addrs) == 0 {
+		return nil, connectErr{errors.New("connect: no server address")}
+	}
+	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	conn, err := happyDial(cctx, addrs, HappyEyeballsDelay, func(ap netip.AddrPort) func(context.Context) (net.Conn, error) {
+		wait := beginConnect(ap, cfg.LocalAddr, cfg.Mark)
+		return func(actx context.Context) (net.Conn, error) {
+			c, err := wait(actx)
+			if err != nil {
+				return nil, connectError(ctx, ap, cfg.ConnectTimeout, err)
+			}
+			return c, nil
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil && len(addrs) > 1 {
+			err = fmt.Errorf("connect to %v: %w", addrs[0], ctx.Err())
+		}
+		return nil, connectErr{err}
+	}
+	conn.(*net.TCPConn).SetNoDelay(true) // control messages are small and latency-bound
+	return conn, nil
+}
+
+// happyDial races connections to addrs (RFC 8305 §5): attempt i+1 starts delay after
+// attempt i or as soon as it failed, whichever is first; the first success wins and the
+// attempts still running are cancelled (a connection one of them completes anyway is
+// closed). When all fail, the error lists each address's.
+//
+// begin starts an attempt on the calling goroutine and returns what waits for it, which
+// runs on a goroutine of its own: a socket belongs to the network namespace of the thread
+// that made it, and a caller locked into a namespace (nstest.In, a netns-switching
+// library user) would lose it on another goroutine.
+func happyDial(ctx context.Context, addrs []netip.AddrPort, delay time.Duration, begin func(netip.AddrPort) func(context.Context) (net.Conn, error)) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan result, len(addrs))
+	errs := make([]error, 0, len(addrs))
+	next, running := 0, 0
+	start := func() {
+		wait := begin(addrs[next])
+		next++
+		running++
+		go func() {
+			c, err := wait(ctx)
+			results <- result{c, err}
+		}()
+	}
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	start()
+	for running > 0 {
+		select {
+		case r := <-results:
+			running--
+			if r.err == nil {
+				cancel()
+				// Losers still connecting give up now; one that won the race too is closed.
+				go func(n int) {
+					for range n {
+						if l := <-results; l.c != nil {
+							l.c.Close()
+						}
+					}
+				}(running)
+				return r.c, nil
+			}
+			errs = append(errs, r.err)
+			if next < len(addrs) {
+				start()
+				timer.Reset(delay)
+			}
+		case <-timer.C:
+			if next < len(addrs) {
+				start()
+				timer.Reset(delay)
+			}
+		case <-ctx.Done():
+			// Every attempt sees the cancellation and reports; keep collecting.
+			for running > 0 {
+				if r := <-results; r.c != nil {
+					r.c.Close()
+				} else {
+					errs = append(errs, r.err)
+				}
+				running--
+			}
+		}
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, joinedErr(errs)
+}
+
+// joinedErr is every address's error on one line.
+type joinedErr []error
+
+func (e joinedErr) Error() string {
+	s := make([]string, len(e))
+	for i, err := range e {
+		s[i] = err.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func (e joinedErr) Unwrap() []error { return e }
 
 func (cfg *ClientConfig) check() error {
 	if len(cfg.Phone) > phoneLen {
@@ -154,24 +281,61 @@ func (e *resolveError) Error() string {
 
 func (e *resolveError) Unwrap() error { return e.err }
 
-// ResolveServer resolves server ("host" or "host:port") to its first IPv4 address, the one
-// the control connection and GRE go to.
+// ResolveServer resolves server ("host" or "host:port") to its first address, the one
+// Connect tries first; see ResolveServerAddrs.
 func ResolveServer(ctx context.Context, server string) (netip.Addr, error) {
-	host, _ := splitServer(server)
-	if a, err := netip.ParseAddr(host); err == nil {
-		if !a.Unmap().Is4() {
-			return netip.Addr{}, fmt.Errorf("server %s: only IPv4 is supported", server)
-		}
-		return a.Unmap(), nil
+	addrs, err := ResolveServerAddrs(ctx, server)
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	return addrs[0].Addr(), nil
+}
+
+// ResolveServerAddrs resolves server ("host", "host:port", "[v6]:port", an IPv4 or IPv6
+// literal; port 1723 by default) to the addresses to try, in the order to try them: the
+// resolver's (RFC 6724) order with the families interleaved, the first address's family
+// first (RFC 8305 §4). A link-local IPv6 literal needs its zone (fe80::1%eth0).
+func ResolveServerAddrs(ctx context.Context, server string) ([]netip.AddrPort, error) {
+	host, port := splitServer(server)
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if a.Is6() && a.Zone() == "" && a.IsLinkLocalUnicast() {
+			return nil, fmt.Errorf("server %s: a link-local IPv6 address needs its zone, the interface (as in %s%%eth0)", server, a)
+		}
+		return []netip.AddrPort{netip.AddrPortFrom(a, port)}, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err == nil && len(addrs) == 0 {
-		err = errors.New("no IPv4 address")
+		err = errors.New("no address")
 	}
 	if err != nil {
-		return netip.Addr{}, &resolveError{host, err}
+		return nil, &resolveError{host, err}
 	}
-	return addrs[0].Unmap(), nil
+	return interleave(addrs, port), nil
+}
+
+// interleave orders addrs for happy eyeballs: alternately one of the first address's
+// family and one of the other, each family in its given order, with port.
+func interleave(addrs []netip.Addr, port uint16) []netip.AddrPort {
+	var first, other []netip.Addr
+	fam := addrs[0].Unmap().Is4()
+	for _, a := range addrs {
+		if a = a.Unmap(); a.Is4() == fam {
+			first = append(first, a)
+		} else {
+			other = append(other, a)
+		}
+	}
+	out := make([]netip.AddrPort, 0, len(addrs))
+	for i := 0; i < len(first) || i < len(other); i++ {
+		if i < len(first) {
+			out = append(out, netip.AddrPortFrom(first[i], port))
+		}
+		if i < len(other) {
+			out = append(out, netip.AddrPortFrom(other[i], port))
+		}
+	}
+	return out
 }
 
 // ErrConnect is matched (errors.Is) by Dial's errors that come before any PPTP message:
@@ -198,19 +362,6 @@ func connectError(ctx context.Context, ap netip.AddrPort, timeout time.Duration,
 		return fmt.Errorf("connect to %v: %w", ap, se.Err)
 	}
 	return fmt.Errorf("connect to %v: %w", ap, err)
-}
-
-func markControl(mark int) func(string, string, syscall.RawConn) error {
-	return func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		if err := rc.Control(func(fd uintptr) { serr = setMark(fd, mark) }); err != nil {
-			return err
-		}
-		if serr != nil {
-			return fmt.Errorf("set SO_MARK %d: %w", mark, serr)
-		}
-		return nil
-	}
 }
 
 // Client runs the PNS side over an established connection (Dial does this after

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +20,9 @@ import (
 
 // Conn is a raw IPPROTO_GRE socket connected to one peer: the kernel only
 // delivers GRE from that address (every such socket on the host gets its own
-// copy). Reads return whole IPv4 packets, header included; writes take GRE
-// packets and the kernel adds the IPv4 header. I/O is batched with
+// copy). Reads return whole IPv4 packets, header included, from an IPv4 peer
+// and GRE packets alone from an IPv6 one (family.go); writes take GRE packets
+// and the kernel adds the IP header. I/O is batched with
 // recvmmsg/sendmmsg, through the Go runtime poller (a blocked read parks
 // only its goroutine) or, with Options.Blocking, in blocking calls.
 //
@@ -44,17 +46,26 @@ type Conn struct {
 	deadline atomic.Int64 // blocking mode: read deadline in Unix ns, 0 = none
 }
 
-// Dial opens a raw GRE socket connected to remote (IPv4).
+// Dial opens a raw GRE socket connected to remote, IPv4 or IPv6 (a link-local IPv6
+// address needs its zone, the interface).
 func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	remote = remote.Unmap()
-	if !remote.Is4() {
-		return nil, fmt.Errorf("gre: peer %v is not an IPv4 address", remote)
+	rsa, err := sockaddrOf(remote)
+	if err != nil {
+		return nil, fmt.Errorf("gre: peer %w", err)
 	}
 	local := opt.Local.Unmap()
-	if local.IsValid() && !local.Is4() {
-		return nil, fmt.Errorf("gre: local address %v is not an IPv4 address", opt.Local)
+	var lsa unix.Sockaddr
+	if local.IsValid() {
+		if local.Is4() != remote.Is4() {
+			return nil, fmt.Errorf("gre: local address %v and peer %v are of different families", opt.Local, remote)
+		}
+		if lsa, err = sockaddrOf(local); err != nil {
+			return nil, fmt.Errorf("gre: local address %w", err)
+		}
 	}
-	fd, err := openRaw(opt, 1)
+	v4 := framedIPv4(remote)
+	fd, err := openRaw(opt, 1, v4)
 	if err != nil {
 		return nil, err
 	}
@@ -65,16 +76,16 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 		}
 	}()
 	if opt.CallID != 0 {
-		if err := attachFilter(fd, callIDProgram(bpf.JumpEqual, uint32(opt.CallID))); err != nil {
+		if err := attachFilter(fd, callIDProgram(v4, bpf.JumpEqual, uint32(opt.CallID))); err != nil {
 			return nil, err
 		}
 	}
-	if local.IsValid() {
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: local.As4()}); err != nil {
+	if lsa != nil {
+		if err := unix.Bind(fd, lsa); err != nil {
 			return nil, fmt.Errorf("gre: bind %v: %w", local, err)
 		}
 	}
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: remote.As4()}); err != nil {
+	if err := unix.Connect(fd, rsa); err != nil {
 		return nil, fmt.Errorf("gre: connect %v: %w", remote, err)
 	}
 	// Packets that arrived before the filter and connect took effect may
@@ -86,8 +97,13 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 		}
 	}
 	if sa, err := unix.Getsockname(fd); err == nil {
-		if sa4, ok := sa.(*unix.SockaddrInet4); ok {
-			local = netip.AddrFrom4(sa4.Addr)
+		switch sa := sa.(type) {
+		case *unix.SockaddrInet4:
+			local = netip.AddrFrom4(sa.Addr)
+		case *unix.SockaddrInet6:
+			if a := netip.AddrFrom16(sa.Addr); !a.IsUnspecified() {
+				local = a.WithZone(remote.Zone())
+			}
 		}
 	}
 	rcvbuf, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
@@ -100,14 +116,52 @@ func Dial(remote netip.Addr, opt Options) (*Conn, error) {
 	return c, nil
 }
 
-// openRaw opens a raw GRE socket with opt's mark and factor × its buffer sizes, blocking
-// if opt.Blocking.
-func openRaw(opt Options, factor int) (int, error) {
+// ErrNoZone is matched (errors.Is) by the error for a link-local IPv6 address without its
+// zone: such an address means nothing until the interface is named (fe80::1%eth0).
+var ErrNoZone = errors.New("link-local IPv6 address needs a zone (the interface, as in fe80::1%eth0)")
+
+// sockaddrOf is addr as a socket address of its family; a link-local IPv6 address's zone
+// becomes the scope (interface) ID. Errors name addr.
+func sockaddrOf(addr netip.Addr) (unix.Sockaddr, error) {
+	addr = addr.Unmap()
+	switch {
+	case addr.Is4():
+		return &unix.SockaddrInet4{Addr: addr.As4()}, nil
+	case !addr.Is6():
+		return nil, fmt.Errorf("%v is not an IP address", addr)
+	}
+	sa := &unix.SockaddrInet6{Addr: addr.As16()}
+	zone := addr.Zone()
+	if zone == "" {
+		if addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() {
+			return nil, fmt.Errorf("%v: %w", addr, ErrNoZone)
+		}
+		return sa, nil
+	}
+	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		sa.ZoneId = uint32(n)
+		return sa, nil
+	}
+	ifi, err := net.InterfaceByName(zone)
+	if err != nil {
+		return nil, fmt.Errorf("%v: zone %q: %w", addr, zone, err)
+	}
+	sa.ZoneId = uint32(ifi.Index)
+	return sa, nil
+}
+
+// openRaw opens a raw GRE socket of the IPv4 family (or IPv6's) with opt's mark and
+// factor × its buffer sizes, blocking if opt.Blocking.
+func openRaw(opt Options, factor int, v4 bool) (int, error) {
 	kind := unix.SOCK_RAW | unix.SOCK_CLOEXEC
 	if !opt.Blocking {
 		kind |= unix.SOCK_NONBLOCK
 	}
-	fd, err := unix.Socket(unix.AF_INET, kind, unix.IPPROTO_GRE)
+	family := unix.AF_INET
+	if !v4 {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, kind, unix.IPPROTO_GRE)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return -1, fmt.Errorf("raw GRE socket needs root or CAP_NET_RAW: %w", err)
@@ -182,8 +236,9 @@ func (c *Conn) LocalAddr() netip.Addr { return c.local }
 // ReadBatch reads up to min(len(bufs), len(sizes), MaxBatch) packets with
 // one recvmmsg, waiting until at least one is available, the read deadline
 // passes (an error matching os.ErrDeadlineExceeded) or the Conn is closed.
-// bufs[i][:sizes[i]] is then an IPv4 packet including its header; a packet
-// longer than bufs[i] is cut short (its IPv4 total length tells).
+// bufs[i][:sizes[i]] is then an IPv4 packet including its header (from an
+// IPv6 peer: the GRE packet); a packet longer than bufs[i] is cut short (its
+// IPv4 total length, or GRE's payload length, tells).
 func (c *Conn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	n := min(len(bufs), len(sizes), MaxBatch)
 	if n == 0 {

@@ -3,11 +3,14 @@
 package gre
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/bpf"
 )
 
 const noNetRawEnv = "GRE_TEST_NO_NET_RAW"
@@ -38,9 +41,28 @@ func TestDialWithoutCapNetRaw(t *testing.T) {
 	}
 }
 
-func TestDialRejectsIPv6(t *testing.T) {
-	if _, err := Dial(netip.MustParseAddr("2001:db8::1"), Options{}); err == nil {
-		t.Fatal("IPv6 peer accepted")
+// A link-local peer without a zone means no interface; Dial and Mux.Dial say so.
+func TestDialLinkLocalNeedsZone(t *testing.T) {
+	_, err := Dial(netip.MustParseAddr("fe80::1"), Options{})
+	if !errors.Is(err, ErrNoZone) || !strings.Contains(err.Error(), "fe80::1") {
+		t.Fatalf("Dial(fe80::1) = %v, want ErrNoZone naming the address", err)
+	}
+	if _, err := Dial(netip.MustParseAddr("fe80::1%nosuchdev0"), Options{}); err == nil || !strings.Contains(err.Error(), "nosuchdev0") {
+		t.Fatalf("Dial with an unknown zone = %v", err)
+	}
+	if _, err := Dial(netip.MustParseAddr("2001:db8::1"), Options{Local: netip.MustParseAddr("192.0.2.1")}); err == nil || !strings.Contains(err.Error(), "different families") {
+		t.Fatalf("Dial with a local address of the other family = %v", err)
+	}
+}
+
+func TestCallIDFilterProgram6(t *testing.T) {
+	prog, err := bpf.Assemble(callIDProgram(false, bpf.JumpEqual, 0x1A2B))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ldh [6]; jeq #0x1a2b; ret all; ret 0 — an IPv6 filter sees GRE first
+	if len(prog) != 4 || prog[0].Op != 0x28 || prog[0].K != 6 || prog[1].K != 0x1A2B || prog[3].K != 0 {
+		t.Fatalf("program %+v", prog)
 	}
 }
 

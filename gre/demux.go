@@ -35,19 +35,8 @@ func DemuxKey(pkt []byte) (callID uint16, src [4]byte, ok bool) {
 }
 
 // CallIDFilter returns the classic BPF program that passes only enhanced
-// GRE packets whose Call ID (IPv4 header length + 6) is callID. A raw socket
-// filter sees the packet from the IPv4 header on.
+// GRE packets whose Call ID (IPv4 header length + 6) is callID. A raw IPv4 socket's
+// filter sees the packet from the IPv4 header on (an IPv6 socket's from GRE's, family.go).
 func CallIDFilter(callID uint16) ([]bpf.RawInstruction, error) {
-	return bpf.Assemble(callIDProgram(bpf.JumpEqual, uint32(callID)))
-}
-
-// callIDProgram passes the packets whose GRE Call ID meets cond with val, whole.
-func callIDProgram(cond bpf.JumpTest, val uint32) []bpf.Instruction {
-	return []bpf.Instruction{
-		bpf.LoadMemShift{Off: 0},                     // X = IPv4 header length
-		bpf.LoadIndirect{Off: callIDOffset, Size: 2}, // A = GRE Call ID
-		bpf.JumpIf{Cond: cond, Val: val, SkipFalse: 1},
-		bpf.RetConstant{Val: 0xFFFFFFFF}, // whole packet
-		bpf.RetConstant{Val: 0},          // drop
-	}
+	return bpf.Assemble(callIDProgram(true, bpf.JumpEqual, uint32(callID)))
 }

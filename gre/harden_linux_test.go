@@ -3,6 +3,7 @@
 package gre
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // DefaultPacketSize stays in its spares or the Mux's.
 func TestRxQueueRecyclesOnlyMTUBuffers(t *testing.T) {
 	var spare bufStack
-	q := newRxQueue([4]byte{})
+	q := newRxQueue(netip.Addr{})
 	q.spare = &spare
 	big := make([]byte, muxMaxPacket)
 	for range 100 {

@@ -174,6 +174,8 @@ type Link struct {
 		dl      time.Time // read deadline currently set
 		onGap   func()
 		resync  func(payload []byte) bool // SetResyncHint
+		ipv4    bool                      // reads start with an IPv4 header (readsIPv4)
+		head    int                       // where reads start in a pool buffer: 0, or IPv4's header room
 	}
 }
 
@@ -210,6 +212,12 @@ func NewLinkOn(pc PacketConn, cfg LinkConfig) *Link {
 		cfg.SendWindow = max(cfg.SendWindow, MinSendWindow)
 	}
 	l := &Link{pc: pc, cfg: cfg, epoch: time.Now()}
+	l.rx.ipv4 = readsIPv4(pc)
+	if !l.rx.ipv4 {
+		// Reads without an IP header start where one would have ended, so that a frame
+		// keeps the headroom Receive promises in front of it.
+		l.rx.head = ipv4MinHeaderLen
+	}
 	l.log.logf = cfg.Logf
 	l.tx.pkts = make([][]byte, 0, MaxBatch)
 	l.tx.test = newTestReorder(cfg.TestType, cfg.TestRate)
@@ -490,7 +498,7 @@ func (l *Link) Receive(deliver func(bufs [][]byte, offs []int)) error {
 			idx := rx.free[len(rx.free)-1]
 			rx.free = rx.free[:len(rx.free)-1]
 			rx.idx[i] = idx
-			rx.bufs[i] = rx.pool[idx]
+			rx.bufs[i] = rx.pool[idx][rx.head:]
 		}
 		if err := l.setDeadline(); err != nil && !l.closed.Load() {
 			return err
@@ -539,25 +547,21 @@ func (l *Link) setDeadline() error {
 	return l.pc.SetReadDeadline(d)
 }
 
-// input handles one received IPv4 packet in pool buffer idx. It reports
+// input handles one received packet in pool buffer idx (see PacketConn for its framing). It reports
 // whether the buffer is now in use (held or about to be delivered).
 func (l *Link) input(idx int32, size int, now time.Time) (keep bool) {
 	rx := &l.rx
-	b := rx.pool[idx][:size]
-	if len(b) < ipv4MinHeaderLen || b[0]>>4 != 4 {
+	b := rx.pool[idx][:rx.head+size]
+	ihl, total, res := greSpan(b[rx.head:], rx.ipv4)
+	ihl, total = rx.head+ihl, rx.head+total
+	switch res {
+	case spanInvalid:
 		l.stats.RxInvalid.Add(1)
 		return false
-	}
-	ihl := int(b[0]&0x0F) * 4
-	total := int(be16(b[2:]))
-	switch {
-	case ihl < ipv4MinHeaderLen || total < ihl:
-		l.stats.RxInvalid.Add(1)
-		return false
-	case total > len(b):
+	case spanTruncated:
 		l.stats.RxTruncated.Add(1)
 		if l.cfg.LogLevel >= 1 {
-			l.log.printf("discarding truncated packet (%d of %d bytes)", len(b), total)
+			l.log.printf("discarding truncated packet (%d of %d bytes)", size, total-rx.head)
 		}
 		return false
 	}

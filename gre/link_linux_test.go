@@ -135,10 +135,13 @@ func with(opt Options, callID uint16) Options {
 	return opt
 }
 
-func TestLinkBothWays(t *testing.T) { bothModes(t, testLinkBothWays) }
+func TestLinkBothWays(t *testing.T) {
+	families(t, func(t *testing.T, pair func(testing.TB) *nsPair) {
+		bothModes(t, func(t *testing.T, opt Options) { testLinkBothWays(t, pair(t), opt) })
+	})
+}
 
-func testLinkBothWays(t *testing.T, opt Options) {
-	p := newNSPair(t)
+func testLinkBothWays(t *testing.T, p *nsPair, opt Options) {
 	a := startEndpoint(t, dialIn(t, p.a, p.addrB, with(opt, callA)), callA, callB, LinkConfig{})
 	b := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA, LinkConfig{})
 
@@ -200,7 +203,10 @@ func TestLinkLoneAcks(t *testing.T) {
 }
 
 func TestConnCallIDFilter(t *testing.T) {
-	p := newNSPair(t)
+	families(t, func(t *testing.T, pair func(testing.TB) *nsPair) { testConnCallIDFilter(t, pair(t)) })
+}
+
+func testConnCallIDFilter(t *testing.T, p *nsPair) {
 	// The sender also exercises bind and SO_MARK.
 	tx := dialIn(t, p.a, p.addrB, Options{Local: p.addrA, Mark: 7})
 	if tx.LocalAddr() != p.addrA || tx.RemoteAddr() != p.addrB {
@@ -239,8 +245,8 @@ func TestConnCallIDFilter(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range n {
-				ihl := int(bufs[i][0]&0xF) * 4
-				h, _, err := Parse(bufs[i][ihl:sizes[i]])
+				off, end, _ := greSpan(bufs[i][:sizes[i]], p.addrA.Is4())
+				h, _, err := Parse(bufs[i][off:end])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -270,10 +276,13 @@ func TestLinkDropsOtherCallIDs(t *testing.T) {
 	}
 }
 
-func TestLinkAllocs(t *testing.T) { bothModes(t, testLinkAllocs) }
+func TestLinkAllocs(t *testing.T) {
+	families(t, func(t *testing.T, pair func(testing.TB) *nsPair) {
+		bothModes(t, func(t *testing.T, opt Options) { testLinkAllocs(t, pair(t), opt) })
+	})
+}
 
-func testLinkAllocs(t *testing.T, opt Options) {
-	p := newNSPair(t)
+func testLinkAllocs(t *testing.T, p *nsPair, opt Options) {
 	a := startEndpoint(t, dialIn(t, p.a, p.addrB, with(opt, callA)), callA, callB, LinkConfig{})
 	b := startEndpoint(t, dialIn(t, p.b, p.addrA, with(opt, callB)), callB, callA, LinkConfig{})
 	checkSteadyAllocs(t, a, b)

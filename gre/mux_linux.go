@@ -38,6 +38,7 @@ import (
 type Mux struct {
 	s      *sock
 	local  netip.Addr
+	v6     bool // an IPv6 socket: reads are GRE alone, the source is in msg_name (family.go)
 	opt    Options
 	rcvbuf int
 
@@ -53,6 +54,7 @@ type Mux struct {
 	// Reader state, owned by the reading goroutine.
 	r       batch
 	bufs    [MaxBatch][]byte
+	names   [MaxBatch]unix.RawSockaddrInet6 // IPv6: each packet's source
 	touched []*rxQueue
 
 	Dropped atomic.Uint64 // packets for no registered call (or from the wrong address)
@@ -60,7 +62,8 @@ type Mux struct {
 	Oversize atomic.Uint64
 }
 
-// muxMaxPacket is the longest packet the Mux passes to a call: an IPv4 header, GRE and a
+// muxMaxPacket is the longest packet the Mux passes to a call: an IPv4 header (none on
+// IPv6), GRE and a
 // PPP frame of any MRU a PPTP peer negotiates (≤ 1500 here, and pptp-linux's) fit with
 // room to spare. Longer ones are an attacker's: queued, each would cost a buffer its size.
 const muxMaxPacket = 4096
@@ -82,27 +85,33 @@ const (
 	muxBufferMax     = 1 << 30
 )
 
-// NewMux opens a raw GRE socket bound to local (IPv4, not the zero address) and starts its
-// reader. opt is what every MuxConn from Dial gets (CallID and Blocking are ignored).
+// NewMux opens a raw GRE socket bound to local (IPv4 or IPv6, not the zero address) and
+// starts its reader. opt is what every MuxConn from Dial gets (CallID and Blocking are
+// ignored). Its calls' peers are of local's family.
 func NewMux(local netip.Addr, opt Options) (*Mux, error) {
 	local = local.Unmap()
-	if !local.Is4() || local.IsUnspecified() {
-		return nil, fmt.Errorf("gre: mux needs a local IPv4 address, not %v", local)
+	if !local.IsValid() || local.IsUnspecified() {
+		return nil, fmt.Errorf("gre: mux needs a local IP address, not %v", local)
 	}
+	lsa, err := sockaddrOf(local)
+	if err != nil {
+		return nil, fmt.Errorf("gre: mux address %w", err)
+	}
+	v4 := framedIPv4(local)
 	// In the runtime poller: the reader hands every batch to calls' goroutines anyway,
 	// and a reader parked in the poller lets the woken call run on its P at once (faster
 	// than blocking recvmmsg in alternating runs: docs/performance-log.md).
 	opt.Local, opt.CallID, opt.Blocking = local, 0, false
-	fd, err := openRaw(opt, muxBufferFactor)
+	fd, err := openRaw(opt, muxBufferFactor, v4)
 	if err != nil {
 		return nil, err
 	}
 	// The kernel drops the packets of calls with sockets of their own.
-	if err := attachFilter(fd, callIDProgram(bpf.JumpBitsSet, MuxCallIDBit)); err != nil {
+	if err := attachFilter(fd, callIDProgram(v4, bpf.JumpBitsSet, MuxCallIDBit)); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: local.As4()}); err != nil {
+	if err := unix.Bind(fd, lsa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("gre: bind %v: %w", local, err)
 	}
@@ -111,9 +120,14 @@ func NewMux(local netip.Addr, opt Options) (*Mux, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gre: %w", err)
 	}
-	m := &Mux{s: s, local: local, opt: opt, rcvbuf: rcvbuf, refs: 1, done: make(chan struct{}),
+	m := &Mux{s: s, local: local, v6: !v4, opt: opt, rcvbuf: rcvbuf, refs: 1, done: make(chan struct{}),
 		bufSet: muxBufferFactor * bufferBytes(opt)}
 	m.r.init()
+	if m.v6 {
+		for i := range m.r.msgs {
+			m.r.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&m.names[i]))
+		}
+	}
 	mem := make([]byte, MaxBatch*muxPacketSize)
 	for i := range m.bufs {
 		m.bufs[i] = mem[i*muxPacketSize : (i+1)*muxPacketSize : (i+1)*muxPacketSize]
@@ -165,8 +179,12 @@ type MuxConn struct {
 // to the Mux until it is closed. A Call ID can be registered once at a time.
 func (m *Mux) Dial(remote netip.Addr, callID uint16) (*MuxConn, error) {
 	remote = remote.Unmap()
-	if !remote.Is4() {
-		return nil, fmt.Errorf("gre: peer %v is not an IPv4 address", remote)
+	if !remote.IsValid() || framedIPv4(remote) == m.v6 {
+		return nil, fmt.Errorf("gre: peer %v is not of the family of the mux's %v", remote, m.local)
+	}
+	to, err := rawNameOf(remote)
+	if err != nil {
+		return nil, fmt.Errorf("gre: peer %w", err)
 	}
 	if callID&MuxCallIDBit == 0 {
 		return nil, fmt.Errorf("gre: Call ID %#04x lacks MuxCallIDBit", callID)
@@ -180,7 +198,7 @@ func (m *Mux) Dial(remote netip.Addr, callID uint16) (*MuxConn, error) {
 			m.Release()
 		}
 	}()
-	q := newRxQueue(remote.As4())
+	q := newRxQueue(remote)
 	q.spare = &m.spare
 	if !m.calls[callID].CompareAndSwap(nil, q) {
 		return nil, fmt.Errorf("gre: Call ID %d is already in use on %v", callID, m.local)
@@ -190,7 +208,6 @@ func (m *Mux) Dial(remote netip.Addr, callID uint16) (*MuxConn, error) {
 	// leaves the socket to the others. (Not a dup of the descriptor: in the runtime
 	// poller every registered duplicate would be woken by every packet.)
 	c := &MuxConn{mux: m, q: q, callID: callID, remote: remote, s: m.s.borrow()}
-	to := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: remote.As4()}
 	c.tx = newTxPath(c.s, &to, remote, m.local, m.opt)
 	ok = true
 	return c, nil
@@ -211,7 +228,7 @@ func (c *MuxConn) RecvWindow(limit uint16) uint16 {
 // ReadBatch copies up to min(len(bufs), len(sizes), MaxBatch) queued packets into bufs,
 // waiting for the first until the read deadline passes (an error matching
 // os.ErrDeadlineExceeded) or c is closed. bufs[i][:sizes[i]] is then an IPv4 packet
-// including its header; a packet longer than bufs[i] is cut short.
+// including its header (an IPv6 peer's: the GRE packet, family.go); a packet longer than bufs[i] is cut short.
 func (c *MuxConn) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	n := min(len(bufs), len(sizes), MaxBatch)
 	if n == 0 {
@@ -280,6 +297,11 @@ func (m *Mux) readLoop() {
 	var e unix.Errno
 	// Inside RawConn.Read the descriptor cannot be closed (and reused) under the call.
 	recv := func(fd uintptr) bool {
+		if m.v6 { // msg_namelen is value-result
+			for i := range m.r.msgs {
+				m.r.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+			}
+		}
 		n, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&m.r.msgs[0])), MaxBatch, unix.MSG_WAITFORONE, 0, 0)
 		return e != unix.EAGAIN // wait in the poller
 	}
@@ -311,7 +333,17 @@ func (m *Mux) dispatch(n int) {
 			continue
 		}
 		pkt := m.bufs[i][:m.r.msgs[i].n]
-		id, src, ok := DemuxKey(pkt)
+		var id uint16
+		var src netip.Addr
+		ok := false
+		if m.v6 {
+			id, ok = callIDAt(pkt, false)
+			src = netip.AddrFrom16(m.names[i].Addr)
+		} else {
+			var src4 [4]byte
+			id, src4, ok = DemuxKey(pkt)
+			src = netip.AddrFrom4(src4)
+		}
 		q := m.calls[id].Load()
 		if !ok || q == nil || src != q.peer {
 			m.Dropped.Add(1)
@@ -334,9 +366,9 @@ func (m *Mux) dispatch(n int) {
 // reused last-in first-out (so a call touches only as many as its deepest backlog).
 // The Mux's reader pushes; the call's Link reads.
 type rxQueue struct {
-	peer  [4]byte
-	mark  bool      // the reader's: queued in touched this batch
-	spare *bufStack // the Mux's, for buffers beyond queueKeep (nil: none)
+	peer  netip.Addr // without zone: compared with each packet's source
+	mark  bool       // the reader's: queued in touched this batch
+	spare *bufStack  // the Mux's, for buffers beyond queueKeep (nil: none)
 
 	mu    sync.Mutex
 	ring  [][]byte // FIFO of queued packets, grown on demand up to MuxQueueLen
@@ -388,8 +420,8 @@ func (s *bufStack) put(b []byte) {
 	}
 }
 
-func newRxQueue(peer [4]byte) *rxQueue {
-	q := &rxQueue{peer: peer, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+func newRxQueue(peer netip.Addr) *rxQueue {
+	q := &rxQueue{peer: peer.WithZone(""), wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	q.timer = time.NewTimer(time.Hour)
 	q.timer.Stop()
 	return q

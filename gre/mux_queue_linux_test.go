@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"testing/synctest"
@@ -43,7 +44,7 @@ func readAll(t *testing.T, q *rxQueue, k int) [][]byte {
 // Packets come out in the order they went in, whole, while the ring grows and wraps and
 // reads take batches of every size.
 func TestRxQueueOrder(t *testing.T) {
-	q := newRxQueue([4]byte{})
+	q := newRxQueue(netip.Addr{})
 	rng := rand.New(rand.NewPCG(1, 2))
 	next, want := 0, 0
 	for round := range 200 {
@@ -77,7 +78,7 @@ func TestRxQueueOrder(t *testing.T) {
 
 // A full queue refuses more, loses nothing it took, and takes again once read.
 func TestRxQueueFull(t *testing.T) {
-	q := newRxQueue([4]byte{})
+	q := newRxQueue(netip.Addr{})
 	p := make([]byte, 100)
 	for i := range MuxQueueLen + 10 {
 		binary.BigEndian.PutUint32(p, uint32(i))
@@ -97,7 +98,7 @@ func TestRxQueueFull(t *testing.T) {
 // A reader waits until a packet is signalled, the deadline passes or the queue is closed.
 func TestRxQueueWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := newRxQueue([4]byte{})
+		q := newRxQueue(netip.Addr{})
 		buf, sizes := [][]byte{make([]byte, 64)}, []int{0}
 		type result struct {
 			n   int
@@ -141,7 +142,7 @@ func TestRxQueueWait(t *testing.T) {
 
 // Once its buffers exist, a queue allocates nothing.
 func TestRxQueueAllocs(t *testing.T) {
-	q := newRxQueue([4]byte{})
+	q := newRxQueue(netip.Addr{})
 	p := make([]byte, 1400)
 	bufs := make([][]byte, MaxBatch)
 	for i := range bufs {
@@ -187,7 +188,7 @@ func FuzzMuxDispatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := &Mux{touched: make([]*rxQueue, 0, MaxBatch)}
 		peer := [4]byte{10, 0, 0, 2}
-		q := newRxQueue(peer)
+		q := newRxQueue(netip.AddrFrom4(peer))
 		m.calls[0x8001].Store(q)
 		var want [][]byte
 		n := 0
@@ -228,7 +229,7 @@ func FuzzMuxDispatch(f *testing.F) {
 // where another call's burst finds them.
 func TestRxQueueSpares(t *testing.T) {
 	var spare bufStack
-	q1, q2 := newRxQueue([4]byte{}), newRxQueue([4]byte{})
+	q1, q2 := newRxQueue(netip.Addr{}), newRxQueue(netip.Addr{})
 	q1.spare, q2.spare = &spare, &spare
 	p := make([]byte, 1400)
 	for range 200 {

@@ -11,7 +11,9 @@ import (
 // socket) is the production one; tests put a lossy in-memory link here.
 //
 // ReadBatch fills bufs[i][:sizes[i]] with whole IPv4 packets, header
-// included (the Link strips it), for i < n; it waits until at least one
+// included (the Link strips it), for i < n — or with GRE packets alone if the
+// conn has a RemoteAddr() netip.Addr method that returns an IPv6 address (as a
+// raw IPv6 socket reads them, family.go); it waits until at least one
 // packet is available, the read deadline passes (an error matching
 // os.ErrDeadlineExceeded, after which the Link reads again) or the conn is
 // closed. WriteBatch sends each bufs[i] as one GRE packet (no IP header) and

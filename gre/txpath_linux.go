@@ -27,8 +27,13 @@ type txPath interface {
 // newTxPath is the send half of a conn through s to remote from local, with the fast path
 // if opt asks for it and the kernel offers it. to addresses every packet to the peer when
 // s is not connected (a Mux's socket); nil when it is.
-func newTxPath(s *sock, to *unix.RawSockaddrInet4, remote, local netip.Addr, opt Options) txPath {
-	if opt.FastPath {
+//
+// The fast path is IPv4's alone: it builds the IP header itself from AF_INET route and
+// neighbour look-ups (rtnl_linux.go). An IPv6 one would need its own header, hop limit,
+// neighbour discovery states and path-MTU handling for a gain measured on IPv4 only, so an
+// IPv6 peer gets the plain sendmmsg path.
+func newTxPath(s *sock, to *rawName, remote, local netip.Addr, opt Options) txPath {
+	if opt.FastPath && remote.Is4() {
 		if p := openFastPath(remote, local, opt, bufferBytes(opt)); p != nil {
 			t := &fastTx{fast: p}
 			t.init(s, to)
@@ -40,17 +45,42 @@ func newTxPath(s *sock, to *unix.RawSockaddrInet4, remote, local netip.Addr, opt
 	return t
 }
 
-// ipTx sends through a raw GRE socket with sendmmsg; the kernel adds the IPv4 header.
+// ipTx sends through a raw GRE socket with sendmmsg; the kernel adds the IP header.
 type ipTx struct {
 	mu sync.Mutex // the write lock: one writeBatch at a time
 	s  *sock
 	b  batch
-	to unix.RawSockaddrInet4 // the peer, when s is not connected
+	to rawName // the peer, when s is not connected
+}
+
+// rawName is a socket address of either family as msg_name takes it.
+type rawName struct {
+	sa  unix.RawSockaddrInet6 // an IPv4 address fills its start as a RawSockaddrInet4
+	len uint32
+}
+
+// rawNameOf is addr as a rawName (a link-local IPv6 address needs its zone).
+func rawNameOf(addr netip.Addr) (rawName, error) {
+	var n rawName
+	sa, err := sockaddrOf(addr)
+	if err != nil {
+		return n, err
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&n.sa))
+		r.Family, r.Addr = unix.AF_INET, sa.Addr
+		n.len = unix.SizeofSockaddrInet4
+	case *unix.SockaddrInet6:
+		n.sa.Family, n.sa.Addr, n.sa.Scope_id = unix.AF_INET6, sa.Addr, sa.ZoneId
+		n.len = unix.SizeofSockaddrInet6
+	}
+	return n, nil
 }
 
 // init points the batch at its iovecs and, if to is not nil, every message at the peer.
 // It runs in place: the messages point into t.
-func (t *ipTx) init(s *sock, to *unix.RawSockaddrInet4) {
+func (t *ipTx) init(s *sock, to *rawName) {
 	t.s = s
 	t.b.init()
 	if to == nil {
@@ -58,8 +88,8 @@ func (t *ipTx) init(s *sock, to *unix.RawSockaddrInet4) {
 	}
 	t.to = *to
 	for i := range t.b.msgs {
-		t.b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&t.to))
-		t.b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		t.b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&t.to.sa))
+		t.b.msgs[i].hdr.Namelen = t.to.len
 	}
 }
 

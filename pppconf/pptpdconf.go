@@ -40,7 +40,7 @@ type PPTPDConf struct {
 	Connections  int           // connections (default 100)
 	LocalIP      []netip.Addr  // localip, expanded (default 192.168.0.1-100)
 	RemoteIP     []netip.Addr  // remoteip, expanded (default 192.168.1.1-100)
-	Listen       netip.Addr    // listen (zero = all addresses)
+	Listen       netip.Addr    // listen (zero = all addresses of both families)
 	PidFile      string        // pidfile (default /var/run/pptpd.pid)
 	Speed        string        // speed (accepted; a tunnel has no baud rate)
 	PPP          string        // ppp (accepted and ignored: the built-in engine runs PPP)
@@ -227,9 +227,9 @@ func (c *PPTPDConf) keyword(kw, val string, n int) *Error {
 			c.RemoteIP = l
 		}
 	case "listen":
-		a, err := netip.ParseAddr(val)
-		if err != nil || !a.Is4() {
-			return fail("keyword \"listen\" needs an IPv4 address, got %q", val)
+		a, err := ParseListenAddr(val)
+		if err != nil {
+			return fail("keyword \"listen\": %v", err)
 		}
 		c.Listen = a
 	case "pidfile":
@@ -464,4 +464,18 @@ func (c *PPTPDConf) Pairs() ([]AddrPair, []string, error) {
 		err = fmt.Errorf("%s:%d: %w", c.Path, n, err)
 	}
 	return pairs, notes, err
+}
+
+// ParseListenAddr parses the address of pptpd.conf's listen (and pptpd --listen): an IPv4
+// or IPv6 address (the port is PPTP's, 1723); a link-local IPv6 address needs its zone.
+func ParseListenAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 or IPv6 address", s)
+	}
+	a = a.Unmap()
+	if a.Is6() && a.Zone() == "" && a.IsLinkLocalUnicast() {
+		return netip.Addr{}, fmt.Errorf("link-local address %s needs its zone, the interface (as in %s%%eth0)", a, a)
+	}
+	return a, nil
 }

@@ -223,7 +223,8 @@ func TestPPTPDConfErrors(t *testing.T) {
 		"\n\nlocalp 10.0.0.1":     `c:3: unknown keyword "localp"; did you mean "localip"?`,
 		"stimeout 0":              `c:1: keyword "stimeout" needs a positive number, got "0"`,
 		"connections many":        `c:1: keyword "connections" needs a positive number, got "many"`,
-		"listen 0:0::1":           `c:1: keyword "listen" needs an IPv4 address, got "0:0::1"`,
+		"listen 10.0.0.300":       `c:1: keyword "listen": "10.0.0.300" is not an IPv4 or IPv6 address`,
+		"\nlisten fe80::1":        `c:2: keyword "listen": link-local address fe80::1 needs its zone, the interface (as in fe80::1%eth0)`,
 		"debug yes":               `c:1: keyword "debug" takes no value, got "yes"`,
 		"option":                  `c:1: keyword "option" needs a value`,
 		"debug\ngre-tx raw":       `c:2: gre-tx must be "auto" or "ip", got "raw"`,
@@ -255,5 +256,14 @@ func TestPPTPDConfErrors(t *testing.T) {
 	}
 	if _, err := ParsePPTPDConf("/nonexistent/pptpd.conf"); !errors.Is(err, os.ErrNotExist) {
 		t.Error(err)
+	}
+}
+
+func TestPPTPDConfListenIPv6(t *testing.T) {
+	for in, want := range map[string]string{"listen ::": "::", "listen 2001:db8::1": "2001:db8::1", "listen fe80::1%eth0": "fe80::1%eth0", "listen ::ffff:10.0.0.1": "10.0.0.1"} {
+		c, err := ParsePPTPDConfData("c", []byte(in+"\n"))
+		if err != nil || c.Listen.String() != want {
+			t.Errorf("%q: %v %v, want %s", in, c.Listen, err, want)
+		}
 	}
 }

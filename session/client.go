@@ -31,7 +31,7 @@ type Tunnel struct {
 
 // DialConfig is what a client needs to place a call.
 type DialConfig struct {
-	Server  string // host name or IPv4 address, optionally with :port
+	Server  string // host name, IPv4 or IPv6 address, optionally with :port ([v6]:port)
 	Control control.ClientConfig
 	Link    gre.LinkOptions
 	Logf    func(format string, args ...any)
@@ -53,20 +53,32 @@ type kindError struct{ kind, err error }
 func (k kindError) Error() string   { return k.err.Error() }
 func (k kindError) Unwrap() []error { return []error{k.kind, k.err} }
 
-// Dial opens the raw GRE socket first (so the server's first GRE packets are not answered with
-// ICMP protocol-unreachable), then the control connection, and places the call.
+// Dial resolves the server, opens the control connection's TCP to the first of its
+// addresses that answers (control.Connect: happy eyeballs over IPv6 and IPv4), then the
+// raw GRE socket to that address before any PPTP message (so the server's first GRE
+// packets are not answered with ICMP protocol-unreachable), and places the call.
 func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	server, err := control.ResolveServer(rctx, cfg.Server)
+	addrs, err := control.ResolveServerAddrs(rctx, cfg.Server)
 	cancel()
 	if err != nil {
 		return nil, kindError{ErrResolve, err}
+	}
+	tcp, err := control.Connect(ctx, addrs, cfg.Control)
+	if err != nil {
+		return nil, err
+	}
+	// GRE goes where the control connection went.
+	server := addrOf(tcp.RemoteAddr())
+	if len(addrs) > 1 && cfg.Logf != nil {
+		cfg.Logf("connected to %v (of %d addresses)", server, len(addrs))
 	}
 	var claim io.Closer
 	if cfg.Control.CallID == 0 {
 		cfg.Control.CallID, claim = claimCallID(server, control.RandomCallID)
 	}
 	release := func() {
+		tcp.Close()
 		if claim != nil {
 			claim.Close()
 		}
@@ -82,20 +94,24 @@ func Dial(ctx context.Context, cfg DialConfig) (*Tunnel, error) {
 	// error for ours) may come right after the Outgoing-Call-Reply.
 	watch := watchGRE("server", server, cfg.Control.CallID, true, cfg.Logf)
 	cfg.Control.RecvWindow = recvWindow(cfg.Control.RecvWindow, conn, cfg.Logf)
-	addr := server.String()
-	if _, port, err := net.SplitHostPort(cfg.Server); err == nil {
-		addr = net.JoinHostPort(addr, port)
-	}
-	call, err := control.Dial(ctx, addr, cfg.Control)
+	call, err := control.Client(ctx, tcp, cfg.Control)
 	if err != nil {
 		watch.stop()
 		conn.Close()
-		release()
+		if claim != nil {
+			claim.Close()
+		}
 		return nil, err
 	}
 	link := newLink(conn, call, cfg.Link, cfg.Logf)
 	watch.setLink(link)
 	return &Tunnel{Call: call, Link: link, Server: server, idClaim: claim, watch: watch}, nil
+}
+
+// addrOf is a TCP address's IP, unmapped, with its zone.
+func addrOf(a net.Addr) netip.Addr {
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap.Addr().Unmap()
 }
 
 // recvWindow is the Packet Recv. Window Size to advertise for conn: the configured one if

@@ -66,10 +66,15 @@ func watchGRE(peer string, addr netip.Addr, callID uint16, sockets bool, logf fu
 		return w
 	}
 	// Without CAP_NET_RAW for them (there is, for the call's socket) the watch just says less.
-	for _, proto := range []string{"ip4:47", "ip4:1"} {
-		if c, err := net.ListenPacket(proto, "0.0.0.0"); err == nil {
+	protos, wild := [2]string{"ip4:47", "ip4:1"}, "0.0.0.0"
+	if addr.Is6() {
+		// An IPv6 raw socket reads no IPv6 header: GRE alone, ICMPv6 alone.
+		protos, wild = [2]string{"ip6:47", "ip6:ipv6-icmp"}, "::"
+	}
+	for i, proto := range protos {
+		if c, err := net.ListenPacket(proto, wild); err == nil {
 			w.socks = append(w.socks, c)
-			go w.read(c, proto == "ip4:1")
+			go w.read(c, i == 1)
 		}
 	}
 	return w
@@ -101,7 +106,8 @@ func (w *greWatch) read(c net.PacketConn, icmp bool) {
 		// GRE matters even when the server's GRE comes (it may be ours that is refused).
 		done := w.stopped || time.Since(w.start) > watchLimit || (!icmp && w.link != nil && heard(w.link.Stats()) > 0)
 		if err == nil && !done {
-			src, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP.To4())
+			src, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP)
+			src = src.Unmap()
 			if icmp {
 				w.noteICMP(src, buf[:n])
 			} else {
@@ -127,7 +133,7 @@ func isTimeout(err error) bool {
 // noteGRE: a GRE packet for our call from another address than the control connection's.
 func (w *greWatch) noteGRE(src netip.Addr, b []byte) {
 	h, _, err := gre.Parse(b)
-	if err != nil || h.CallID() != w.callID || src == w.addr || w.other.IsValid() {
+	if err != nil || h.CallID() != w.callID || src == w.addr.WithZone("") || w.other.IsValid() {
 		return
 	}
 	w.other = src
@@ -136,6 +142,10 @@ func (w *greWatch) noteGRE(src netip.Addr, b []byte) {
 // noteICMP: an ICMP destination-unreachable whose quoted datagram is our GRE to the peer
 // (type 3; the quote is an IPv4 header of protocol 47 to addr).
 func (w *greWatch) noteICMP(src netip.Addr, b []byte) {
+	if w.addr.Is6() {
+		w.noteICMPv6(src, b)
+		return
+	}
 	if len(b) < 8+20 || b[0] != 3 || w.icmpFrom.IsValid() {
 		return
 	}
@@ -147,6 +157,37 @@ func (w *greWatch) noteICMP(src netip.Addr, b []byte) {
 		return
 	}
 	w.icmpFrom, w.icmpCode = src, b[1]
+}
+
+// noteICMPv6: an ICMPv6 destination-unreachable (type 1), or the parameter problem
+// "unrecognized Next Header" (type 4 code 1, IPv6's protocol unreachable), quoting an
+// IPv6 header of next header 47 to addr. Its code is kept as ICMPv4's equivalent, so that
+// silence says it in the same words.
+func (w *greWatch) noteICMPv6(src netip.Addr, b []byte) {
+	if len(b) < 8+40 || w.icmpFrom.IsValid() {
+		return
+	}
+	var code uint8
+	switch {
+	case b[0] == 1 && b[1] == 0: // no route to destination
+		code = 0
+	case b[0] == 1 && (b[1] == 1 || b[1] == 5 || b[1] == 6): // administratively prohibited, policy, reject route
+		code = 13
+	case b[0] == 1 && b[1] == 3: // address unreachable
+		code = 1
+	case b[0] == 4 && b[1] == 1:
+		code = 2
+	default:
+		return
+	}
+	ip := b[8:]
+	if ip[0]>>4 != 6 || ip[6] != 47 {
+		return
+	}
+	if dst := netip.AddrFrom16([16]byte(ip[24:40])); dst != w.addr.WithZone("") {
+		return
+	}
+	w.icmpFrom, w.icmpCode = src, code
 }
 
 // stop closes the diagnostic sockets and the timer. Safe to call more than once.
@@ -187,7 +228,7 @@ func (w *greWatch) silence(d time.Duration) string {
 			what = fmt.Sprintf("destination unreachable, code %d", w.icmpCode)
 		}
 		who := fmt.Sprintf("the %s itself (%s)", w.peer, w.icmpFrom)
-		if w.icmpFrom != w.addr {
+		if w.icmpFrom != w.addr.WithZone("") {
 			who = fmt.Sprintf("%s, a host on the way to the %s %s,", w.icmpFrom, w.peer, w.addr)
 		}
 		hint := "a firewall rejects GRE"
