@@ -81,8 +81,16 @@ func newBed(t *testing.T, pool string, opts ...string) *bed {
 
 // newBedConf is newBed with extra pptpd.conf lines.
 func newBedConf(t *testing.T, pool, confExtra string, opts ...string) *bed {
+	return newBedPrep(t, nil, pool, confExtra, opts...)
+}
+
+// newBedPrep is newBedConf with prep run on the namespaces before pptpd starts.
+func newBedPrep(t *testing.T, prep func(*nstest.Pair), pool, confExtra string, opts ...string) *bed {
 	nstest.RequireRoot(t)
 	b := &bed{t: t, ns: nstest.NewPair(t, "e2e"), dir: t.TempDir(), srvLog: nstest.NewBuffer()}
+	if prep != nil {
+		prep(b.ns)
+	}
 	if len(opts) == 0 {
 		opts = []string{"require-mschap-v2", "require-mppe-128"}
 	}
