@@ -48,7 +48,7 @@ type DataStats struct {
 	RxBadIP                                atomic.Uint64 // decrypted to a bad IPv4 header: dropped
 	RxSpoofed                              atomic.Uint64 // IPv4 source not the peer's (server): dropped
 	RxSanity                               atomic.Uint64 // MPPE packets past the receiver's sanity limit (a hostile or broken peer)
-	RxDown                                 atomic.Uint64 // data after the network layer went down: dropped
+	RxDown                                 atomic.Uint64 // data after the network layer went down, or before IPCP: dropped
 }
 
 // cryptoState is what the engine installs when the network layer comes up.
@@ -332,8 +332,12 @@ func (d *datapath) deliver(bufs [][]byte, offs []int, out [][]byte) [][]byte {
 				continue
 			}
 			out = d.appendIP(out, st, b, infoAt)
+		case proto == ppp.ProtoCompressed && st == nil:
+			// Before IPCP installed the link's state: IPV6CP can open first and the peer
+			// send IPv6 (solicitations) in that moment. Not a decryption failure.
+			d.stats.RxDown.Add(1)
 		case proto == ppp.ProtoCompressed:
-			// Encrypted data before keys exist: nothing can read it.
+			// Encrypted data without keys: nothing can read it.
 			d.stats.RxDecryptErrors.Add(1)
 		default:
 			d.engine.Input(append([]byte(nil), frame...))
