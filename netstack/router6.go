@@ -68,14 +68,14 @@ func (st *Stack) SetIPv6Router(local, peer netip.Addr, ad ra.Advertisement) erro
 	st.v6.Store(true)
 	if r != nil {
 		st.advertise(r, false)
-		go st.advertiseEvery(r)
+		go st.advertiseEvery(r, raInterval)
 	}
 	return nil
 }
 
 // advertiseEvery repeats the advertisement until the stack closes.
-func (st *Stack) advertiseEvery(r *router6) {
-	t := time.NewTicker(raInterval)
+func (st *Stack) advertiseEvery(r *router6, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
