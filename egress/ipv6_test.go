@@ -7,12 +7,17 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/things-go/go-socks5"
+
 	"github.com/pptp-go/pptp/netstack"
+	"github.com/pptp-go/pptp/proxy"
 	"github.com/pptp-go/pptp/ra"
 )
 
@@ -149,5 +154,80 @@ func TestDefaultDenyIPv6(t *testing.T) {
 		if s.allow(false, f) {
 			t.Errorf("%s allowed", dst)
 		}
+	}
+}
+
+// TestUpstreamsIPv6: IPv6 flows go through a SOCKS5 upstream (address type 4, CONNECT and
+// UDP ASSOCIATE) and an HTTP CONNECT one ([v6]:port) to the destination.
+func TestUpstreamsIPv6(t *testing.T) {
+	tcpAddr, udpAddr := echoServers6(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxied sync.Map
+	srv := socks5.NewServer(socks5.WithDial(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		proxied.Store(network+" "+addr, true)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}), socks5.WithRule(&socks5.PermitCommand{EnableConnect: true, EnableAssociate: true}),
+		socks5.WithBindIP(net.IPv4(127, 0, 0, 1)))
+	go srv.Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	up, err := proxy.ParseUpstream("socks5://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, _, _ := link6(t, Config{Deny: []netip.Prefix{}, Upstream: up})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := cli.DialContext(ctx, "tcp6", tcpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, c, "IPv6 via SOCKS5")
+	c.Close()
+	if _, ok := proxied.Load("tcp " + tcpAddr.String()); !ok {
+		t.Error("the TCP flow did not go through the proxy")
+	}
+	u, err := cli.DialContext(ctx, "udp6", udpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, u, "UDP/IPv6 via SOCKS5")
+	u.Close()
+
+	hln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hln.Close()
+	connects := make(chan string, 1)
+	go http.Serve(hln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		connects <- r.Host
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		c, _, _ := w.(http.Hijacker).Hijack()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go func() { io.Copy(up, c); up.Close() }()
+		io.Copy(c, up)
+		c.Close()
+	}))
+	hup, err := proxy.ParseUpstream("http://" + hln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcli, _, _ := link6(t, Config{Deny: []netip.Prefix{}, Upstream: hup})
+	c, err = hcli.DialContext(ctx, "tcp6", tcpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, c, "IPv6 via CONNECT")
+	c.Close()
+	if h := <-connects; h != tcpAddr.String() {
+		t.Errorf("CONNECT %s, want %s", h, tcpAddr)
 	}
 }
