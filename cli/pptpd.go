@@ -77,8 +77,9 @@ func PPTPDMain(args []string) int {
 		}
 		defer release()
 	}
-	if cfg.IPv6.Pool != nil || cfg.Hooks != nil && cfg.PPP.IPv6.Mode != ppp.IPv6Off && cfg.Stack == nil {
-		// With RADIUS a Framed-IPv6-Prefix may come for any session.
+	if cfg.Stack == nil && (cfg.IPv6.Pool != nil || cfg.Hooks != nil && cfg.PPP.IPv6.Mode != ppp.IPv6Off) {
+		// With RADIUS a Framed-IPv6-Prefix may come for any session. A netstack session's
+		// stack advertises on its link itself.
 		// After daemonizing: the socket and its goroutine belong to the serving process.
 		r, err := ra.NewResponder(log.Debugf)
 		if err != nil {
@@ -267,9 +268,6 @@ func serverConfig(a *PPTPDArgs, log *logger) (cfg *session.ServerConfig, listen,
 		Logf:          log.Logf,
 	}
 	if conf.RemoteIP6.IsValid() {
-		if conf.Egress == "netstack" {
-			log.Warnf("%s: remoteip6 applies only to TUN sessions; \"egress netstack\" refuses IPV6CP", conf.Path)
-		}
 		if cfg.IPv6.Pool, err = session.NewIPv6Pool(conf.RemoteIP6); err != nil {
 			return nil, "", "", nil, nil, err
 		}
@@ -326,7 +324,8 @@ func egressStack(conf *pppconf.PPTPDConf, log *logger) (func(netip.Addr, ppp.Lin
 	}
 	log.Logf("egress netstack: sessions end in user-space stacks, flows go on %s; refused: %v", how, ec.Deny)
 	return func(client netip.Addr, p ppp.LinkParams) (tun.Device, func(), error) {
-		es := egress.NewSession(ec, "client "+client.String(), p.DNS)
+		// The client's DNS servers: IPCP's, and dns6 from the Router Advertisement.
+		es := egress.NewSession(ec, "client "+client.String(), append(slices.Clone(p.DNS), conf.DNS6...))
 		st, err := netstack.NewForwarding(p.Local, p.MTU, es.Handler())
 		if err != nil {
 			return nil, nil, err

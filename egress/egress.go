@@ -10,9 +10,10 @@
 //     unreachable), logged at most once a minute;
 //   - at most Config.MaxFlows flows at once, each closed after its idle timeout, so one
 //     client cannot use up the descriptors the server needs for the others;
-//   - DNS to the addresses the client was given (ms-dns) goes to the server's own
-//     resolvers (UDP, or TCP through a proxy that carries no UDP);
-//   - ICMP echo requests are forwarded with the server's ICMP socket when going direct, and
+//   - DNS to the addresses the client was given (ms-dns, and dns6 in the Router
+//     Advertisement) goes to the server's own resolvers (UDP, or TCP through a proxy that
+//     carries no UDP);
+//   - ICMP and ICMPv6 echo requests are forwarded with the server's ICMP socket when going direct, and
 //     answered by the stack when the process cannot send ICMP or a proxy is in the way.
 package egress
 
@@ -31,12 +32,18 @@ import (
 )
 
 // DefaultDeny is what clients may not reach unless configured otherwise: the server host's
-// loopback and link-local ranges.
+// loopback and link-local ranges, the unspecified addresses (a connection to 0.0.0.0 or ::
+// reaches the server host itself) and IPv4-mapped IPv6 addresses (the server's sockets
+// would reach them over IPv4, past the IPv4 entries; they never appear on the wire, RFC
+// 4291 §2.5.5.2).
 var DefaultDeny = []netip.Prefix{
 	netip.MustParsePrefix("127.0.0.0/8"),
 	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("::1/128"),
 	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("::ffff:0:0/96"),
 }
 
 // Defaults of Config's zero fields.

@@ -32,9 +32,16 @@ var (
 // link makes a client stack joined to a forwarding stack served by a Session with cfg.
 func link(t *testing.T, cfg Config) (*netstack.Stack, *Session, *syncLog) {
 	t.Helper()
-	lg := &syncLog{}
+	cli, _, s, lg := linkStacks(t, cfg, []netip.Addr{dnsAddr})
+	return cli, s, lg
+}
+
+// linkStacks is link with the client's DNS addresses, returning the server's stack too.
+func linkStacks(t *testing.T, cfg Config, dns []netip.Addr) (cli, srv *netstack.Stack, s *Session, lg *syncLog) {
+	t.Helper()
+	lg = &syncLog{}
 	cfg.Logf = lg.logf
-	s := NewSession(cfg, "client test", []netip.Addr{dnsAddr})
+	s = NewSession(cfg, "client test", dns)
 	srv, err := netstack.NewForwarding(serverAddr, 1400, s.Handler())
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func link(t *testing.T, cfg Config) (*netstack.Stack, *Session, *syncLog) {
 	// The client is a forwarding stack too, refusing every flow to it: unlike New's, it
 	// takes packets from loopback sources, so the test's servers can sit on 127.0.0.1.
 	refuse := func(bool, netstack.Flow) bool { return false }
-	cli, err := netstack.NewForwarding(clientAddr, 1400, netstack.Handler{Allow: refuse,
+	cli, err = netstack.NewForwarding(clientAddr, 1400, netstack.Handler{Allow: refuse,
 		TCP: func(r *netstack.TCPRequest) { r.Reject() }, UDP: func(*netstack.UDPRequest) {}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +81,7 @@ func link(t *testing.T, cfg Config) (*netstack.Stack, *Session, *syncLog) {
 		srv.Close()
 		wg.Wait()
 	})
-	return cli, s, lg
+	return cli, srv, s, lg
 }
 
 type syncLog struct {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 
 	"github.com/pptp-go/pptp/netstack"
 )
@@ -52,15 +53,30 @@ func (s *Session) ping(r *netstack.PingRequest) {
 func echo(dst netip.Addr, id, seq uint16, data []byte) (answered bool, err error) {
 	// A raw socket (CAP_NET_RAW, which pptpd has for GRE) keeps the client's identifier;
 	// a ping socket, the fallback, has the kernel choose one.
-	c, err := icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+	rawNet, pingNet, wildcard, proto := "ip4:icmp", "udp4", "0.0.0.0", 1
+	var req, reply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	if dst.Is6() {
+		rawNet, pingNet, wildcard, proto = "ip6:ipv6-icmp", "udp6", "::", 58
+		req, reply = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+	}
+	c, err := icmp.ListenPacket(rawNet, wildcard)
 	raw := err == nil
 	if !raw {
-		if c, err = icmp.ListenPacket("udp4", "0.0.0.0"); err != nil {
+		if c, err = icmp.ListenPacket(pingNet, wildcard); err != nil {
 			return false, err
 		}
 	}
 	defer c.Close()
-	m := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: int(id), Seq: int(seq), Data: data}}
+	if dst.Is6() && raw {
+		// The kernel would hand this socket every ICMPv6 message; only replies are ours.
+		var f ipv6.ICMPFilter
+		f.SetAll(true)
+		f.Accept(ipv6.ICMPTypeEchoReply)
+		c.IPv6PacketConn().SetICMPFilter(&f)
+	}
+	// The ICMPv6 checksum is the kernel's (it covers the pseudo-header): Marshal leaves it
+	// zero without one.
+	m := icmp.Message{Type: req, Body: &icmp.Echo{ID: int(id), Seq: int(seq), Data: data}}
 	b, err := m.Marshal(nil)
 	if err != nil {
 		return false, err
@@ -83,8 +99,8 @@ func echo(dst netip.Addr, id, seq uint16, data []byte) (answered bool, err error
 		if err != nil {
 			return false, nil
 		}
-		rm, err := icmp.ParseMessage(1, buf[:n])
-		if err != nil || rm.Type != ipv4.ICMPTypeEchoReply {
+		rm, err := icmp.ParseMessage(proto, buf[:n])
+		if err != nil || rm.Type != reply {
 			continue
 		}
 		e, ok := rm.Body.(*icmp.Echo)

@@ -75,7 +75,7 @@ func (r *UDPRequest) Accept() (net.Conn, error) {
 	return gonet.NewUDPConn(&wq, ep), nil
 }
 
-// PingRequest is an ICMP echo request to an address that is not the stack's own.
+// PingRequest is an ICMP or ICMPv6 echo request to an address that is not the stack's own.
 type PingRequest struct {
 	Src, Dst netip.Addr
 	ID, Seq  uint16
@@ -86,6 +86,10 @@ type PingRequest struct {
 // Reply sends the echo reply, from Dst to Src, onto the link; it may be called from any
 // goroutine, once the far host has answered.
 func (r *PingRequest) Reply() {
+	if r.Src.Is6() {
+		r.reply6()
+		return
+	}
 	b := make([]byte, header.IPv4MinimumSize+header.ICMPv4MinimumSize+len(r.Data))
 	ip := header.IPv4(b)
 	ip.Encode(&header.IPv4Fields{
@@ -118,8 +122,9 @@ type Handler struct {
 	// UDP is called in the receive path for each allowed new flow; it must not block
 	// (Accept, then hand the socket to a goroutine). A flow it does not Accept is dropped.
 	UDP func(*UDPRequest)
-	// Ping, if set, is called in the receive path for each ICMP echo request to an address
-	// other than the stack's own (it must not block); nil answers them all from the stack.
+	// Ping, if set, is called in the receive path for each ICMP echo request (ICMPv6 too,
+	// after SetIPv6Router) to an address other than the stack's own (it must not block);
+	// nil answers them all from the stack.
 	Ping func(*PingRequest)
 	// MaxPendingTCP bounds the handshakes waiting in TCP at once; SYNs beyond it are
 	// dropped, and the client retries them. Zero means 256.
@@ -131,7 +136,7 @@ type Handler struct {
 // connections and flows that no socket of its own takes to h. Packets it sends for them
 // carry the destination's address as their source. ICMP echo requests to its own address
 // are answered by the stack, those to others by h.Ping. Its own sockets cannot reach its
-// own address.
+// own address. IPv6 starts with SetIPv6Router.
 func NewForwarding(local netip.Addr, mtu int, h Handler) (*Stack, error) {
 	if h.Allow == nil || h.TCP == nil || h.UDP == nil {
 		return nil, errors.New("netstack: NewForwarding needs Allow, TCP and UDP")
@@ -151,6 +156,7 @@ func (st *Stack) forward(h Handler) error {
 	if h.MaxPendingTCP <= 0 {
 		h.MaxPendingTCP = 256
 	}
+	st.ping = h.Ping
 	if err := st.s.SetPromiscuousMode(nicID, true); err != nil {
 		return fmt.Errorf("netstack: promiscuous mode: %v", err)
 	}

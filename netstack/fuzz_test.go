@@ -20,6 +20,7 @@ func FuzzWrite(f *testing.F) {
 	f.Add(advertisement(llA, 255, ra.Advertisement{RouterLifetime: time.Hour, Prefix: netip.MustParsePrefix("2001:db8::/64"),
 		ValidLife: time.Hour, PreferredLife: time.Hour, DNS: []netip.Addr{netip.MustParseAddr("2001:db8::53")}, DNSLife: time.Hour}))
 	f.Add(routerSolicitation(llA))
+	f.Add(icmp6Packet(llA, netip.MustParseAddr("2001:db8::1"), 64, []byte{128, 0, 0, 0, 0, 1, 0, 2, 'x'}))
 	st, err := New(addrB, nil, 1400)
 	if err != nil {
 		f.Fatal(err)
@@ -28,10 +29,24 @@ func FuzzWrite(f *testing.F) {
 	if err := st.SetIPv6(llB, llA); err != nil { // IPv6 and advertisements are taken too
 		f.Fatal(err)
 	}
+	// The server's kind: solicitations, echoes to others and advertisements are its own.
+	fw, err := NewForwarding(addrA, 1400, Handler{Allow: func(bool, Flow) bool { return false },
+		TCP: func(r *TCPRequest) { r.Reject() }, UDP: func(*UDPRequest) {}, Ping: func(r *PingRequest) { r.Reply() }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { fw.Close() })
+	if err := fw.SetIPv6Router(llA, llB, sessionAd); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, p []byte) {
 		if len(p) > 0 && p[0]>>4 == 4 && checksumsOK(p) != checksumsOK(append([]byte(nil), p...)) {
 			t.Fatal("checksumsOK is not a function of the bytes")
 		}
 		st.Write([][]byte{append([]byte(nil), p...)}, 0)
+		fw.Write([][]byte{append([]byte(nil), p...)}, 0)
+		for pkt := fw.ep.Read(); pkt != nil; pkt = fw.ep.Read() { // its answers: no one reads them
+			pkt.DecRef()
+		}
 	})
 }

@@ -3,6 +3,7 @@
 package netstack
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -32,6 +33,9 @@ const (
 // SetIPv6 starts IPv6 on the link once IPV6CP opened: local and peer are the link-local
 // addresses it agreed. Router Solicitations go out until the server advertises a prefix.
 func (st *Stack) SetIPv6(local, peer netip.Addr) error {
+	if st.forwarding {
+		return errors.New("netstack: a forwarding stack is the link's router: use SetIPv6Router")
+	}
 	if !local.Is6() || !local.IsLinkLocalUnicast() {
 		return fmt.Errorf("netstack: IPv6 address %v is not link-local", local)
 	}

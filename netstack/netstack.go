@@ -59,12 +59,16 @@ type Stack struct {
 	local netip.Addr
 	mtu   int
 
+	forwarding bool               // NewForwarding's: the link's router (router6.go)
+	ping       func(*PingRequest) // Handler.Ping, for IPv6 echoes (set before the link runs)
+
 	// IPv6 (ipv6.go), and the DNS servers RDNSS adds to, under mu.
 	mu            sync.Mutex
 	dns           []netip.Addr
 	local6, peer6 netip.Addr  // link-local, from IPV6CP
 	global6       netip.Addr  // from the server's Router Advertisement
 	route6        bool        // the default route is in
+	router        *router6    // a forwarding stack's advertisement (router6.go)
 	v6            atomic.Bool // SetIPv6 ran: Write takes IPv6
 	logf          func(string, ...any)
 
@@ -112,11 +116,12 @@ func newStack(local netip.Addr, dns []netip.Addr, mtu int, forwarding bool) (*St
 			TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 			HandleLocal:        !forwarding,
 		}),
-		ep:     channel.New(queueLen, uint32(mtu), ""),
-		local:  local,
-		dns:    append([]netip.Addr(nil), dns...),
-		mtu:    mtu,
-		events: make(chan tun.Event, 1),
+		ep:         channel.New(queueLen, uint32(mtu), ""),
+		local:      local,
+		forwarding: forwarding,
+		dns:        append([]netip.Addr(nil), dns...),
+		mtu:        mtu,
+		events:     make(chan tun.Event, 1),
 	}
 	// gVisor's own GSO: TCP builds segments of up to 32 KiB and cuts them into MSS-sized
 	// packets in one go, queued together, so a Read finds a batch.
@@ -211,7 +216,7 @@ func (st *Stack) Write(bufs [][]byte, offset int) (int, error) {
 		switch {
 		case p[0]>>4 == 4 && checksumsOK(p):
 		case p[0]>>4 == 6 && st.v6.Load() && checksums6OK(p):
-			if st.routerAdvertisement(p) {
+			if st.forwarding && st.routerICMPv6(p) || !st.forwarding && st.routerAdvertisement(p) {
 				continue
 			}
 			proto = header.IPv6ProtocolNumber

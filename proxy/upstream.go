@@ -141,8 +141,7 @@ func (s *SOCKS5Upstream) handshake(ctx context.Context, cmd byte, dst netip.Addr
 			return fail(errors.New("SOCKS5: user name and password refused"))
 		}
 	}
-	a4 := dst.Addr().Unmap().As4()
-	req := []byte{5, cmd, 0, 1, a4[0], a4[1], a4[2], a4[3], byte(dst.Port() >> 8), byte(dst.Port())}
+	req := appendSOCKSAddr([]byte{5, cmd, 0}, dst)
 	if _, err := c.Write(req); err != nil {
 		return fail(err)
 	}
@@ -152,6 +151,19 @@ func (s *SOCKS5Upstream) handshake(ctx context.Context, cmd byte, dst netip.Addr
 	}
 	c.SetDeadline(time.Time{})
 	return c, bound, nil
+}
+
+// appendSOCKSAddr appends ATYP, DST.ADDR and DST.PORT for a (RFC 1928 §5: 1 for IPv4, 4 for
+// IPv6; an IPv4-mapped address goes as IPv4).
+func appendSOCKSAddr(b []byte, a netip.AddrPort) []byte {
+	if ip := a.Addr().Unmap(); ip.Is4() {
+		v := ip.As4()
+		b = append(append(b, 1), v[:]...)
+	} else {
+		v := ip.As16()
+		b = append(append(b, 4), v[:]...)
+	}
+	return append(b, byte(a.Port()>>8), byte(a.Port()))
 }
 
 func checkMethod(b [2]byte, want byte) error {
@@ -264,11 +276,10 @@ func (c *socksUDPConn) watch() {
 func (c *socksUDPConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if cap(c.wbuf) < 10+len(p) {
-		c.wbuf = make([]byte, 10+max(len(p), 2048))
+	if cap(c.wbuf) < 22+len(p) {
+		c.wbuf = make([]byte, 22+max(len(p), 2048)) // an IPv6 destination header is 22 bytes
 	}
-	a := c.dst.Addr().As4()
-	b := append(c.wbuf[:0], 0, 0, 0, 1, a[0], a[1], a[2], a[3], byte(c.dst.Port()>>8), byte(c.dst.Port()))
+	b := appendSOCKSAddr(append(c.wbuf[:0], 0, 0, 0), c.dst)
 	b = append(b, p...)
 	if _, err := c.UDPConn.Write(b); err != nil {
 		return 0, err

@@ -4,10 +4,17 @@ package session
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/pptp-go/pptp/ppp"
+	"github.com/pptp-go/pptp/ra"
 )
 
 // mixBatch turns every other packet of tb into IPv6 (a 40-byte header whose payload length
@@ -174,5 +181,70 @@ func TestDatapathIPv6AntiSpoof(t *testing.T) {
 	p.dev.waitFor(p.sent)
 	if got6.Load() != benchBatch/2 {
 		t.Fatalf("sources of the client's /64: %d of %d delivered", got6.Load(), benchBatch/2)
+	}
+}
+
+// routerDev is a session stack that records SetIPv6Router.
+type routerDev struct {
+	tun.Device
+	local, peer netip.Addr
+	ad          ra.Advertisement
+}
+
+func (d *routerDev) SetIPv6Router(local, peer netip.Addr, ad ra.Advertisement) error {
+	d.local, d.peer, d.ad = local, peer, ad
+	return nil
+}
+
+// TestConfigureStack6: a netstack session's IPV6CP takes a /64 from the pool and hands it,
+// with dns6, to its stack whether the stack is made before or after IPV6CP opened; undo
+// returns the /64; a stack without IPv6 is said so in the log.
+func TestConfigureStack6(t *testing.T) {
+	pool, err := NewIPv6Pool(netip.MustParsePrefix("2001:db8:40::/56"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns := []netip.Addr{netip.MustParseAddr("2001:db8:40::53")}
+	s := &Server{cfg: ServerConfig{IPv6: ServerIPv6{Pool: pool, DNS: dns}}}
+	sess := &PPP{dp: &datapath{}}
+	p := ppp.IPv6Params{LocalID: [8]byte{0, 0, 0, 0, 0, 0, 0, 1}, PeerID: [8]byte{0, 0, 0, 0, 0, 0, 0, 2}}
+	for _, first := range []string{"IPCP", "IPV6CP"} {
+		logf := func(f string, a ...any) { t.Logf(f, a...) }
+		var st stack6
+		dev := &routerDev{}
+		if first == "IPCP" {
+			st.made(dev)
+		}
+		undo, err := s.configureStack6(logf, func() *PPP { return sess }, func() netip.Prefix { return netip.Prefix{} }, &st)(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == "IPV6CP" {
+			if dev.ad.Prefix.IsValid() {
+				t.Fatal("configured before the stack existed")
+			}
+			st.made(dev)
+		}
+		want := netip.MustParsePrefix("2001:db8:40:1::/64")
+		if dev.local != p.Local() || dev.peer != p.Peer() || dev.ad.Prefix != want || !slices.Equal(dev.ad.DNS, dns) || dev.ad.RouterLifetime == 0 {
+			t.Errorf("%s first: stack got %v %v %+v; want %v", first, dev.local, dev.peer, dev.ad, want)
+		}
+		if s6 := sess.dp.src6.Load(); s6 == nil || s6.prefix != want || s6.ll != p.Peer() {
+			t.Errorf("%s first: anti-spoofing %+v", first, s6)
+		}
+		undo()
+		if got, _ := pool.Get(); got != want { // returned by undo: the first again
+			t.Errorf("%s first: pool gave %v after undo, want %v back", first, got, want)
+		}
+		pool.Put(want)
+	}
+	var lines []string
+	var st stack6
+	st.made(&LazyDevice{})
+	undo, _ := s.configureStack6(func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) },
+		func() *PPP { return sess }, func() netip.Prefix { return netip.Prefix{} }, &st)(p)
+	undo()
+	if !strings.Contains(strings.Join(lines, "\n"), "carries no IPv6") {
+		t.Errorf("a stack without IPv6: %q", lines)
 	}
 }

@@ -95,6 +95,7 @@ type ServerConfig struct {
 	// Stack, when set, ends each session in a user-space stack instead of a TUN (pptpd's
 	// "egress netstack"): it is called once the link is up and returns the session's
 	// stack (netstack.NewForwarding's, on p.Local) and what to stop when the session ends.
+	// A stack that is an IPv6Router carries IPv6 too.
 	Stack func(client netip.Addr, p ppp.LinkParams) (dev tun.Device, stop func(), err error)
 	// LinkScripts, when set, gives each session hooks run when its link comes up and
 	// before its interface configuration is removed (pppd's ip-up and ip-down).
@@ -114,8 +115,8 @@ type ServerConfig struct {
 	// LinkScripts6 is LinkScripts for IPv6 (pppd's ipv6-up and ipv6-down): up runs once
 	// the session's link-local addresses are on its interface.
 	LinkScripts6 func(client netip.Addr) (up func(ifname string, p ppp.IPv6Params), down func())
-	// IPv6 is what TUN sessions get once IPV6CP opened (PPP.IPv6.Mode decides whether it
-	// runs); sessions in a user-space stack refuse IPV6CP.
+	// IPv6 is what sessions get once IPV6CP opened (PPP.IPv6.Mode decides whether it
+	// runs). A session in a user-space stack needs no RA: its stack advertises (IPv6Router).
 	IPv6 ServerIPv6
 }
 
@@ -415,6 +416,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 	}
 	var sess *PPP
+	var st6 stack6             // a netstack session's IPv6 (server_ipv6.go)
 	var entry *liveSession     // in the session table (Sessions, Kick), from before Run
 	var ifnameSet func(string) // tells the hooks the interface's name
 	// Assign runs once the client authenticated: only then are an address, a connection
@@ -434,7 +436,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		} else if pair, havePair = s.cfg.Pool.Get(); !havePair {
 			return netip.Addr{}, netip.Addr{}, errors.New("address pool exhausted")
 		}
-		d, ifname, configure, err := s.device(client)
+		d, ifname, configure, err := s.device(client, st6.made)
 		if err != nil {
 			return netip.Addr{}, netip.Addr{}, err
 		}
@@ -488,7 +490,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	pc := PPPConfig{Engine: ec, Dev: lazy, Logf: ec.Logf, LinkDown: scriptDown,
 		AntiSpoof: true, Routed: s.cfg.RoutedSubnets, NoMSSClamp: s.cfg.Link.NoMSSClamp}
 	if s.cfg.Stack != nil {
-		pc.Engine.IPv6.Mode = ppp.IPv6Off // the forwarding stack is IPv4 only
+		// The stack is the link's router: it advertises the session's /64 itself.
+		pc.Configure6 = s.configureStack6(ec.Logf, func() *PPP { return sess }, func() netip.Prefix { return granted6 }, &st6)
 	} else {
 		// IPV6CP opens after authentication, when the device and its name exist.
 		ifname := func() string { return *name.Load() }
@@ -614,7 +617,7 @@ func (s *Server) takeSlot() error {
 // device is a session's device, made once its client authenticated (ppp.Config.Assign): a
 // TUN, or with cfg.Stack a user-space stack made once the link is up (configure sets it
 // up; its undo stops it). It is the one place a session's device is made.
-func (s *Server) device(client netip.Addr) (dev tun.Device, ifname string, configure func(ppp.LinkParams) (func() error, error), err error) {
+func (s *Server) device(client netip.Addr, made func(tun.Device)) (dev tun.Device, ifname string, configure func(ppp.LinkParams) (func() error, error), err error) {
 	if s.cfg.Stack == nil {
 		dev, ifname, err = netif.CreateTUN(s.cfg.IfName, 1500)
 		return dev, ifname, nil, err
@@ -625,6 +628,7 @@ func (s *Server) device(client netip.Addr) (dev tun.Device, ifname string, confi
 		if err != nil {
 			return nil, err
 		}
+		made(st)
 		lazy.Set(st)
 		return func() error { stop(); return nil }, nil
 	}

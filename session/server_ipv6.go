@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 
+	"golang.zx2c4.com/wireguard/tun"
+
 	"github.com/pptp-go/pptp/netif"
 	"github.com/pptp-go/pptp/ppp"
 	"github.com/pptp-go/pptp/ra"
@@ -18,7 +20,7 @@ import (
 type ServerIPv6 struct {
 	Pool *IPv6Pool     // a /64 per session, advertised by RA; nil: none
 	DNS  []netip.Addr  // RDNSS in the advertisements
-	RA   *ra.Responder // sends them; required with Pool or prefixes granted by Hooks
+	RA   *ra.Responder // sends them on TUNs; required there with Pool or prefixes granted by Hooks
 }
 
 // IPv6Pool hands out the /64s of a prefix, one per session; safe for concurrent use.
@@ -129,11 +131,7 @@ func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), s
 			ifi, err := net.InterfaceByName(ifname)
 			if err == nil {
 				idx = ifi.Index
-				err = v6.RA.Add(idx, ifname, p.Local(), ra.Advertisement{
-					HopLimit: 64, RouterLifetime: ra.RouterLife,
-					Prefix: prefix, ValidLife: ra.ValidLife, PreferredLife: ra.PreferredLife,
-					DNS: v6.DNS, DNSLife: ra.RouterLife,
-				})
+				err = v6.RA.Add(idx, ifname, p.Local(), v6.sessionAd(prefix))
 			}
 			if err != nil {
 				logf("%v", err)
@@ -152,6 +150,84 @@ func (s *Server) configure6(ifnameOf func() string, logf func(string, ...any), s
 				v6.Pool.Put(prefix)
 			}
 			return err
+		}, nil
+	}
+}
+
+// sessionAd is the Router Advertisement of a session's link with prefix (invalid: none).
+func (v6 *ServerIPv6) sessionAd(prefix netip.Prefix) ra.Advertisement {
+	if !prefix.IsValid() {
+		return ra.Advertisement{}
+	}
+	return ra.Advertisement{
+		HopLimit: 64, RouterLifetime: ra.RouterLife,
+		Prefix: prefix, ValidLife: ra.ValidLife, PreferredLife: ra.PreferredLife,
+		DNS: v6.DNS, DNSLife: ra.RouterLife,
+	}
+}
+
+// IPv6Router is a session's user-space stack that carries IPv6 as its link's router,
+// sending the advertisement itself: there is no interface for ServerIPv6.RA
+// (netstack.Stack from NewForwarding).
+type IPv6Router interface {
+	SetIPv6Router(local, peer netip.Addr, ad ra.Advertisement) error
+}
+
+// stack6 joins a netstack session's two halves: IPCP makes the stack, IPV6CP (which may
+// open first) starts IPv6 on it. Both run on the engine goroutine.
+type stack6 struct {
+	dev     tun.Device
+	pending func(tun.Device)
+}
+
+func (x *stack6) made(dev tun.Device) {
+	x.dev = dev
+	if f := x.pending; f != nil {
+		x.pending = nil
+		f(dev)
+	}
+}
+
+func (x *stack6) whenMade(f func(tun.Device)) {
+	if x.dev != nil {
+		f(x.dev)
+		return
+	}
+	x.pending = f
+}
+
+// configureStack6 is configure6 for a session in a user-space stack: the same /64 (the
+// verifier's grant, else the pool's), advertised by the stack.
+func (s *Server) configureStack6(logf func(string, ...any), sess func() *PPP, granted func() netip.Prefix, st *stack6) func(ppp.IPv6Params) (func() error, error) {
+	return func(p ppp.IPv6Params) (func() error, error) {
+		v6 := &s.cfg.IPv6
+		prefix, pooled := granted(), false
+		if !prefix.IsValid() && v6.Pool != nil {
+			var ok bool
+			if prefix, ok = v6.Pool.Get(); ok {
+				pooled = true
+			} else {
+				logf("IPv6 pool exhausted: link-local addresses only")
+			}
+		}
+		ad := v6.sessionAd(prefix)
+		st.whenMade(func(dev tun.Device) {
+			r, ok := dev.(IPv6Router)
+			if !ok {
+				logf("IPv6: the session's stack carries no IPv6")
+				return
+			}
+			if err := r.SetIPv6Router(p.Local(), p.Peer(), ad); err != nil {
+				logf("IPv6: %v", err)
+			}
+		})
+		sess().dp.setSources6(p.Peer(), prefix)
+		logf("IPv6: local %v, peer %v, prefix %v (advertised by the session's stack)", p.Local(), p.Peer(), prefix)
+		return func() error {
+			if pooled {
+				v6.Pool.Put(prefix)
+			}
+			return nil
 		}, nil
 	}
 }

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptp-go/pptp/internal/nstest"
+)
+
+// TestIPv6EgressNetstack: our pptpd with "egress netstack" and remoteip6 (no TUN, no
+// Router Advertisement socket: the session's stack advertises) against our client in proxy
+// mode and the library. The client's stack takes an address in the session's /64 from the
+// stack's advertisement; through its SOCKS5 proxy curl reaches an IPv6 and an IPv4 host
+// that only the server's namespace reaches; the library dials "tcp6" there and resolves a
+// name through the dns6 address, which the egress redirects to its resolver.
+func TestIPv6EgressNetstack(t *testing.T) {
+	const (
+		behind6 = "2001:db8:98:ff::1"
+		behind4 = "10.200.0.7"
+		dns6    = "2001:db8:98::53"
+	)
+	b := newBedConf(t, "10.99.0.140-149",
+		"egress netstack\negress-resolver 127.0.0.1\nremoteip6 2001:db8:98::/56\ndns6 "+dns6+"\n")
+	nstest.Run(t, b.ns.A, "ip", "-6", "addr", "add", behind6+"/128", "dev", "lo", "nodad")
+	nstest.Run(t, b.ns.A, "ip", "addr", "add", behind4+"/32", "dev", "lo")
+	var ln6, ln4 net.Listener
+	if err := nstest.In(b.ns.A, func() (err error) {
+		if ln6, err = net.Listen("tcp6", "["+behind6+"]:0"); err != nil {
+			return err
+		}
+		ln4, err = net.Listen("tcp4", behind4+":0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln6.Close()
+	defer ln4.Close()
+	hello := func(c net.Conn) {
+		defer c.Close()
+		c.Read(make([]byte, 4096))
+		io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello at "+c.LocalAddr().String()+"\n")
+	}
+	go nstest.Serve(ln6, hello)
+	go nstest.Serve(ln4, hello)
+	port6 := fmt.Sprint(ln6.Addr().(*net.TCPAddr).Port)
+	port4 := fmt.Sprint(ln4.Addr().(*net.TCPAddr).Port)
+	defer serveDNS(t, b.ns.A, "v6only.test.", netip.MustParseAddr(behind6))()
+
+	c := b.startClient("--user", "alice", "--password", "wonderland", "--socks", "127.0.0.1:1080")
+	if !nstest.WaitFor(15*time.Second, func() bool {
+		l := c.log.String()
+		return strings.Contains(l, "SOCKS5 proxy listening") && strings.Contains(l, "from the server's advertisement")
+	}) {
+		t.Fatalf("no proxy or no IPv6 address:\n%s\nserver:\n%s", c.log.String(), b.srvLog.String())
+	}
+	if l := c.log.String(); !strings.Contains(l, "address 2001:db8:98:1:") {
+		t.Errorf("the client's address is not in the session's /64:\n%s", l)
+	}
+	if !strings.Contains(b.srvLog.String(), "prefix 2001:db8:98:1::/64 (advertised by the session's stack)") {
+		t.Errorf("server log has no session /64 on its stack:\n%s", b.srvLog.String())
+	}
+	for _, tc := range []struct{ proxy, url, want string }{
+		{"--socks5", "http://[" + behind6 + "]:" + port6 + "/", "hello at [" + behind6 + "]:" + port6},
+		{"--socks5-hostname", "http://v6only.test:" + port6 + "/", "hello at [" + behind6 + "]:" + port6},
+		{"--socks5", "http://" + behind4 + ":" + port4 + "/", "hello at " + behind4 + ":" + port4},
+	} {
+		out, err := nstest.Output(b.ns.B, "curl", "-s", "--max-time", "10", tc.proxy, "127.0.0.1:1080", tc.url)
+		if err != nil || !strings.Contains(out, tc.want) {
+			t.Errorf("curl %s %s: %v %q\n%s", tc.proxy, tc.url, err, out, c.log.String())
+		}
+	}
+	if links, _ := nstest.Output(b.ns.A, "ip", "-o", "link"); strings.Contains(links, "pptpd") || strings.Contains(links, "ppp") {
+		t.Errorf("egress netstack created an interface:\n%s", links)
+	}
+
+	// The library, a second session: "tcp6" and the dns6 address.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tun, err := libDial(ctx, b, alice)
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
+	}
+	defer tun.Close()
+	var conn net.Conn
+	if !nstest.WaitFor(15*time.Second, func() bool {
+		// Until the advertisement came the link has no IPv6 route.
+		conn, err = tun.DialContext(ctx, "tcp6", "["+behind6+"]:"+port6)
+		return err == nil
+	}) {
+		t.Fatalf(`DialContext("tcp6"): %v`, err)
+	}
+	io.WriteString(conn, "GET / HTTP/1.0\r\n\r\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(conn)
+	conn.Close()
+	if !strings.Contains(string(got), "hello at ["+behind6+"]") {
+		t.Errorf(`"tcp6" through the library: %q`, got)
+	}
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return tun.DialContext(ctx, "udp6", "["+dns6+"]:53")
+	}}
+	if addrs, err := res.LookupNetIP(ctx, "ip6", "v6only.test"); err != nil || len(addrs) != 1 || addrs[0] != netip.MustParseAddr(behind6) {
+		t.Errorf("AAAA through the dns6 address: %v, %v", addrs, err)
+	}
+	b.stop(c)
+}
