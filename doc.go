@@ -62,7 +62,8 @@
 // (Config.PPP's IPv6.Mode; the default answers a server that does): the stack takes its
 // global address, default route and DNS servers from the server's Router Advertisement,
 // and DialContext reaches IPv6 destinations ("tcp6", "udp6", or an IPv6 literal; a name
-// goes to its IPv4 address first). Listen and ListenPacket are IPv4's.
+// goes to its IPv4 address first). Listen and ListenPacket take networks as net.Listen does:
+// "tcp" on ":port" hears both families, "tcp4" and "tcp6" one each.
 //
 // DialTUN puts the link on a kernel TUN device instead, configured with the negotiated
 // addresses, the routes of TUNConfig and, if asked, DNS; Close removes every change. Its

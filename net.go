@@ -66,45 +66,54 @@ func (t *Tunnel) DialContext(ctx context.Context, network, address string) (net.
 // ended reports whether the tunnel is over.
 func (t *Tunnel) ended() bool { return t.over.Load() }
 
-// Listen listens for TCP connections arriving through the tunnel ("tcp", "tcp4"), on
-// address ":port" or "LOCAL:port" with the tunnel's own address.
+// Listen listens for TCP connections arriving through the tunnel, as net.Listen does:
+// "tcp" on ":port" takes both IPv4 and IPv6 (IPv6 once IPV6CP is open), "tcp4" IPv4 only,
+// "tcp6" IPv6 only. A host in address must be the tunnel's IPv4 address or one of its
+// IPv6 ones (a link-local one in TUN mode needs no zone).
 func (t *Tunnel) Listen(network, address string) (net.Listener, error) {
 	return listen(t, "Listen", network, "tcp", address, (*netstack.Stack).ListenTCP,
-		func(lc *net.ListenConfig, a string) (net.Listener, error) {
-			return lc.Listen(context.Background(), "tcp4", a)
+		func(lc *net.ListenConfig, network, a string) (net.Listener, error) {
+			return lc.Listen(context.Background(), network, a)
 		})
 }
 
-// ListenPacket listens for UDP datagrams arriving through the tunnel ("udp", "udp4").
+// ListenPacket listens for UDP datagrams arriving through the tunnel ("udp", "udp4",
+// "udp6"; addresses as for Listen).
 func (t *Tunnel) ListenPacket(network, address string) (net.PacketConn, error) {
 	return listen(t, "ListenPacket", network, "udp", address, (*netstack.Stack).ListenUDP,
-		func(lc *net.ListenConfig, a string) (net.PacketConn, error) {
-			return lc.ListenPacket(context.Background(), "udp4", a)
+		func(lc *net.ListenConfig, network, a string) (net.PacketConn, error) {
+			return lc.ListenPacket(context.Background(), network, a)
 		})
 }
 
-// listen checks a Listen's network (proto or proto+"4") and address and listens on the
-// stack, or on a kernel socket bound to the TUN while the tunnel is up.
+// listen checks a Listen's network and address and listens on the stack, or on a kernel
+// socket bound to the TUN while the tunnel is up.
 func listen[T any](t *Tunnel, op, network, proto, address string,
-	onStack func(*netstack.Stack, netip.AddrPort) (T, error), onKernel func(*net.ListenConfig, string) (T, error)) (T, error) {
+	onStack func(*netstack.Stack, string, netip.AddrPort) (T, error), onKernel func(*net.ListenConfig, string, string) (T, error)) (T, error) {
 	var none T
-	if network != proto && network != proto+"4" {
-		return none, fmt.Errorf("pptp: %s: network %q: only %s and %s4", op, network, proto, proto)
+	if network != proto && network != proto+"4" && network != proto+"6" {
+		return none, fmt.Errorf("pptp: %s: network %q: only %s, %s4 and %s6", op, network, proto, proto, proto)
 	}
-	ap, err := t.localAddrPort(address)
+	ap, err := t.localAddrPort(network, address)
 	switch {
 	case err != nil:
 		return none, err
 	case t.netstack() != nil:
-		return onStack(t.netstack(), ap)
+		return onStack(t.netstack(), network, ap)
 	case t.ended():
 		return none, net.ErrClosed // the interface name may already be another tunnel's
 	}
-	return onKernel(&net.ListenConfig{Control: t.bindToDevice}, ap.String())
+	a := ap.String()
+	if !ap.Addr().IsValid() {
+		a = ":" + strconv.Itoa(int(ap.Port())) // Go's choice of family: both where the host has IPv6
+	}
+	return onKernel(&net.ListenConfig{Control: t.bindToDevice}, network, a)
 }
 
-// localAddrPort parses ":port" or "ADDR:port"; an empty host is the tunnel's address.
-func (t *Tunnel) localAddrPort(address string) (netip.AddrPort, error) {
+// localAddrPort parses ":port" or "ADDR:port" for network. An empty or unspecified host is
+// the tunnel's IPv4 address for a "4" network, IPv6's unspecified address for a "6" one and
+// the zero address (both families) otherwise. An IPv6 host is left for the bind to check.
+func (t *Tunnel) localAddrPort(network, address string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return netip.AddrPort{}, err
@@ -113,17 +122,30 @@ func (t *Tunnel) localAddrPort(address string) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("pptp: port %q: %w", port, err)
 	}
-	local := t.Params().Local
+	var a netip.Addr
 	if host != "" {
-		a, err := netip.ParseAddr(host)
-		if err != nil {
+		if a, err = netip.ParseAddr(host); err != nil {
 			return netip.AddrPort{}, fmt.Errorf("pptp: %q is not an IP address", host)
 		}
-		if a != local && !a.IsUnspecified() {
+		a = a.Unmap()
+	}
+	family := network[len(network)-1]
+	local := t.Params().Local
+	switch {
+	case family == '4' && a.Is6() && !a.IsUnspecified() || family == '6' && a.Is4():
+		return netip.AddrPort{}, fmt.Errorf("pptp: %v is not an address of %s", a, network)
+	case a.IsValid() && !a.IsUnspecified():
+		if a.Is4() && a != local {
 			return netip.AddrPort{}, fmt.Errorf("pptp: %v is not the tunnel's address (%v)", a, local)
 		}
+	case family == '4':
+		a = local
+	case family == '6':
+		a = netip.IPv6Unspecified()
+	default:
+		a = netip.Addr{}
 	}
-	return netip.AddrPortFrom(local, uint16(n)), nil
+	return netip.AddrPortFrom(a, uint16(n)), nil
 }
 
 // Resolver returns a resolver that asks the DNS servers IPCP gave, through the tunnel

@@ -85,7 +85,7 @@ func TestIPv6RouterAdvertisement(t *testing.T) {
 	if !slices.Contains(a.DNSServers(), netip.MustParseAddr("2001:db8:5::53")) {
 		t.Errorf("DNS %v: no RDNSS server", a.DNSServers())
 	}
-	ln, err := b.ListenTCP(netip.MustParseAddrPort("[2001:db8:5::b]:80"))
+	ln, err := b.ListenTCP("tcp", netip.MustParseAddrPort("[2001:db8:5::b]:80"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,4 +143,86 @@ func waitFor(cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// TestListenFamilies: listeners take the families net.Listen's networks name — "tcp" and
+// "udp" on an unspecified address both, the "4" and "6" networks one each — and a
+// specific address of the other family is refused.
+func TestListenFamilies(t *testing.T) {
+	a, b, _ := pair(t)
+	for st, ll := range map[*Stack]netip.Addr{a: llA, b: llB} {
+		if err := st.SetIPv6(ll, ll); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i, tc := range []struct {
+		network  string
+		v4, v6   bool
+		specific netip.Addr
+	}{{"tcp", true, true, netip.Addr{}}, {"tcp4", true, false, netip.Addr{}}, {"tcp6", false, true, netip.IPv6Unspecified()},
+		{"tcp", true, false, addrB}, {"tcp6", false, true, llB}} {
+		port := uint16(100 + i)
+		ln, err := b.ListenTCP(tc.network, netip.AddrPortFrom(tc.specific, port))
+		if err != nil {
+			t.Fatalf("ListenTCP(%q, %v): %v", tc.network, tc.specific, err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				io.WriteString(c, "hi")
+				c.Close()
+			}
+		}()
+		for _, dst := range []struct {
+			addr netip.Addr
+			want bool
+		}{{addrB, tc.v4}, {llB, tc.v6}} {
+			c, err := a.DialContext(ctx, "tcp", netip.AddrPortFrom(dst.addr, port).String())
+			if err == nil {
+				got, _ := io.ReadAll(c)
+				c.Close()
+				if string(got) != "hi" {
+					err = fmt.Errorf("read %q", got)
+				}
+			}
+			if (err == nil) != dst.want {
+				t.Errorf("ListenTCP(%q, %v): dial %v: %v, want success %v", tc.network, tc.specific, dst.addr, err, dst.want)
+			}
+		}
+		ln.Close()
+	}
+	for _, bad := range []struct {
+		network string
+		addr    netip.Addr
+	}{{"tcp4", llB}, {"tcp6", addrB}, {"udp", addrB}} {
+		if ln, err := b.ListenTCP(bad.network, netip.AddrPortFrom(bad.addr, 200)); err == nil {
+			ln.Close()
+			t.Errorf("ListenTCP(%q, %v) succeeded", bad.network, bad.addr)
+		}
+	}
+
+	pc, err := b.ListenUDP("udp", netip.AddrPortFrom(netip.Addr{}, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, dst := range []netip.Addr{addrB, llB} {
+		c, err := a.DialContext(ctx, "udp", netip.AddrPortFrom(dst, 300).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping"))
+		c.Close()
+		buf := make([]byte, 16)
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "ping" {
+			t.Fatalf("udp to %v: %q from %v, %v", dst, buf[:n], from, err)
+		}
+	}
 }

@@ -422,24 +422,77 @@ func (st *Stack) resolveOne(ctx context.Context, host string, family byte) (neti
 	return addrs[0], nil
 }
 
-// ListenTCP listens on the stack's address (or any, if a's address is unspecified).
-func (st *Stack) ListenTCP(a netip.AddrPort) (net.Listener, error) {
-	laddr, proto := fullAddr(a)
-	ln, err := gonet.ListenTCP(st.s, laddr, proto)
+// ListenTCP listens on a over "tcp", "tcp4" or "tcp6", as net.Listen does: with an
+// unspecified (or zero) address, "tcp" takes both families, "tcp4" IPv4 only and "tcp6"
+// IPv6 only; a specific address must be the stack's and of the network's family.
+func (st *Stack) ListenTCP(network string, a netip.AddrPort) (net.Listener, error) {
+	ep, wq, err := st.bind(tcp.ProtocolNumber, network, a)
 	if err != nil {
 		return nil, err
 	}
-	return ln, nil
+	if err := ep.Listen(4096); err != nil {
+		ep.Close()
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: net.TCPAddrFromAddrPort(a), Err: errors.New(err.String())}
+	}
+	return gonet.NewTCPListener(st.s, wq, ep), nil
 }
 
-// ListenUDP opens a UDP socket bound to a.
-func (st *Stack) ListenUDP(a netip.AddrPort) (net.PacketConn, error) {
-	laddr, proto := fullAddr(a)
-	c, err := gonet.DialUDP(st.s, &laddr, nil, proto)
+// ListenUDP opens a UDP socket bound to a over "udp", "udp4" or "udp6" (families as in
+// ListenTCP).
+func (st *Stack) ListenUDP(network string, a netip.AddrPort) (net.PacketConn, error) {
+	ep, wq, err := st.bind(udp.ProtocolNumber, network, a)
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return gonet.NewUDPConn(wq, ep), nil
+}
+
+// bind opens a transport endpoint for network's family and binds it to a on the link.
+// "tcp" or "udp" with an unspecified address is an IPv6 endpoint that also takes IPv4 (as
+// Linux's dual-stack sockets); the "6" networks' unspecified endpoints take IPv6 only.
+func (st *Stack) bind(transport tcpip.TransportProtocolNumber, network string, a netip.AddrPort) (tcpip.Endpoint, *waiter.Queue, error) {
+	if st.ctx.Err() != nil {
+		return nil, nil, net.ErrClosed
+	}
+	name := "tcp"
+	var addr net.Addr = net.TCPAddrFromAddrPort(a)
+	if transport == udp.ProtocolNumber {
+		name, addr = "udp", net.UDPAddrFromAddrPort(a)
+	}
+	opErr := func(msg string) error {
+		return &net.OpError{Op: "listen", Net: network, Addr: addr, Err: errors.New(msg)}
+	}
+	if network != name && network != name+"4" && network != name+"6" {
+		return nil, nil, opErr("network not " + name + ", " + name + "4 or " + name + "6")
+	}
+	family := network[len(network)-1]
+	ip := a.Addr().Unmap().WithZone("")
+	fa := tcpip.FullAddress{NIC: nicID, Port: a.Port()}
+	proto := ipv6.ProtocolNumber
+	switch {
+	case family != '4' && family != '6' && (!ip.IsValid() || ip.IsUnspecified()):
+	case !ip.IsValid() || ip.IsUnspecified():
+		if family == '4' {
+			proto = ipv4.ProtocolNumber
+		}
+	case ip.Is4() && family == '6' || ip.Is6() && family == '4':
+		return nil, nil, opErr("address of the other family")
+	default:
+		fa.Addr, proto = addrProto(ip)
+	}
+	var wq waiter.Queue
+	ep, terr := st.s.NewEndpoint(transport, proto, &wq)
+	if terr != nil {
+		return nil, nil, errors.New(terr.String())
+	}
+	if proto == ipv6.ProtocolNumber && fa.Addr.Len() == 0 {
+		ep.SocketOptions().SetV6Only(family == '6')
+	}
+	if terr := ep.Bind(fa); terr != nil {
+		ep.Close()
+		return nil, nil, opErr(terr.String())
+	}
+	return ep, &wq, nil
 }
 
 // errNoDNS is the resolver's error when the link has no DNS server.

@@ -101,7 +101,7 @@ func join(t *testing.T, a, b *Stack) (batches func() (reads, pkts int)) {
 // Reads return batches, not a packet each.
 func TestTransferBatches(t *testing.T) {
 	a, b, batches := pair(t)
-	ln, err := b.ListenTCP(netip.AddrPortFrom(addrB, 80))
+	ln, err := b.ListenTCP("tcp", netip.AddrPortFrom(addrB, 80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestChecksumsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pc, err := b.ListenUDP(netip.AddrPortFrom(addrB, 9))
+	pc, err := b.ListenUDP("udp", netip.AddrPortFrom(addrB, 9))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestChecksumsChecked(t *testing.T) {
 	}
 
 	// TCP, which goes through GRO: a corrupted SYN gets no answer, the intact one a SYN-ACK.
-	ln, err := b.ListenTCP(netip.AddrPortFrom(addrB, 80))
+	ln, err := b.ListenTCP("tcp", netip.AddrPortFrom(addrB, 80))
 	if err != nil {
 		t.Fatal(err)
 	}

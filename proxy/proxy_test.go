@@ -68,7 +68,7 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 	wg.Go(func() { pump(cdev, sdev) })
 	wg.Go(func() { pump(sdev, cdev) })
 
-	ln, err := sdev.ListenTCP(netip.AddrPortFrom(nsServer, 80))
+	ln, err := sdev.ListenTCP("tcp", netip.AddrPortFrom(nsServer, 80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func newTunnelPair(t testing.TB) *tunnelPair {
 	web := &http.Server{Handler: mux}
 	wg.Go(func() { web.Serve(ln) })
 
-	uc, err := sdev.ListenUDP(netip.AddrPortFrom(nsServer, 53))
+	uc, err := sdev.ListenUDP("udp", netip.AddrPortFrom(nsServer, 53))
 	if err != nil {
 		t.Fatal(err)
 	}

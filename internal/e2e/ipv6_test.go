@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -245,4 +246,62 @@ func TestIPv6ProxyMode(t *testing.T) {
 		t.Errorf("proxy mode created an interface:\n%s", links)
 	}
 	b.stop(c)
+}
+
+// TestLibraryListen6: a library tunnel to our pptpd with remoteip6 takes its global
+// address from the advertisement; Listen("tcp6") and Listen("tcp") on it are reached over
+// IPv6 from the server's namespace, "tcp" over IPv4 too, and "tcp4" not over IPv6.
+func TestLibraryListen6(t *testing.T) {
+	b := newBedConf(t, "10.99.0.150-159", "remoteip6 2001:db8:97::/56\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tun, err := libDial(ctx, b, alice)
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
+	}
+	defer tun.Close()
+	if !nstest.WaitFor(15*time.Second, func() bool { return tun.Netstack().IPv6Addr().IsValid() }) {
+		t.Fatalf("no global address from the advertisement\nserver log:\n%s", b.srvLog.String())
+	}
+	global := tun.Netstack().IPv6Addr()
+	if !netip.MustParsePrefix("2001:db8:97::/56").Contains(global) {
+		t.Fatalf("global address %v outside the pool", global)
+	}
+	v4 := tun.Params().Local.String()
+	for _, tc := range []struct {
+		network, address string
+		reach, refuse    []string
+	}{
+		{"tcp6", ":7020", []string{global.String()}, []string{v4}},
+		{"tcp", ":7021", []string{global.String(), v4}, nil},
+		{"tcp4", ":7022", []string{v4}, []string{global.String()}},
+		{"tcp6", "[" + global.String() + "]:7023", []string{global.String()}, nil},
+	} {
+		ln, err := tun.Listen(tc.network, tc.address)
+		if err != nil {
+			t.Fatalf("Listen(%q, %q): %v", tc.network, tc.address, err)
+		}
+		nstest.Serve(ln, hashEcho)
+		_, port, _ := net.SplitHostPort(tc.address)
+		for _, host := range tc.reach {
+			c, err := nstest.Dial(b.ns.A, net.JoinHostPort(host, port), 5*time.Second)
+			if err != nil {
+				t.Fatalf("Listen(%q, %q): dial %s: %v", tc.network, tc.address, host, err)
+			}
+			sendAndCheck(t, c, 256<<10)
+		}
+		for _, host := range tc.refuse {
+			if c, err := nstest.Dial(b.ns.A, net.JoinHostPort(host, port), 2*time.Second); err == nil {
+				c.Close()
+				t.Errorf("Listen(%q, %q) accepted a connection to %s", tc.network, tc.address, host)
+			}
+		}
+		ln.Close()
+	}
+	for _, bad := range [][2]string{{"tcp4", "[" + global.String() + "]:7030"}, {"tcp6", v4 + ":7030"}, {"tcp", "10.1.2.3:7030"}, {"unix", ":7030"}} {
+		if ln, err := tun.Listen(bad[0], bad[1]); err == nil {
+			ln.Close()
+			t.Errorf("Listen(%q, %q) succeeded", bad[0], bad[1])
+		}
+	}
 }

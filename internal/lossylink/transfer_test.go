@@ -196,7 +196,7 @@ func runTransfer(t *testing.T, tc transferCase) transferResult {
 		dial = func() (net.Conn, error) { return nstest.Dial(cns, srvAddr.String(), 10*time.Second) }
 	} else {
 		cnet, snet := <-client.tnet, <-server.tnet
-		ln, err = snet.ListenTCP(srvAddr)
+		ln, err = snet.ListenTCP("tcp", srvAddr)
 		dial = func() (net.Conn, error) { return cnet.DialContext(ctx, "tcp", srvAddr.String()) }
 	}
 	if err != nil {

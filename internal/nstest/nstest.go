@@ -170,7 +170,7 @@ func Serve(ln net.Listener, handle func(net.Conn)) {
 // Dial opens a TCP connection from inside ns.
 func Dial(ns, addr string, timeout time.Duration) (net.Conn, error) {
 	var c net.Conn
-	err := In(ns, func() (err error) { c, err = net.DialTimeout("tcp4", addr, timeout); return })
+	err := In(ns, func() (err error) { c, err = net.DialTimeout("tcp", addr, timeout); return })
 	return c, err
 }
 
