@@ -3,10 +3,13 @@
 // Package ra is the IPv6 router side of a PPP link, as pptpd needs it: Router
 // Advertisements (RFC 4861 §4.2) with one /64 Prefix Information option for stateless
 // autoconfiguration (RFC 4862), the link MTU and DNS servers (RDNSS, RFC 8106), sent when a
-// session's IPV6CP opens, in answer to Router Solicitations and periodically, by one
-// Responder per server.
+// session's IPV6CP opens, in answer to Router Solicitations and periodically. A Responder
+// sends them on a server's TUN links from one raw socket; a session without a TUN (package
+// netstack's router) builds its own packets from the same messages. The client side parses
+// them with Parse; IsSolicitation recognizes its request for one.
 //
-// The messages are ICMPv6 bodies; the kernel adds the IPv6 header and the checksum.
+// The messages are ICMPv6 bodies: the IPv6 header and the checksum are the sender's (the
+// kernel's for a Responder).
 //
 // Deviation: RFC 4861 §6.2.5 asks a router that stops advertising on an interface for
 // final advertisements with a Router Lifetime of 0. A session's link stops advertising only
