@@ -3,6 +3,7 @@
 package netstack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -75,14 +76,19 @@ func (st *Stack) SetIPv6Router(local, peer netip.Addr, ad ra.Advertisement) erro
 
 // advertiseEvery repeats the advertisement until the stack closes.
 func (st *Stack) advertiseEvery(r *router6, every time.Duration) {
+	repeat(st.ctx, every, func() { st.advertise(r, false) })
+}
+
+// repeat calls fn every interval until ctx is done.
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-st.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			st.advertise(r, false)
+			fn()
 		}
 	}
 }

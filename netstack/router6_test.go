@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -220,8 +221,27 @@ func TestRouterSolicitations(t *testing.T) {
 	}
 }
 
+// TestRepeat: the periodic advertisement's loop calls at every interval and stops with its
+// context (in a synctest bubble: exact times; gVisor's goroutines cannot run in one).
+func TestRepeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		var at []time.Duration
+		done := make(chan struct{})
+		go func() { repeat(ctx, ra.Interval, func() { at = append(at, time.Since(start)) }); close(done) }()
+		time.Sleep(3*ra.Interval + time.Second)
+		cancel()
+		<-done
+		time.Sleep(2 * ra.Interval)
+		if want := []time.Duration{ra.Interval, 2 * ra.Interval, 3 * ra.Interval}; !slices.Equal(at, want) {
+			t.Errorf("called at %v, want %v", at, want)
+		}
+	})
+}
+
 // TestRouterAdvertisesPeriodically: without solicitations the advertisement is repeated
-// every raInterval.
+// every raInterval (a real, short one: the stack's own timing is TestRepeat's).
 func TestRouterAdvertisesPeriodically(t *testing.T) {
 	defer func(d time.Duration) { raInterval = d }(raInterval)
 	raInterval = 50 * time.Millisecond
