@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +114,76 @@ func TestIPv6EgressNetstack(t *testing.T) {
 		t.Errorf("AAAA through the dns6 address: %v, %v", addrs, err)
 	}
 	b.stop(c)
+}
+
+// TestIPv6EgressUpstreamDante: with "egress-proxy socks5://" the session stack's IPv6 flows
+// leave through Debian's dante-server (SOCKS5 address type 4), whose log shows them: the
+// library dials "tcp6" to a host only the proxy's namespace reaches.
+func TestIPv6EgressUpstreamDante(t *testing.T) {
+	if _, err := exec.LookPath("danted"); err != nil {
+		t.Fatal("danted not installed (scripts/test.sh installs dante-server)")
+	}
+	const behind6 = "2001:db8:96:ff::1"
+	b := newBedConf(t, "10.99.0.160-169", "egress netstack\negress-proxy socks5://127.0.0.1:1080\nremoteip6 2001:db8:96::/56\n")
+	nstest.Run(t, b.ns.A, "ip", "-6", "addr", "add", behind6+"/128", "dev", "lo", "nodad")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "danted.conf"), []byte(`logoutput: `+dir+`/danted.log
+internal: 127.0.0.1 port = 1080
+external: lo
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: root
+client pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+	from: 0.0.0.0/0 to: ::/0
+	command: connect
+	log: connect
+}
+`), 0o644)
+	dante := exec.Command("ip", "netns", "exec", b.ns.A, "danted", "-f", filepath.Join(dir, "danted.conf"))
+	dlog := nstest.NewBuffer()
+	dante.Stdout, dante.Stderr = dlog, dlog
+	if err := dante.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { dante.Process.Kill(); dante.Wait() }()
+	var ln net.Listener
+	if err := nstest.In(b.ns.A, func() (err error) { ln, err = net.Listen("tcp6", "["+behind6+"]:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nstest.Serve(ln, hashEcho)
+	if !nstest.WaitFor(10*time.Second, func() bool {
+		c, err := nstest.Dial(b.ns.A, "127.0.0.1:1080", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatalf("danted did not start:\n%s", dlog.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tun, err := libDial(ctx, b, alice)
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
+	}
+	defer tun.Close()
+	var conn net.Conn
+	if !nstest.WaitFor(15*time.Second, func() bool {
+		conn, err = tun.DialContext(ctx, "tcp6", ln.Addr().String())
+		return err == nil
+	}) {
+		t.Fatalf(`DialContext("tcp6", %s): %v\nserver log:\n%s\ndanted:\n%s`, ln.Addr(), err, b.srvLog.String(), dlog.String())
+	}
+	sendAndCheck(t, conn, 1<<20)
+	logged, _ := os.ReadFile(filepath.Join(dir, "danted.log"))
+	if !strings.Contains(string(logged), behind6) {
+		t.Errorf("danted's log shows no flow to %s:\n%s%s\nserver log:\n%s", behind6, logged, dlog.String(), b.srvLog.String())
+	}
+	t.Logf("danted:\n%s", logged)
 }
