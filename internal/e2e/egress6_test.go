@@ -85,19 +85,9 @@ func TestIPv6EgressNetstack(t *testing.T) {
 	}
 
 	// The library, a second session: "tcp6" and the dns6 address.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tun, err := libDial(ctx, b, alice)
+	ctx, tun := libDial6(t, b)
+	conn, err := tun.DialContext(ctx, "tcp6", "["+behind6+"]:"+port6)
 	if err != nil {
-		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
-	}
-	defer tun.Close()
-	var conn net.Conn
-	if !nstest.WaitFor(15*time.Second, func() bool {
-		// Until the advertisement came the link has no IPv6 route.
-		conn, err = tun.DialContext(ctx, "tcp6", "["+behind6+"]:"+port6)
-		return err == nil
-	}) {
 		t.Fatalf(`DialContext("tcp6"): %v`, err)
 	}
 	io.WriteString(conn, "GET / HTTP/1.0\r\n\r\n")
@@ -166,18 +156,9 @@ socks pass {
 		t.Fatalf("danted did not start:\n%s", dlog.String())
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tun, err := libDial(ctx, b, alice)
+	ctx, tun := libDial6(t, b)
+	conn, err := tun.DialContext(ctx, "tcp6", ln.Addr().String())
 	if err != nil {
-		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
-	}
-	defer tun.Close()
-	var conn net.Conn
-	if !nstest.WaitFor(15*time.Second, func() bool {
-		conn, err = tun.DialContext(ctx, "tcp6", ln.Addr().String())
-		return err == nil
-	}) {
 		t.Fatalf(`DialContext("tcp6", %s): %v\nserver log:\n%s\ndanted:\n%s`, ln.Addr(), err, b.srvLog.String(), dlog.String())
 	}
 	sendAndCheck(t, conn, 1<<20)

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -253,16 +252,7 @@ func TestIPv6ProxyMode(t *testing.T) {
 // IPv6 from the server's namespace, "tcp" over IPv4 too, and "tcp4" not over IPv6.
 func TestLibraryListen6(t *testing.T) {
 	b := newBedConf(t, "10.99.0.150-159", "remoteip6 2001:db8:97::/56\n")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tun, err := libDial(ctx, b, alice)
-	if err != nil {
-		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
-	}
-	defer tun.Close()
-	if !nstest.WaitFor(15*time.Second, func() bool { return tun.Netstack().IPv6Addr().IsValid() }) {
-		t.Fatalf("no global address from the advertisement\nserver log:\n%s", b.srvLog.String())
-	}
+	_, tun := libDial6(t, b)
 	global := tun.Netstack().IPv6Addr()
 	if !netip.MustParsePrefix("2001:db8:97::/56").Contains(global) {
 		t.Fatalf("global address %v outside the pool", global)

@@ -43,6 +43,23 @@ func libDial(ctx context.Context, b *bed, cfg pptp.Config) (*pptp.Tunnel, error)
 
 var alice = pptp.Config{User: "alice", Password: "wonderland"}
 
+// libDial6 dials as alice and waits for the global IPv6 address from the server's
+// advertisement (until then the link has no IPv6 route); the tunnel closes with the test.
+func libDial6(t *testing.T, b *bed) (context.Context, *pptp.Tunnel) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	tun, err := libDial(ctx, b, alice)
+	if err != nil {
+		t.Fatalf("Dial: %v\nserver log:\n%s", err, b.srvLog.String())
+	}
+	t.Cleanup(func() { tun.Close() })
+	if !nstest.WaitFor(15*time.Second, func() bool { return tun.Netstack().IPv6Addr().IsValid() }) {
+		t.Fatalf("no global address from the advertisement\nserver log:\n%s", b.srvLog.String())
+	}
+	return ctx, tun
+}
+
 // TestLibrary: pptp.Dial with the zero Config's defaults against our pptpd, no TUN: the
 // link's parameters, a TCP transfer both ways to a service behind the server, a listener
 // reached from the server's side, a name resolved through the tunnel's DNS, and Close.
