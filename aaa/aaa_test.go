@@ -321,3 +321,33 @@ func TestFramedIPv6Prefix(t *testing.T) {
 		}
 	}
 }
+
+// TestFramedInterfaceID: 8 non-zero bytes become the identifier suggested to the peer and
+// a radattr line; a zero or short one is ignored and said.
+func TestFramedInterfaceID(t *testing.T) {
+	for _, tc := range []struct {
+		attr  []byte
+		grant [8]byte
+		line  string
+		warn  string
+	}{
+		{[]byte{0, 0, 0, 0, 0, 0, 0x12, 0x34}, [8]byte{6: 0x12, 7: 0x34}, "Framed-Interface-Id 0:0:0:1234", ""},
+		{[]byte{0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55}, [8]byte{0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55}, "Framed-Interface-Id 211:22ff:fe33:4455", ""},
+		{make([]byte, 8), [8]byte{}, "", "0:0:0:0 is no identifier"},
+		{[]byte{1, 2, 3}, [8]byte{}, "", "of 3 bytes"},
+	} {
+		req, _ := buildAccess(papRequest(), &nasInfo{}, []byte("s"))
+		reply := req.Response(radius.CodeAccessAccept)
+		reply.Add(rfc3162.FramedInterfaceID_Type, tc.attr)
+		v, r := parseAccess(reply, req, auth.PAP)
+		if !v.OK || r.Grant.IPv6PeerID != tc.grant {
+			t.Errorf("% x: granted % x, want % x", tc.attr, r.Grant.IPv6PeerID, tc.grant)
+		}
+		if w := strings.Join(r.Warnings, "; "); tc.warn == "" && w != "" || !strings.Contains(w, tc.warn) {
+			t.Errorf("% x: warnings %q, want %q", tc.attr, w, tc.warn)
+		}
+		if has := slices.Contains(r.Attrs, tc.line); has != (tc.line != "") {
+			t.Errorf("% x: radattr lines %q, want %q", tc.attr, r.Attrs, tc.line)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package aaa
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -205,6 +206,17 @@ func parseAccess(reply, req *radius.Packet, m auth.Method) (*auth.Verdict, *Repl
 			r.Warnings = append(r.Warnings, fmt.Sprintf("Framed-IPv6-Prefix %v is not a /64: not advertised", p))
 		}
 	}
+	if a, ok := reply.Lookup(rfc3162.FramedInterfaceID_Type); ok {
+		switch {
+		case len(a) != 8:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("Framed-Interface-Id of %d bytes (not 8): ignored", len(a)))
+		case [8]byte(a) == [8]byte{}:
+			r.Warnings = append(r.Warnings, "Framed-Interface-Id 0:0:0:0 is no identifier (RFC 5072 §4.1): ignored")
+		default:
+			r.Grant.IPv6PeerID = [8]byte(a)
+			r.Attrs = append(r.Attrs, "Framed-Interface-Id "+ifID(r.Grant.IPv6PeerID))
+		}
+	}
 	if n, err := rfc2865.FramedMTU_Lookup(reply); err == nil && n >= 64 {
 		r.Grant.MTU = int(n)
 		r.Attrs = append(r.Attrs, fmt.Sprintf("Framed-MTU %d", n))
@@ -242,4 +254,10 @@ func (c *client) authenticate(ctx context.Context, req *auth.VerifyRequest, n *n
 		return &auth.Verdict{Err: err}, nil
 	}
 	return parseAccess(reply, sent, req.Method)
+}
+
+// ifID writes an Interface-Identifier as FreeRADIUS does: four groups of hex digits.
+func ifID(id [8]byte) string {
+	return fmt.Sprintf("%x:%x:%x:%x", binary.BigEndian.Uint16(id[0:]), binary.BigEndian.Uint16(id[2:]),
+		binary.BigEndian.Uint16(id[4:]), binary.BigEndian.Uint16(id[6:]))
 }

@@ -280,7 +280,7 @@ func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminat
 	inP, outP := st.RxPackets.Load(), st.TxPackets.Load()
 	secs := uint32(time.Since(s.start) / time.Second)
 	nas, user, peer, class := s.nas, s.nas.username, s.params.Peer, s.reply.Class
-	prefix6 := s.reply.Grant.IPv6Prefix
+	prefix6, id6 := s.reply.Grant.IPv6Prefix, s.reply.Grant.IPv6PeerID
 	event := time.Now()
 	what := fmt.Sprintf("accounting %v of session %s", status, nas.sessID)
 	enqueue := s.r.queue
@@ -299,6 +299,9 @@ func (s *sess) account(status rfc2866.AcctStatusType, cause rfc2866.AcctTerminat
 		}
 		if prefix6.IsValid() { // as granted, like the address (RFC 3162 §3)
 			rfc3162.FramedIPv6Prefix_Set(p, &net.IPNet{IP: prefix6.Addr().AsSlice(), Mask: net.CIDRMask(prefix6.Bits(), 128)})
+		}
+		if id6 != [8]byte{} {
+			rfc3162.FramedInterfaceID_Set(p, id6[:])
 		}
 		for _, c := range class {
 			rfc2865.Class_Add(p, c)

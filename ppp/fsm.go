@@ -249,6 +249,7 @@ type fsm struct {
 	reply   []byte    // options of our Ack/Nak/Reject
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
+	ciFresh bool   // rcvConfReq already ran resetci for the scr its event brings
 	lastReq []byte // options of our outstanding Configure-Request
 	// noIRC: the Nak/Reject being handled changed nothing in our request, so its irc is
 	// skipped (else a peer Naking options we never asked for keeps the counter full).
@@ -371,7 +372,9 @@ func (f *fsm) startTimer() { f.timerPending = true }
 
 func (f *fsm) sendConfReq(from state) {
 	if !from.negotiating() {
-		f.cb.resetci()
+		if !f.ciFresh {
+			f.cb.resetci()
+		}
 		f.nakLoops, f.rnakLoops = 0, 0
 	}
 	if !f.scrRetx {
@@ -527,8 +530,11 @@ func (f *fsm) rcvConfReq(opts []byte) {
 		f.handle(evRCRPlus)
 		return
 	case stStopped, stOpened:
-		// scr will follow: start our side afresh before judging theirs.
+		// scr will follow: start our side afresh before judging theirs, once (a second
+		// resetci in scr would undo what reqci learned of the peer).
 		f.cb.resetci()
+		f.ciFresh = true
+		defer func() { f.ciFresh = false }()
 	}
 	f.rx.begin(opts, f.nakLoops >= f.maxFailure)
 	f.cb.reqci(&f.rx)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/pptp-go/pptp/ppp/auth"
 )
 
 // ifaceOpt is an Interface-Identifier option as RFC 5072 §4.1 lays it out:
@@ -269,5 +271,77 @@ func FuzzIPV6CPCodec(f *testing.F) {
 			}
 			_ = describePacket(ProtoIPV6CP, appendPacket(nil, CodeConfigureNak, 1, reply))
 		}
+	})
+}
+
+// TestEngineGrantedIPv6PeerID: an identifier the verifier grants (RADIUS
+// Framed-Interface-Id) is what the server suggests, and a client with a random one takes
+// it; without a grant the client keeps its own.
+func TestEngineGrantedIPv6PeerID(t *testing.T) {
+	granted := InterfaceID{0, 0, 0, 0, 0, 0, 0x12, 0x34}
+	for _, grant := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			ccfg, cup, _ := ipv6Side(clientConfig(), IPv6Passive)
+			scfg, sup, _ := ipv6Side(serverConfig(), IPv6Active)
+			scfg.Require = auth.MethodSet(0).Add(auth.PAP)
+			scfg.Verify = func(r *auth.VerifyRequest) *auth.Verdict {
+				v := &auth.Verdict{OK: string(r.Password) == testPassword, Grant: &auth.Grant{}}
+				if grant {
+					v.Grant.IPv6PeerID = granted
+				}
+				return v
+			}
+			c, s := pair(t, ccfg, scfg)
+			if !waitUp(t, c, s) {
+				t.Fatalf("link failed: %v %v", c.err, s.err)
+			}
+			time.Sleep(10 * time.Second)
+			synctest.Wait()
+			if len(cup) == 0 || len(sup) == 0 {
+				t.Fatal("IPV6CP did not open")
+			}
+			cp, sp := <-cup, <-sup
+			if (cp.LocalID == granted) != grant || sp.PeerID != cp.LocalID {
+				t.Errorf("grant %v: client's identifier %v, server's view %v", grant, cp.LocalID, sp.PeerID)
+			}
+			shutdown(t, c, s)
+		})
+	}
+}
+
+// TestEngineIPV6CPRenegotiation: a duplicate of the client's Configure-Request reaching the
+// open server makes it renegotiate (RFC 1661: RCR in Opened); the client, open too, judges
+// the server's fresh request and must keep that identifier through its own new request,
+// not forget it (resetci ran twice: once before reqci, again in scr).
+func TestEngineIPV6CPRenegotiation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ccfg, cup, _ := ipv6Side(clientConfig(), IPv6Passive)
+		scfg, sup, _ := ipv6Side(serverConfig(), IPv6Active)
+		c, s := pair(t, ccfg, scfg)
+		if !waitUp(t, c, s) {
+			t.Fatalf("link failed: %v %v", c.err, s.err)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		reqs := c.out.find(ProtoIPV6CP, CodeConfigureRequest)
+		if len(cup) != 1 || len(sup) != 1 || len(reqs) == 0 {
+			t.Fatalf("IPV6CP: %d and %d Up, %d client requests", len(cup), len(sup), len(reqs))
+		}
+		<-cup
+		<-sup
+		s.e.Input(appendFrame(nil, ProtoIPV6CP, reqs[len(reqs)-1]))
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if len(cup) != 1 || len(sup) != 1 {
+			t.Fatalf("after the duplicate: %d and %d Up, want one each", len(cup), len(sup))
+		}
+		cp, sp := <-cup, <-sup
+		if cp.PeerID != sp.LocalID || cp.LocalID != sp.PeerID || cp.PeerID.IsZero() {
+			t.Errorf("after renegotiating: client %+v, server %+v", cp, sp)
+		}
+		if logHas(c, "could not determine") {
+			t.Error("the client forgot the server's identifier")
+		}
+		shutdown(t, c, s)
 	})
 }

@@ -209,8 +209,8 @@ func (e *Engine) authFinished(res *auth.Result) {
 		e.startKeys = e.cfg.StartKeys
 	}
 	if g := res.Grant; g != nil && e.cfg.Server {
-		// The verifier (RADIUS) decides the peer's address, DNS and MTU; IPCP reads
-		// them from cfg when it opens, after this.
+		// The verifier (RADIUS) decides the peer's address, DNS, MTU and IPv6 identifier;
+		// IPCP and IPV6CP read them from cfg when they open, after this.
 		if g.PeerIP.Is4() {
 			e.cfg.PeerIP = g.PeerIP
 		}
@@ -222,6 +222,9 @@ func (e *Engine) authFinished(res *auth.Result) {
 		}
 		if g.RequireMPPE {
 			e.cfg.MPPE.Require = true
+		}
+		if id := InterfaceID(g.IPv6PeerID); !id.IsZero() {
+			e.cfg.IPv6.PeerID = id // IPV6CP's resetci reads it when it opens, after this
 		}
 	}
 	if e.cfg.Server {

@@ -530,11 +530,14 @@ func TestRadiusTwoServers(t *testing.T) {
 }
 
 // TestRadiusFramedIPv6Prefix: FreeRADIUS's Framed-IPv6-Prefix is the /64 our pptpd routes to
-// the session and advertises (no remoteip6 pool at all); a prefix that is not a /64 is
-// refused with a line and the session keeps IPv4 and its link-local addresses.
+// the session and advertises (no remoteip6 pool at all), and its Framed-Interface-Id the
+// client's IPV6CP identifier (so its addresses); both are in radattr and the Stop record. A
+// prefix that is not a /64 is refused with a line and the session keeps IPv4 and its
+// link-local addresses.
 func TestRadiusFramedIPv6Prefix(t *testing.T) {
 	users := `frank	Cleartext-Password := "fpass"
-	Framed-IPv6-Prefix = 2001:db8:77:5::/64
+	Framed-IPv6-Prefix = 2001:db8:77:5::/64,
+	Framed-Interface-Id = 0:0:0:1234
 gina	Cleartext-Password := "gpass"
 	Framed-IPv6-Prefix = 2001:db8:77::/48
 `
@@ -552,6 +555,10 @@ gina	Cleartext-Password := "gpass"
 	}) {
 		t.Fatalf("no address from the granted prefix:\n%s\nclient:\n%s", global, c.log.String())
 	}
+	if ll, _ := nstest.Output(b.ns.B, "ip", "-6", "-o", "addr", "show", "dev", "pptp0"); !strings.Contains(ll, "2001:db8:77:5::1234/64") ||
+		!strings.Contains(ll, "inet6 fe80::1234 ") {
+		t.Errorf("addresses without the granted identifier ::1234:\n%s\nclient:\n%s", ll, c.log.String())
+	}
 	if r, _ := nstest.Output(b.ns.A, "ip", "-6", "route", "show", "2001:db8:77:5::/64"); !strings.Contains(r, "dev pptpd0") {
 		t.Errorf("the server routes the granted /64 %q, want via pptpd0", r)
 	}
@@ -559,12 +566,12 @@ gina	Cleartext-Password := "gpass"
 		t.Fatalf("ping -6 %s: %v\n%s", behind, err, out)
 	}
 	ra, _ := os.ReadFile(filepath.Join(b.dir, "run", "radattr.pptpd0"))
-	if !strings.Contains(string(ra), "Framed-IPv6-Prefix 2001:db8:77:5::/64") {
+	if !strings.Contains(string(ra), "Framed-IPv6-Prefix 2001:db8:77:5::/64") || !strings.Contains(string(ra), "Framed-Interface-Id 0:0:0:1234") {
 		t.Errorf("radattr.pptpd0: %q", ra)
 	}
 	b.stop(c)
 	b.waitEnded(t)
-	if r := waitStop(t, rad, "frank"); r["Framed-IPv6-Prefix"] != "2001:db8:77:5::/64" {
+	if r := waitStop(t, rad, "frank"); r["Framed-IPv6-Prefix"] != "2001:db8:77:5::/64" || r["Framed-Interface-Id"] != "0:0:0:1234" {
 		t.Errorf("Stop record without the granted prefix: %v", r)
 	}
 	if !nstest.WaitFor(5*time.Second, func() bool {

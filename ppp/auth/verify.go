@@ -59,6 +59,9 @@ type Grant struct {
 	// IPv6Prefix is the /64 advertised on the link (Framed-IPv6-Prefix) instead of the
 	// server's pool's; invalid: none.
 	IPv6Prefix netip.Prefix
+	// IPv6PeerID (Framed-Interface-Id) is the IPV6CP Interface-Identifier suggested to the
+	// peer, as pppd's `ipv6 ,<remote>`; zero: the peer's own.
+	IPv6PeerID [8]byte
 	// RequireMPPE makes MPPE required for this link (MS-MPPE-Encryption-Policy
 	// Encryption-Required), whatever the local policy says.
 	RequireMPPE bool
