@@ -247,6 +247,7 @@ func FuzzParseReply(f *testing.F) {
 	addVendor(good, msMPPESendKey, make([]byte, 34))
 	addVendor(good, msCHAPMPPEKeys, make([]byte, 32))
 	rfc2865.FramedIPAddress_Set(good, net.IPv4(10, 0, 0, 1))
+	good.Add(rfc3162.FramedInterfaceID_Type, []byte{0, 0, 0, 0, 0, 0, 0x12, 0x34})
 	signResponse(good, req.Authenticator)
 	g, _ := good.Encode()
 	f.Add(g)
