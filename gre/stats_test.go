@@ -14,6 +14,7 @@ func TestStatsString(t *testing.T) {
 	s.RxAccepted.Store(10)
 	s.RxLost.Store(2)
 	s.TxAcks.Store(3)
+	s.TxWindowWaits.Store(4)
 	s.RTT.Store(int64(1500 * time.Microsecond))
 	got := s.String()
 	for _, want := range []string{
@@ -23,14 +24,15 @@ func TestStatsString(t *testing.T) {
 		"rx OS errors = 0\n",
 		"tx acks      = 3\n",
 		"tx fast      = 0\n",
+		"tx win waits = 4\n",
 		"round trip   = 1500 usecs",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 16 {
-		t.Errorf("%d lines, want 17", n+1)
+	if n := strings.Count(got, "\n"); n != 18 {
+		t.Errorf("%d lines, want 19", n+1)
 	}
 }
 

@@ -106,7 +106,7 @@ func TestLibrary(t *testing.T) {
 		if t.Failed() {
 			ss, _ := nstest.Output(b.ns.A, "ss", "-tni")
 			nst, _ := nstest.Output(b.ns.A, "nstat", "-a")
-			t.Logf("tunnel stats at the failure: %+v\nserver namespace sockets:\n%s\ncounters:\n%s", tun.Stats(), ss, nst)
+			t.Logf("tunnel stats at the failure: %+v\n%s\nserver namespace sockets:\n%s\ncounters:\n%s", tun.Stats(), tun.LinkStats(), ss, nst)
 		}
 	}()
 	sendAndCheck(t, c, 8<<20)
