@@ -250,6 +250,7 @@ type fsm struct {
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
 	ciFresh bool   // rcvConfReq already ran resetci for the scr its event brings
+	heard   bool   // the peer sent us a packet of this protocol since the lower layer came up
 	lastReq []byte // options of our outstanding Configure-Request
 	// noIRC: the Nak/Reject being handled changed nothing in our request, so its irc is
 	// skipped (else a peer Naking options we never asked for keeps the counter full).
@@ -394,7 +395,10 @@ func (f *fsm) send(code, id uint8, data []byte) {
 
 // Administrative and lower-layer events.
 
-func (f *fsm) lowerUp()   { f.handle(evUp) }
+func (f *fsm) lowerUp() {
+	f.heard = false
+	f.handle(evUp)
+}
 func (f *fsm) lowerDown() { f.handle(evDown) }
 func (f *fsm) open()      { f.handle(evOpen) }
 
@@ -424,9 +428,11 @@ func (f *fsm) timeout() {
 	f.handle(evTOMinus)
 }
 
-// retransmit resends an unacknowledged Configure-Request now, as the restart timer would.
+// retransmit resends an unacknowledged Configure-Request now, as the restart timer would,
+// unless the peer has been talking this protocol: it did not drop our request then, and a
+// duplicate would make an open peer renegotiate.
 func (f *fsm) retransmit() {
-	if f.state == stReqSent || f.state == stAckSent {
+	if f.state == stReqSent && !f.heard { // in Ack-Sent it has: we acked its request
 		f.timeout()
 	}
 }
@@ -445,6 +451,7 @@ func (f *fsm) input(b []byte) {
 		f.e.debugf("%s: packet in state %v dropped", f.name, f.state)
 		return
 	}
+	f.heard = true
 	f.rxID, f.rxCode, f.rxData, f.rxPkt = p.ID(), p.Code(), p.Data(), p
 	data := p.Data()
 	switch p.Code() {

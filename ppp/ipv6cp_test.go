@@ -206,6 +206,17 @@ func TestEngineIPV6CP(t *testing.T) {
 						t.Errorf("client identifier %v: the server should have given way", cp.LocalID)
 					}
 				}
+				// A request the peer already answers is not resent as CCP opens: the
+				// duplicate would make the open peer renegotiate.
+				for _, sd := range []*side{c, s} {
+					seen := map[uint8]bool{}
+					for _, p := range sd.out.find(ProtoIPV6CP, CodeConfigureRequest) {
+						if seen[p.ID()] {
+							t.Errorf("IPV6CP Configure-Request id %d sent twice", p.ID())
+						}
+						seen[p.ID()] = true
+					}
+				}
 				if got := len(s.out.find(ProtoLCP, CodeProtocolReject)) + len(c.out.find(ProtoLCP, CodeProtocolReject)); (got > 0) != tc.wantProtoRej {
 					t.Errorf("%d Protocol-Rejects", got)
 				}

@@ -310,7 +310,7 @@ func (e *Engine) ccpUp() {
 	if e.ipcpStarted {
 		// A peer that requires MPPE (pppd, pptpd) drops IPCP until its CCP is up, so our
 		// request sent beside CCP's is likely lost: resend it now, not after the
-		// restart timer (3 s).
+		// restart timer (3 s), if the peer has sent nothing of that protocol yet.
 		e.ipcp.retransmit()
 		e.ipv6cp.retransmit()
 	}
