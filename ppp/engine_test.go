@@ -810,13 +810,31 @@ func TestEngineUpWaitsForPeer(t *testing.T) {
 
 // A server that requires MPPE (pppd, pptpd) drops IPCP until its CCP is up; a client that
 // only allows MPPE sends its IPCP request beside CCP's. The client resends it as CCP opens
-// instead of after the 3 s restart timer.
+// instead of after the 3 s restart timer, whether the server dropped it silently (ours) or
+// answered it with a Terminate-Ack (pppd, in its Closed state).
 func TestEngineIPCPResentWhenCCPOpens(t *testing.T) {
+	for _, termAck := range []bool{false, true} {
+		testIPCPResent(t, termAck)
+	}
+}
+
+func testIPCPResent(t *testing.T, termAck bool) {
 	synctest.Test(t, func(t *testing.T) {
 		ccfg, scfg := clientConfig(), serverConfig()
 		scfg.MPPE.Require = true
 		start := time.Now()
 		c, s := pair(t, ccfg, scfg)
+		if termAck {
+			first := true
+			c.out.setDrop(func(proto uint16, info []byte) bool {
+				if proto != ProtoIPCP || !first || info[0] != CodeConfigureRequest {
+					return false
+				}
+				first = false
+				go c.e.Input(appendFrame(nil, ProtoIPCP, []byte{CodeTerminateAck, info[1], 0, 4}))
+				return true
+			})
+		}
 		if !waitUp(t, c, s) {
 			t.Fatalf("link failed: client %v, server %v", c.err, s.err)
 		}

@@ -250,7 +250,7 @@ type fsm struct {
 	replyCd uint8
 	scrRetx bool   // the pending scr is a retransmission (TO+): keep the Identifier
 	ciFresh bool   // rcvConfReq already ran resetci for the scr its event brings
-	heard   bool   // the peer sent us a packet of this protocol since the lower layer came up
+	heard   bool   // any packet of this protocol since lower-up (a Terminate-Ack: peerNotReady)
 	lastReq []byte // options of our outstanding Configure-Request
 	// noIRC: the Nak/Reject being handled changed nothing in our request, so its irc is
 	// skipped (else a peer Naking options we never asked for keeps the counter full).
