@@ -112,7 +112,8 @@ func listen[T any](t *Tunnel, op, network, proto, address string,
 
 // localAddrPort parses ":port" or "ADDR:port" for network. An empty or unspecified host is
 // the tunnel's IPv4 address for a "4" network, IPv6's unspecified address for a "6" one and
-// the zero address (both families) otherwise. An IPv6 host is left for the bind to check.
+// the zero address (both families) otherwise. An IPv6 host, and a host of the other
+// family, are left for the bind to refuse.
 func (t *Tunnel) localAddrPort(network, address string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
@@ -132,8 +133,6 @@ func (t *Tunnel) localAddrPort(network, address string) (netip.AddrPort, error) 
 	family := network[len(network)-1]
 	local := t.Params().Local
 	switch {
-	case family == '4' && a.Is6() && !a.IsUnspecified() || family == '6' && a.Is4():
-		return netip.AddrPort{}, fmt.Errorf("pptp: %v is not an address of %s", a, network)
 	case a.IsValid() && !a.IsUnspecified():
 		if a.Is4() && a != local {
 			return netip.AddrPort{}, fmt.Errorf("pptp: %v is not the tunnel's address (%v)", a, local)
